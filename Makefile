@@ -1,0 +1,90 @@
+# SimpleBank mesh: every command a user or CI runs. `make` alone lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools/bin
+export PYTHONPATH := $(CURDIR):$(CURDIR)/generated
+export PATH := $(CURDIR)/$(TOOLS):$(PATH)
+
+PROTOS := $(shell find protos -name '*.proto' | sort)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.lock requirements-dev.lock
+	@echo "[venv] installing pinned Python dependencies into $(VENV)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.lock
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the virtual environment with pinned dependencies
+
+.PHONY: tools
+tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz (cached outside the checkout)
+	@scripts/install-tools.sh
+
+.PHONY: protos
+protos: venv ## Regenerate generated/ from protos/
+	@scripts/generate-protos.sh generated
+
+.PHONY: check-protos
+check-protos: venv ## Fail if generated/ is stale
+	@scripts/check-generated.sh
+
+.PHONY: lint
+lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(TOOLS)/buf lint
+	$(TOOLS)/buf breaking --against protos/baseline.binpb
+
+.PHONY: baseline
+baseline: tools ## Record the current contracts as the baseline for buf breaking
+	$(TOOLS)/buf build -o protos/baseline.binpb
+
+.PHONY: test
+test: venv tools check-protos lint ## Everything CI runs: lint, stale check, all tests, bench-quick
+	$(PY) -m pytest
+	$(MAKE) --no-print-directory bench-quick
+
+.PHONY: test-unit
+test-unit: venv ## Unit tests only (seconds)
+	$(PY) -m pytest tests/unit
+
+.PHONY: run
+run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it)
+	$(PY) scripts/run.py
+
+.PHONY: demo
+demo: venv tools ## With `make run` going: place a few orders and show their traces
+	$(PY) scripts/demo.py
+
+.PHONY: bench
+bench: venv tools ## Measure throughput, latency, tracing cost and memory
+	$(PY) -m bench
+
+.PHONY: bench-quick
+bench-quick: venv tools ## A few seconds of the benchmark, to keep the harness working
+	$(PY) -m bench --quick
+
+.PHONY: up
+up: ## docker compose up (needs Docker)
+	docker compose up --build -d
+
+.PHONY: down
+down: ## docker compose down
+	docker compose down
+
+.PHONY: logs
+logs: ## docker compose logs -f
+	docker compose logs -f
+
+.PHONY: clean
+clean: ## Remove data, results and caches (keeps the venv and tools)
+	rm -rf data results .mypy_cache .ruff_cache

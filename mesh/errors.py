@@ -1,0 +1,74 @@
+"""Domain error kinds every service raises; standard library only, mapped to gRPC in mesh.status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: the field's proto name and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every error a handler may raise on purpose.
+
+    `reason` is a stable UPPER_SNAKE_CASE word a client can branch on; `metadata` carries the
+    facts behind it (for example how many shares are available).
+    """
+
+    reason: str = "DOMAIN_ERROR"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class InvalidArgument(DomainError):
+    """The request itself is malformed: a client must change it before trying again."""
+
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: Sequence[FieldViolation], message: str = "") -> None:
+        self.violations = tuple(violations)
+        text = message or "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        super().__init__(text)
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials nobody issued."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but may not touch this resource."""
+
+    reason = "PERMISSION_DENIED"
+
+
+class NotFound(DomainError):
+    """The named resource does not exist."""
+
+    reason = "NOT_FOUND"
+
+
+class AlreadyExists(DomainError):
+    """The resource exists already in a way that conflicts with the request."""
+
+    reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(DomainError):
+    """The request is well formed but the system is not in a state that allows it."""
+
+    reason = "FAILED_PRECONDITION"
