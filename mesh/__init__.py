@@ -1,0 +1,1 @@
+"""The chassis every SimpleBank service stands on: server, channels, errors, events, config."""

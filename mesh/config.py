@@ -1,0 +1,103 @@
+"""Configuration from the environment, read once into frozen dataclasses, failing fast."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ADDRS = {
+    "gateway": "127.0.0.1:50051",
+    "orders": "127.0.0.1:50052",
+    "accounts": "127.0.0.1:50053",
+    "fees": "127.0.0.1:50054",
+    "market": "127.0.0.1:50055",
+}
+
+
+class ConfigError(Exception):
+    """A variable is set to something the service cannot use; the message says how to fix it."""
+
+
+class Env:
+    """Typed reads of environment variables, each with a default and a clear error."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip() or default
+
+    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a whole number, e.g. {default}") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={value}: must be at least {minimum}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        raw = self.text(name, str(default))
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: expected a number, e.g. {default}") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={value}: must be at least {minimum}")
+        return value
+
+    def addr(self, name: str, default: str) -> str:
+        raw = self.text(name, default)
+        host, sep, port = raw.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ConfigError(f"{name}={raw!r}: expected host:port, e.g. {default}")
+        return raw
+
+    def service_addr(self, service: str) -> str:
+        """Where `service` is called: <SERVICE>_ADDR."""
+        return self.addr(f"{service.upper()}_ADDR", DEFAULT_ADDRS[service])
+
+    def listen_addr(self, service: str) -> str:
+        """Where `service` listens: <SERVICE>_LISTEN_ADDR, else the address it is called at."""
+        return self.addr(f"{service.upper()}_LISTEN_ADDR", self.service_addr(service))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What every service's process needs: its name, where it listens, how it stops and logs."""
+
+    name: str
+    listen_addr: str
+    shutdown_grace: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, name: str, env: Env) -> ServerConfig:
+        level = env.text("LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError(f"LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
+        return cls(
+            name=name,
+            listen_addr=env.listen_addr(name),
+            shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", 5.0),
+            log_level=level,
+        )
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where a service with state keeps it and how it reaches the event stream."""
+
+    database_path: Path
+    nats_url: str
+
+    @classmethod
+    def from_env(cls, name: str, env: Env) -> StoreConfig:
+        nats_url = env.text("NATS_URL", "nats://127.0.0.1:4222")
+        if not nats_url.startswith(("nats://", "tls://")):
+            raise ConfigError(f"NATS_URL={nats_url!r}: expected nats://host:port")
+        data_dir = Path(env.text("DATA_DIR", "./data"))
+        return cls(database_path=data_dir / f"{name}.sqlite3", nats_url=nats_url)

@@ -1,0 +1,182 @@
+"""Durable JetStream consumers that apply each event once: inbox row and effect in one commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.errors import FetchTimeoutError
+
+from mesh.database import Database
+from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus, subject_for
+from tracing.messaging import consumer_span
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS processed_events (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    processed_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
+    PRIMARY KEY (consumer, event_id)
+);
+"""
+
+E = TypeVar("E", bound=Message)
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[E]):
+    """One event type a service reacts to, and the handler that applies it in a transaction."""
+
+    event: type[E]
+    handle: Callable[[sqlite3.Connection, E], None]
+
+    @property
+    def name(self) -> str:
+        return str(self.event.DESCRIPTOR.name)
+
+
+class PermanentFailure(Exception):
+    """A message that can never be applied (it does not even parse): dead-letter it at once."""
+
+
+class EventConsumer(Generic[E]):
+    """Pulls one event type through a durable consumer named `<service>-<Event>`.
+
+    For each message: in one transaction, skip it if its event id is in processed_events,
+    else apply it and record the id; then ack. A crash before the ack redelivers a message
+    whose effect is already committed, and the inbox row makes that a no-op. A message that
+    fails `max_deliveries` times is published to simplebank.deadletter.<service>.<Event> and
+    acked there, so it stops blocking nothing and is never silently dropped.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        subscription: Subscription[E],
+        database: Database,
+        bus: EventBus,
+        *,
+        ack_wait: float = 30.0,
+        max_deliveries: int = 5,
+        batch: int = 32,
+        on_applied: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.subscription = subscription
+        self.durable = f"{service}-{subscription.name}"
+        self._database = database
+        self._bus = bus
+        self._ack_wait = ack_wait
+        self._max_deliveries = max_deliveries
+        self._batch = batch
+        self._on_applied = on_applied
+        self._task: asyncio.Task[None] | None = None
+
+    def _apply(self, connection: sqlite3.Connection, event_id: str, event: E) -> bool:
+        inserted = connection.execute(
+            "INSERT OR IGNORE INTO processed_events (consumer, event_id) VALUES (?, ?)",
+            (self.durable, event_id),
+        ).rowcount
+        if inserted == 0:
+            return False
+        self.subscription.handle(connection, event)
+        return True
+
+    async def process(self, msg: Msg) -> None:
+        headers = msg.headers or {}
+        event_id = headers.get("Nats-Msg-Id", "")
+        with consumer_span(msg.subject, event_id, headers) as span:
+            try:
+                if not event_id:
+                    raise PermanentFailure("message has no Nats-Msg-Id header")
+                try:
+                    event = self.subscription.event.FromString(msg.data)
+                except DecodeError as error:
+                    raise PermanentFailure(f"payload is not a {self.subscription.name}") from error
+                applied = await self._database.transact(lambda c: self._apply(c, event_id, event))
+                span.set_attribute("simplebank.duplicate", not applied)
+            except Exception as error:
+                await self._failed(msg, event_id, error)
+                return
+        if applied and self._on_applied:
+            self._on_applied()
+        await self.acknowledge(msg)
+
+    async def acknowledge(self, msg: Msg) -> None:
+        """Ack after commit: only now may JetStream forget the message."""
+        await msg.ack()
+
+    async def _failed(self, msg: Msg, event_id: str, error: Exception) -> None:
+        deliveries = msg.metadata.num_delivered or 1
+        if isinstance(error, PermanentFailure) or deliveries >= self._max_deliveries:
+            subject = f"{DEAD_LETTER_PREFIX}{self.service}.{self.subscription.name}"
+            headers = dict(msg.headers or {})
+            headers.pop("Nats-Msg-Id", None)
+            headers["Simplebank-Error"] = repr(error)[:500]
+            headers["Simplebank-Event-Id"] = event_id
+            log.error(
+                "event dead-lettered",
+                extra={"event_id": event_id, "subject": subject, "deliveries": deliveries},
+                exc_info=error,
+            )
+            await self._bus.publish(subject, msg.data, headers)
+            await msg.ack()
+            return
+        log.warning(
+            "event failed, will be redelivered",
+            extra={"event_id": event_id, "deliveries": deliveries, "error": repr(error)},
+        )
+        await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
+
+    async def _run(self) -> None:
+        js = await self._bus.jetstream()
+        config = api.ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            deliver_policy=api.DeliverPolicy.ALL,
+            filter_subject=subject_for(self.subscription.name),
+        )
+        subscription = await js.pull_subscribe(
+            subject_for(self.subscription.name), durable=self.durable, stream=STREAM, config=config
+        )
+        while True:
+            try:
+                messages = await subscription.fetch(self._batch, timeout=1.0)
+            except (FetchTimeoutError, TimeoutError):
+                continue
+            except Exception as error:
+                log.warning("fetch failed", extra={"consumer": self.durable, "error": repr(error)})
+                await asyncio.sleep(0.5)
+                continue
+            for msg in messages:
+                await self.process(msg)
+
+    async def _run_forever(self) -> None:
+        while True:
+            try:
+                await self._run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer crashed, restarting", extra={"consumer": self.durable})
+                await asyncio.sleep(1.0)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run_forever(), name=self.durable)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,104 @@
+"""The connection to NATS JetStream: one stream for every SimpleBank event, reconnecting forever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext, api
+
+log = logging.getLogger(__name__)
+
+STREAM = "SIMPLEBANK"
+SUBJECTS = "simplebank.>"
+EVENT_SUBJECT_PREFIX = "simplebank.events."
+DEAD_LETTER_PREFIX = "simplebank.deadletter."
+# How long JetStream remembers a Nats-Msg-Id to drop a re-published duplicate.
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+def subject_for(event_name: str) -> str:
+    """simplebank.events.<EventName>: one subject per event type."""
+    return EVENT_SUBJECT_PREFIX + event_name
+
+
+class EventBus:
+    """Owns the NATS connection. Starting never waits for NATS: a service comes up (and its
+    outbox fills) while NATS is down, and the client connects whenever NATS appears."""
+
+    def __init__(self, url: str, client_name: str) -> None:
+        self._url = url
+        self._name = client_name
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._connecting: asyncio.Task[None] | None = None
+
+    async def _connect(self) -> None:
+        async def on_disconnect() -> None:
+            log.warning("nats disconnected", extra={"url": self._url})
+
+        async def on_reconnect() -> None:
+            log.info("nats reconnected", extra={"url": self._url})
+
+        async def on_error(error: Exception) -> None:
+            log.debug("nats connection error", extra={"error": str(error)})
+
+        client = await nats.connect(
+            self._url,
+            name=self._name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            disconnected_cb=on_disconnect,
+            reconnected_cb=on_reconnect,
+            error_cb=on_error,
+        )
+        js = client.jetstream(timeout=2.0)
+        await js.add_stream(
+            api.StreamConfig(
+                name=STREAM,
+                subjects=[SUBJECTS],
+                storage=api.StorageType.FILE,
+                duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            )
+        )
+        self._client, self._js = client, js
+        self._ready.set()
+        log.info("nats connected", extra={"url": self._url, "stream": STREAM})
+
+    async def start(self) -> None:
+        self._connecting = asyncio.create_task(self._connect(), name="nats-connect")
+
+    async def stop(self) -> None:
+        if self._connecting and not self._connecting.done():
+            self._connecting.cancel()
+        if self._client is not None:
+            try:
+                await self._client.drain()
+            except Exception:
+                log.warning("nats drain failed", exc_info=True)
+
+    async def jetstream(self) -> JetStreamContext:
+        """The JetStream context, once connected (waits until then)."""
+        await self._ready.wait()
+        assert self._js is not None
+        return self._js
+
+    async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str]) -> None:
+        """Publish and wait for JetStream's acknowledgement; raises if it does not come."""
+        if not self.connected:
+            raise ConnectionError("not connected to NATS")
+        js = await self.jetstream()
+        await js.publish(subject, payload, headers=dict(headers))
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def check(self) -> bool:
+        """Health check: connected to NATS."""
+        return self.connected

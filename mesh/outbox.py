@@ -1,0 +1,124 @@
+"""Transactional outbox: events are stored with the change that caused them, then relayed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+
+from google.protobuf.message import Message
+
+from mesh.database import Database
+from mesh.jetstream import EventBus, subject_for
+from tracing.messaging import capture_context, producer_span
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    subject TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    trace_context TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+def add_event(connection: sqlite3.Connection, event_id: str, event: Message) -> None:
+    """Store an event in the current transaction; the relay publishes it after commit.
+
+    The event id is the Nats-Msg-Id, so it is derived from what happened (e.g.
+    "<order_id>/OrderPlaced"): the same fact recorded twice is one event.
+    """
+    connection.execute(
+        "INSERT OR IGNORE INTO outbox (event_id, subject, payload, trace_context, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            event_id,
+            subject_for(event.DESCRIPTOR.name),
+            event.SerializeToString(),
+            json.dumps(capture_context()),
+            time.time(),
+        ),
+    )
+
+
+def pending_count(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
+class OutboxRelay:
+    """Publishes stored events in order, deleting each once JetStream has acknowledged it.
+
+    A crash between the publish and the delete publishes the event again on restart; JetStream
+    drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through.
+    """
+
+    def __init__(
+        self, database: Database, bus: EventBus, poll_interval: float = 0.5, batch: int = 100
+    ) -> None:
+        self._database = database
+        self._bus = bus
+        self._poll_interval = poll_interval
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        """Tell the relay new events were committed, so it need not wait for its next poll."""
+        self._wake.set()
+
+    async def _next_batch(self) -> list[sqlite3.Row]:
+        return await self._database.transact(
+            lambda c: c.execute(
+                "SELECT seq, event_id, subject, payload, trace_context FROM outbox"
+                " ORDER BY seq LIMIT ?",
+                (self._batch,),
+            ).fetchall()
+        )
+
+    async def _publish(self, row: sqlite3.Row) -> None:
+        parent = json.loads(row["trace_context"])
+        with producer_span(row["subject"], row["event_id"], parent) as (_, headers):
+            headers["Nats-Msg-Id"] = row["event_id"]
+            await self._bus.publish(row["subject"], row["payload"], headers)
+        seq = row["seq"]
+        await self._database.transact(lambda c: c.execute("DELETE FROM outbox WHERE seq=?", (seq,)))
+
+    async def relay_once(self) -> int:
+        """Publish what is pending now; returns how many were published."""
+        published = 0
+        for row in await self._next_batch():
+            await self._publish(row)
+            published += 1
+        return published
+
+    async def _run(self) -> None:
+        backoff = self._poll_interval
+        while True:
+            try:
+                published = await self.relay_once()
+                backoff = self._poll_interval
+            except Exception as error:
+                log.warning("outbox relay waiting for NATS", extra={"error": repr(error)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self._batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,102 @@
+"""The one table from domain errors to gRPC status codes, with google.rpc details attached."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from mesh import errors
+from mesh.interceptor import Behavior, UnaryServerInterceptor
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "simplebank"
+
+STATUS_CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def code_for(error: errors.DomainError) -> grpc.StatusCode:
+    """The status code of an error, found through its nearest kind in the table."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_CODES:
+            return STATUS_CODES[kind]
+    return grpc.StatusCode.INTERNAL
+
+
+def to_status(error: errors.DomainError) -> grpc.Status:
+    """A grpc.Status whose trailing metadata holds a google.rpc.Status with details."""
+    code = code_for(error)
+    detail = any_pb2.Any()
+    if isinstance(error, errors.InvalidArgument):
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in error.violations
+                ]
+            )
+        )
+    else:
+        detail.Pack(
+            error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+        )
+    status = status_pb2.Status(
+        code=getattr(code_pb2, code.name), message=error.message, details=[detail]
+    )
+    return rpc_status.to_status(status)
+
+
+def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> list[Any]:
+    """The google.rpc detail messages (BadRequest, ErrorInfo) a failed call carries."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return []
+    found: list[Any] = []
+    for detail in status.details:
+        for kind in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                found.append(message)
+    return found
+
+
+def reason_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
+    """The ErrorInfo reason of a failed call, or "" if it has none."""
+    for detail in details_of(error):
+        if isinstance(detail, error_details_pb2.ErrorInfo):
+            return str(detail.reason)
+    return ""
+
+
+async def abort_with(
+    context: grpc.aio.ServicerContext[Any, Any], error: errors.DomainError
+) -> None:
+    """End the call with the error's status and details."""
+    status = to_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+class DomainErrorInterceptor(UnaryServerInterceptor):
+    """Turns a DomainError raised by a handler into its status, so servicers only translate."""
+
+    async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:
+        try:
+            return await behavior(request, context)
+        except errors.DomainError as error:
+            log.info("request refused", extra={"reason": error.reason, "method": method})
+            await abort_with(context, error)

@@ -1,0 +1,1 @@
+"""The one place OpenTelemetry is set up: providers, gRPC interceptors, message-header hops."""

@@ -1,0 +1,73 @@
+"""Trace context across message hops: PRODUCER spans on publish, CONSUMER spans on processing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind
+
+_tracer_name = "simplebank.messaging"
+
+
+def capture_context() -> dict[str, str]:
+    """The current W3C trace context as headers (traceparent, tracestate), to store or send."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def _attributes(subject: str, event_id: str, operation: str) -> dict[str, str]:
+    return {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "messaging.operation.type": operation,
+        "messaging.operation.name": operation,
+        "messaging.message.id": event_id,
+    }
+
+
+@contextmanager
+def producer_span(
+    subject: str, event_id: str, parent: Mapping[str, str]
+) -> Iterator[tuple[Span, dict[str, str]]]:
+    """A PRODUCER span for one publish, child of the context captured when the event was made.
+
+    Yields the span and the headers that carry its own context to the consumers.
+    """
+    parent_context = propagate.extract(dict(parent))
+    tracer = trace.get_tracer(_tracer_name)
+    with tracer.start_as_current_span(
+        f"send {subject}",
+        context=parent_context,
+        kind=SpanKind.PRODUCER,
+        attributes=_attributes(subject, event_id, "send"),
+    ) as span:
+        yield span, capture_context()
+
+
+@contextmanager
+def consumer_span(subject: str, event_id: str, headers: Mapping[str, str]) -> Iterator[Span]:
+    """A CONSUMER span for processing one message, child of the producer's context."""
+    parent_context = propagate.extract(dict(headers))
+    tracer = trace.get_tracer(_tracer_name)
+    token = otel_context.attach(parent_context)
+    try:
+        with tracer.start_as_current_span(
+            f"process {subject}",
+            kind=SpanKind.CONSUMER,
+            attributes=_attributes(subject, event_id, "process"),
+        ) as span:
+            yield span
+    finally:
+        otel_context.detach(token)
+
+
+@contextmanager
+def continued_span(name: str, headers: Mapping[str, str]) -> Iterator[Span]:
+    """An INTERNAL span resuming a stored context, for work done later (a delayed execution)."""
+    tracer = trace.get_tracer(_tracer_name)
+    with tracer.start_as_current_span(name, context=propagate.extract(dict(headers))) as span:
+        yield span

@@ -1,0 +1,65 @@
+"""Builds the tracer provider from the standard OTEL_* variables and shuts it down safely."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4317"
+# A collector that is down must not hold a service up: exports give up quickly, in the
+# background thread of the batch processor, and spans beyond the queue are dropped.
+EXPORT_TIMEOUT_SECONDS = 2.0
+
+
+def configure_tracing(service_name: str, environ: dict[str, str] | None = None) -> TracerProvider:
+    """Create the process's tracer provider, exporting over OTLP/gRPC, and make it global."""
+    env = dict(os.environ if environ is None else environ)
+    resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME", service_name)})
+    provider = TracerProvider(resource=resource, sampler=sampler_from(env))
+    if env.get("OTEL_TRACES_EXPORTER", "otlp") != "none":
+        exporter = OTLPSpanExporter(
+            endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            or env.get("OTEL_EXPORTER_OTLP_ENDPOINT", DEFAULT_ENDPOINT),
+            insecure=True,
+            timeout=float(env.get("OTEL_EXPORTER_OTLP_TIMEOUT", EXPORT_TIMEOUT_SECONDS)),
+        )
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def sampler_from(env: dict[str, str]) -> Sampler:
+    """The sampler named by OTEL_TRACES_SAMPLER; unknown names fail fast."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
+
+    name = env.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+    ratio = float(env.get("OTEL_TRACES_SAMPLER_ARG", "1.0"))
+    samplers: dict[str, Sampler] = {
+        "always_on": ALWAYS_ON,
+        "always_off": ALWAYS_OFF,
+        "traceidratio": TraceIdRatioBased(ratio),
+        "parentbased_always_on": ParentBased(ALWAYS_ON),
+        "parentbased_always_off": ParentBased(ALWAYS_OFF),
+        "parentbased_traceidratio": ParentBased(TraceIdRatioBased(ratio)),
+    }
+    if name not in samplers:
+        raise ValueError(f"OTEL_TRACES_SAMPLER={name!r} is not one of {', '.join(samplers)}")
+    return samplers[name]
+
+
+def shutdown_tracing(provider: TracerProvider) -> None:
+    """Flush what can be flushed quickly, then stop; never raises."""
+    try:
+        provider.force_flush(timeout_millis=int(EXPORT_TIMEOUT_SECONDS * 1000))
+        provider.shutdown()
+    except Exception:  # shutting down must go on whatever the exporter does
+        log.exception("tracing shutdown failed")
