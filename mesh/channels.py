@@ -21,18 +21,19 @@ class CallPolicy:
     max_backoff_seconds: float = 0.5
 
     def service_config(self) -> str:
-        """gRPC service config: one timeout for every method, retries on UNAVAILABLE only.
+        """gRPC service config: retries on UNAVAILABLE only.
 
         UNAVAILABLE means the call never reached a handler, so retrying it is safe; every
         other code may mean the work was done, and idempotency keys handle those at a higher
-        level.
+        level. The timeout is not in here: grpcio applies a service-config timeout about a
+        second early (grpc/grpc#34547, seen here as every call under 2 s failing at once), so
+        DeadlineClientInterceptor applies it instead.
         """
         return json.dumps(
             {
                 "methodConfig": [
                     {
                         "name": [{}],
-                        "timeout": f"{self.timeout_seconds}s",
                         "retryPolicy": {
                             "maxAttempts": self.max_attempts,
                             "initialBackoff": f"{self.initial_backoff_seconds}s",
@@ -59,5 +60,19 @@ def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Chan
             ("grpc.max_reconnect_backoff_ms", 1000),
         ],
         # Deadline first, so the tracing span and the retries see the shortened timeout.
-        interceptors=[DeadlineClientInterceptor(), *client_interceptors()],  # type: ignore[list-item]
+        interceptors=[DeadlineClientInterceptor(policy.timeout_seconds), *client_interceptors()],  # type: ignore[list-item]
     )
+
+
+class Upstream:
+    """A channel to one upstream service, closed when the service stops."""
+
+    def __init__(self, target: str, policy: CallPolicy | None = None) -> None:
+        self.target = target
+        self.channel = make_channel(target, policy)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.channel.close(grace=None)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -25,7 +26,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed_events (
     consumer TEXT NOT NULL,
     event_id TEXT NOT NULL,
-    processed_at REAL NOT NULL DEFAULT (unixepoch('subsec')),
+    processed_at REAL NOT NULL,
     PRIMARY KEY (consumer, event_id)
 );
 """
@@ -84,8 +85,9 @@ class EventConsumer(Generic[E]):
 
     def _apply(self, connection: sqlite3.Connection, event_id: str, event: E) -> bool:
         inserted = connection.execute(
-            "INSERT OR IGNORE INTO processed_events (consumer, event_id) VALUES (?, ?)",
-            (self.durable, event_id),
+            "INSERT OR IGNORE INTO processed_events (consumer, event_id, processed_at)"
+            " VALUES (?, ?, ?)",
+            (self.durable, event_id, time.time()),
         ).rowcount
         if inserted == 0:
             return False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -33,6 +34,28 @@ def bounded(timeout: float | None) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+@contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Cap the time left for everything done inside, whatever the caller allowed."""
+    left = remaining()
+    cap = time.monotonic() + (seconds if left is None else min(seconds, left))
+    token = _deadline.set(cap)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def detached() -> Iterator[None]:
+    """Forget the caller's deadline: for clean-up that must run even after it has passed."""
+    token = _deadline.set(None)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 class DeadlineServerInterceptor(UnaryServerInterceptor):
     """Remembers each incoming call's deadline for the outgoing calls made while serving it."""
 
@@ -46,7 +69,11 @@ class DeadlineServerInterceptor(UnaryServerInterceptor):
 
 
 class DeadlineClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    """Shortens each outgoing call's timeout to what is left of the caller's deadline."""
+    """Gives each outgoing call a timeout: its own, else the channel's default, and never more
+    than what is left of the caller's deadline."""
+
+    def __init__(self, default_timeout: float | None = None) -> None:
+        self._default_timeout = default_timeout
 
     async def intercept_unary_unary(
         self,
@@ -54,7 +81,8 @@ class DeadlineClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: 
         client_call_details: Any,
         request: Any,
     ) -> Any:
-        timeout = bounded(client_call_details.timeout)
+        own = client_call_details.timeout
+        timeout = bounded(self._default_timeout if own is None else own)
         if timeout != client_call_details.timeout:
             client_call_details = client_call_details._replace(timeout=timeout)
         return await continuation(client_call_details, request)

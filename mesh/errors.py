@@ -72,3 +72,15 @@ class FailedPrecondition(DomainError):
     """The request is well formed but the system is not in a state that allows it."""
 
     reason = "FAILED_PRECONDITION"
+
+
+class Unavailable(DomainError):
+    """A service this call depends on cannot be reached now; the same call may work later."""
+
+    reason = "UPSTREAM_UNAVAILABLE"
+
+
+class DeadlineExceeded(DomainError):
+    """The call's time budget ran out before a service it depends on answered."""
+
+    reason = "DEADLINE_EXCEEDED"

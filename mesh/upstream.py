@@ -1,0 +1,52 @@
+"""Calls to other services: their refusals come back as the same domain errors, details intact."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import grpc
+from google.rpc import error_details_pb2
+
+from mesh import errors
+from mesh.status import STATUS_CODES, details_of
+
+T = TypeVar("T")
+
+_KINDS = {code: kind for kind, code in STATUS_CODES.items()}
+
+
+def domain_error_from(error: grpc.aio.AioRpcError, upstream: str) -> errors.DomainError:
+    """The DomainError an upstream refusal stands for, so it can be passed on to our caller.
+
+    Codes that mean the call did not get through become Unavailable or DeadlineExceeded; an
+    upstream INTERNAL or UNKNOWN is hidden behind Unavailable rather than leaked.
+    """
+    code = error.code()
+    message = error.details() or code.name
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return errors.DeadlineExceeded(f"{upstream} did not answer in time")
+    kind = _KINDS.get(code)
+    if kind is None or kind in (errors.Unavailable, errors.DeadlineExceeded):
+        return errors.Unavailable(f"{upstream} is unavailable: {message}")
+    found = details_of(error)
+    if kind is errors.InvalidArgument:
+        violations = [
+            errors.FieldViolation(v.field, v.description)
+            for d in found
+            if isinstance(d, error_details_pb2.BadRequest)
+            for v in d.field_violations
+        ]
+        return errors.InvalidArgument(violations, message)
+    info = next((d for d in found if isinstance(d, error_details_pb2.ErrorInfo)), None)
+    if info is None:
+        return kind(message)
+    return kind(message, reason=info.reason, metadata=dict(info.metadata))
+
+
+async def call(upstream: str, pending: Awaitable[T]) -> T:
+    """Await an upstream call, turning its failure into a DomainError."""
+    try:
+        return await pending
+    except grpc.aio.AioRpcError as error:
+        raise domain_error_from(error, upstream) from error

@@ -1,0 +1,3 @@
+"""The five SimpleBank services, one package each: gateway, orders, accounts, fees, market."""
+
+NAMES = ("gateway", "orders", "accounts", "fees", "market")

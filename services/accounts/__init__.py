@@ -1,0 +1,1 @@
+"""Accounts: owns cash, share positions with reservations, and the double-entry cash ledger."""

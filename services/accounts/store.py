@@ -1,0 +1,146 @@
+"""Accounts persistence: accounts, positions, reservations and the cash ledger in SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from mesh import consumer
+from services.accounts.domain import (
+    Account,
+    LedgerEntry,
+    Position,
+    Reservation,
+    ReservationState,
+    demo_accounts,
+    transfer,
+)
+
+HOUSE_OPENING = "house:opening"
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    cash INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS positions (
+    account_id TEXT NOT NULL REFERENCES accounts (account_id),
+    symbol TEXT NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    reserved INTEGER NOT NULL CHECK (reserved >= 0 AND reserved <= quantity),
+    PRIMARY KEY (account_id, symbol)
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    order_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (account_id),
+    symbol TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    entry_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+"""
+    + consumer.SCHEMA
+)
+
+
+def seed_if_empty(connection: sqlite3.Connection) -> None:
+    """Demo accounts on a new database; opening balances go through the ledger like all cash."""
+    if connection.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
+        return
+    for account in demo_accounts():
+        connection.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?)",
+            (account.account_id, account.customer_id, account.cash),
+        )
+        save_positions(connection, account)
+        add_entries(
+            connection,
+            transfer(
+                f"{account.account_id}:opening",
+                HOUSE_OPENING,
+                account.account_id,
+                account.cash,
+                "",
+                "opening",
+            ),
+        )
+
+
+def get_account(connection: sqlite3.Connection, account_id: str) -> Account | None:
+    row = connection.execute(
+        "SELECT account_id, customer_id, cash FROM accounts WHERE account_id = ?", (account_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    positions = {
+        p["symbol"]: Position(p["symbol"], p["quantity"], p["reserved"])
+        for p in connection.execute(
+            "SELECT symbol, quantity, reserved FROM positions WHERE account_id = ? ORDER BY symbol",
+            (account_id,),
+        )
+    }
+    return Account(row["account_id"], row["customer_id"], row["cash"], positions)
+
+
+def save_account(connection: sqlite3.Connection, account: Account) -> None:
+    connection.execute(
+        "UPDATE accounts SET cash = ? WHERE account_id = ?", (account.cash, account.account_id)
+    )
+    save_positions(connection, account)
+
+
+def save_positions(connection: sqlite3.Connection, account: Account) -> None:
+    connection.executemany(
+        "INSERT INTO positions VALUES (?, ?, ?, ?) ON CONFLICT (account_id, symbol)"
+        " DO UPDATE SET quantity = excluded.quantity, reserved = excluded.reserved",
+        [
+            (account.account_id, p.symbol, p.quantity, p.reserved)
+            for p in account.positions.values()
+        ],
+    )
+
+
+def get_reservation(connection: sqlite3.Connection, order_id: str) -> Reservation | None:
+    row = connection.execute(
+        "SELECT order_id, account_id, symbol, quantity, state FROM reservations WHERE order_id = ?",
+        (order_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return Reservation(
+        row["order_id"],
+        row["account_id"],
+        row["symbol"],
+        row["quantity"],
+        ReservationState(row["state"]),
+    )
+
+
+def save_reservation(connection: sqlite3.Connection, reservation: Reservation) -> None:
+    connection.execute(
+        "INSERT INTO reservations VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (order_id) DO UPDATE SET quantity = excluded.quantity,"
+        " state = excluded.state",
+        (
+            reservation.order_id,
+            reservation.account_id,
+            reservation.symbol,
+            reservation.quantity,
+            reservation.state.value,
+        ),
+    )
+
+
+def add_entries(connection: sqlite3.Connection, entries: Iterable[LedgerEntry]) -> None:
+    connection.executemany(
+        "INSERT INTO ledger VALUES (?, ?, ?, ?, ?)",
+        [(e.entry_id, e.account, e.amount, e.order_id, e.kind) for e in entries],
+    )

@@ -1,0 +1,1 @@
+"""Fees: prices each order and charges or refunds its one fee."""

@@ -1,0 +1,1 @@
+"""Gateway: the public edge that authenticates, authorizes and validates client calls."""

@@ -1,0 +1,36 @@
+"""The gateway composition root: the one place its parts are built and wired together."""
+
+from __future__ import annotations
+
+from mesh.channels import Upstream
+from mesh.config import Env
+from mesh.server import Service
+from services.gateway.config import GatewayConfig
+from services.gateway.handlers import Upstreams
+from services.gateway.servicer import GatewayServicer
+from services.gateway.symbols import ListedSymbols
+from simplebank.accounts.v1 import accounts_pb2_grpc
+from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from simplebank.market.v1 import market_pb2_grpc
+from simplebank.orders.v1 import orders_pb2_grpc
+
+
+def build(env: Env) -> Service:
+    config = GatewayConfig.from_env(env)
+    orders = Upstream(config.orders_addr)
+    accounts = Upstream(config.accounts_addr)
+    market = Upstream(config.market_addr)
+    upstreams = Upstreams(
+        orders=orders_pb2_grpc.OrderServiceStub(orders.channel),
+        accounts=accounts_pb2_grpc.AccountServiceStub(accounts.channel),
+        symbols=ListedSymbols(market_pb2_grpc.MarketServiceStub(market.channel)),
+    )
+    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds)
+    return Service(
+        config=config.server,
+        register=lambda server: gateway_pb2_grpc.add_GatewayServiceServicer_to_server(
+            servicer, server
+        ),
+        service_names=[gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
+        components=[orders, accounts, market],
+    )

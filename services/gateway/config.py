@@ -1,0 +1,35 @@
+"""Gateway configuration, read once from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesh.config import ConfigError, Env, ServerConfig
+from services.gateway.domain import Customer, parse_tokens
+
+DEMO_TOKENS = "alice-token=alice:acc-alice,bob-token=bob:acc-bob"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    server: ServerConfig
+    orders_addr: str
+    accounts_addr: str
+    market_addr: str
+    tokens: dict[str, Customer]
+    deadline_seconds: float
+
+    @classmethod
+    def from_env(cls, env: Env) -> GatewayConfig:
+        try:
+            tokens = parse_tokens(env.text("GATEWAY_TOKENS", DEMO_TOKENS))
+        except ValueError as error:
+            raise ConfigError(f"GATEWAY_TOKENS: {error}") from None
+        return cls(
+            server=ServerConfig.from_env("gateway", env),
+            orders_addr=env.service_addr("orders"),
+            accounts_addr=env.service_addr("accounts"),
+            market_addr=env.service_addr("market"),
+            tokens=tokens,
+            deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
+        )

@@ -1,0 +1,93 @@
+"""The public API: reads the caller's token, sets the deadline budget, translates protobuf."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mesh.deadline import budget
+from services.gateway import handlers
+from services.gateway.domain import Customer
+from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from simplebank.orders.v1 import orders_pb2
+
+
+def public_order(order: orders_pb2.Order) -> gateway_pb2.Order:
+    """The internal order as customers see it (the history stays inside the mesh)."""
+    return gateway_pb2.Order(
+        order_id=order.order_id,
+        account_id=order.account_id,
+        symbol=order.symbol,
+        quantity=order.quantity,
+        # Both enums list the same statuses with the same numbers, checked by a unit test.
+        status=gateway_pb2.OrderStatus.ValueType(order.status),
+        fee=order.fee,
+        proceeds=order.proceeds,
+        reason=order.reason,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
+
+
+def _authorization(context: Any) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return str(value)
+    return None
+
+
+class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
+    def __init__(
+        self, tokens: Mapping[str, Customer], upstreams: handlers.Upstreams, deadline: float
+    ) -> None:
+        self._tokens = tokens
+        self._upstreams = upstreams
+        self._deadline = deadline
+
+    def _caller(self, context: Any) -> Customer:
+        return handlers.caller(self._tokens, _authorization(context))
+
+    async def PlaceSellOrder(
+        self, request: gateway_pb2.PlaceSellOrderRequest, context: Any
+    ) -> gateway_pb2.PlaceSellOrderResponse:
+        customer = self._caller(context)
+        command = handlers.PlaceSellOrder(
+            account_id=request.account_id,
+            symbol=request.symbol,
+            quantity=request.quantity,
+            request_id=request.request_id,
+        )
+        with budget(self._deadline):
+            order = await handlers.place_sell_order(command, customer, self._upstreams)
+        return gateway_pb2.PlaceSellOrderResponse(order=public_order(order))
+
+    async def GetOrder(
+        self, request: gateway_pb2.GetOrderRequest, context: Any
+    ) -> gateway_pb2.GetOrderResponse:
+        customer = self._caller(context)
+        with budget(self._deadline):
+            order = await handlers.get_order(request.order_id, customer, self._upstreams)
+        return gateway_pb2.GetOrderResponse(order=public_order(order))
+
+    async def ListOrders(
+        self, request: gateway_pb2.ListOrdersRequest, context: Any
+    ) -> gateway_pb2.ListOrdersResponse:
+        customer = self._caller(context)
+        with budget(self._deadline):
+            orders = await handlers.list_orders(request.account_id, customer, self._upstreams)
+        return gateway_pb2.ListOrdersResponse(orders=[public_order(o) for o in orders])
+
+    async def GetPortfolio(
+        self, request: gateway_pb2.GetPortfolioRequest, context: Any
+    ) -> gateway_pb2.GetPortfolioResponse:
+        customer = self._caller(context)
+        with budget(self._deadline):
+            portfolio = await handlers.get_portfolio(request.account_id, customer, self._upstreams)
+        return gateway_pb2.GetPortfolioResponse(
+            account_id=portfolio.account_id,
+            cash=portfolio.cash,
+            positions=[
+                gateway_pb2.Position(symbol=p.symbol, quantity=p.quantity, reserved=p.reserved)
+                for p in portfolio.positions
+            ],
+        )

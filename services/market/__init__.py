@@ -1,0 +1,1 @@
+"""Market: a simulated exchange that quotes prices and executes or rejects orders."""

@@ -1,0 +1,95 @@
+"""Market persistence: the exchange's order book in SQLite, with when each order executes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from mesh import consumer, outbox
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS book (
+    order_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    execute_after REAL NOT NULL,
+    trace_context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS book_due ON book (state, execute_after);
+"""
+    + outbox.SCHEMA
+    + consumer.SCHEMA
+)
+
+OPEN = "OPEN"
+
+
+@dataclass(frozen=True)
+class BookedOrder:
+    order_id: str
+    account_id: str
+    symbol: str
+    quantity: int
+    trace_context: dict[str, str]
+
+
+def add(
+    connection: sqlite3.Connection,
+    order: BookedOrder,
+    execute_after: float,
+) -> bool:
+    """Book an order once; False if it was booked already."""
+    return (
+        connection.execute(
+            "INSERT OR IGNORE INTO book VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.order_id,
+                order.account_id,
+                order.symbol,
+                order.quantity,
+                OPEN,
+                execute_after,
+                json.dumps(order.trace_context),
+            ),
+        ).rowcount
+        == 1
+    )
+
+
+def due(connection: sqlite3.Connection, now: float, limit: int = 100) -> list[BookedOrder]:
+    rows = connection.execute(
+        "SELECT order_id, account_id, symbol, quantity, trace_context FROM book"
+        " WHERE state = ? AND execute_after <= ? ORDER BY execute_after LIMIT ?",
+        (OPEN, now, limit),
+    ).fetchall()
+    return [
+        BookedOrder(
+            r["order_id"],
+            r["account_id"],
+            r["symbol"],
+            r["quantity"],
+            json.loads(r["trace_context"]),
+        )
+        for r in rows
+    ]
+
+
+def next_due_at(connection: sqlite3.Connection) -> float | None:
+    row = connection.execute(
+        "SELECT MIN(execute_after) FROM book WHERE state = ?", (OPEN,)
+    ).fetchone()
+    return None if row[0] is None else float(row[0])
+
+
+def close(connection: sqlite3.Connection, order_id: str, state: str) -> bool:
+    """Mark an open order executed or rejected; False if it was not open any more."""
+    return (
+        connection.execute(
+            "UPDATE book SET state = ? WHERE order_id = ? AND state = ?", (state, order_id, OPEN)
+        ).rowcount
+        == 1
+    )

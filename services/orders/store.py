@@ -1,0 +1,105 @@
+"""Orders persistence: orders and their history in SQLite, loaded into domain objects."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from mesh import consumer, outbox
+from services.orders.domain import Order, OrderStatus, StatusChange
+
+SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    fee INTEGER NOT NULL,
+    proceeds INTEGER NOT NULL,
+    price INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account_id, created_at);
+CREATE TABLE IF NOT EXISTS order_history (
+    order_id TEXT NOT NULL REFERENCES orders (order_id),
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (order_id, seq)
+);
+"""
+    + outbox.SCHEMA
+    + consumer.SCHEMA
+)
+
+
+def get(connection: sqlite3.Connection, order_id: str) -> Order | None:
+    row = connection.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    return None if row is None else _load(connection, row)
+
+
+def list_for_account(connection: sqlite3.Connection, account_id: str) -> list[Order]:
+    rows = connection.execute(
+        "SELECT * FROM orders WHERE account_id = ? ORDER BY created_at DESC, order_id",
+        (account_id,),
+    ).fetchall()
+    return [_load(connection, row) for row in rows]
+
+
+def save(connection: sqlite3.Connection, order: Order) -> None:
+    """Insert or update the order, and append the history entries not stored yet."""
+    connection.execute(
+        "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, fee = excluded.fee,"
+        " proceeds = excluded.proceeds, price = excluded.price, reason = excluded.reason,"
+        " updated_at = excluded.updated_at",
+        (
+            order.order_id,
+            order.account_id,
+            order.symbol,
+            order.quantity,
+            order.status.value,
+            order.fee,
+            order.proceeds,
+            order.price,
+            order.reason,
+            order.created_at.isoformat(),
+            order.updated_at.isoformat(),
+        ),
+    )
+    connection.executemany(
+        "INSERT OR IGNORE INTO order_history VALUES (?, ?, ?, ?, ?)",
+        [
+            (order.order_id, seq, change.status.value, change.at.isoformat(), change.note)
+            for seq, change in enumerate(order.history)
+        ],
+    )
+
+
+def _load(connection: sqlite3.Connection, row: sqlite3.Row) -> Order:
+    history = [
+        StatusChange(OrderStatus(h["status"]), datetime.fromisoformat(h["at"]), h["note"])
+        for h in connection.execute(
+            "SELECT status, at, note FROM order_history WHERE order_id = ? ORDER BY seq",
+            (row["order_id"],),
+        )
+    ]
+    return Order(
+        order_id=row["order_id"],
+        account_id=row["account_id"],
+        symbol=row["symbol"],
+        quantity=row["quantity"],
+        status=OrderStatus(row["status"]),
+        fee=row["fee"],
+        proceeds=row["proceeds"],
+        price=row["price"],
+        reason=row["reason"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        history=history,
+    )
