@@ -8,6 +8,7 @@ BUF_VERSION=1.75.0
 NATS_SERVER_VERSION=v2.12.2
 JAEGER_MODULE_VERSION=v1.76.0 # Jaeger v2.13.0
 GHZ_VERSION=v0.121.0
+COMPOSE_VERSION=v5.6.0 # optional: validates compose.yaml, no engine needed
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SIMPLEBANK_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simplebank-mesh/tools}
@@ -55,7 +56,21 @@ jaeger_tool() {
   link jaeger "$dir/bin/jaeger"
 }
 
-want=${*:-grpcurl buf nats-server jaeger ghz}
+# Compose's go.mod carries exclude directives, which `go install module@version` refuses, so it
+# is built inside its own downloaded module, with that module's go.sum. Optional: not in the
+# default set; `scripts/install-tools.sh docker-compose`.
+compose_tool() {
+  local dir="$cache/docker-compose-$COMPOSE_VERSION" src
+  if [ ! -x "$dir/bin/docker-compose" ]; then
+    say "building docker-compose $COMPOSE_VERSION: this takes a few minutes the first time"
+    src=$(go mod download -json "github.com/docker/compose/v5@$COMPOSE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    (cd "$src" && go build -trimpath -o "$dir/bin/docker-compose" \
+      -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" ./cmd)
+  fi
+  link docker-compose "$dir/bin/docker-compose"
+}
+
+want=${*:-grpcurl buf nats-server jaeger ghz docker-compose}
 for tool in $want; do
   case $tool in
     grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
@@ -63,6 +78,7 @@ for tool in $want; do
     nats-server) go_tool nats-server "$NATS_SERVER_VERSION" github.com/nats-io/nats-server/v2 ;;
     jaeger) jaeger_tool ;;
     ghz) go_tool ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
+    docker-compose) compose_tool ;;
     *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 done

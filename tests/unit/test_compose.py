@@ -1,0 +1,203 @@
+"""compose.yaml is valid Compose and agrees with the code: services, variables, ports, health."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from mesh.config import DEFAULT_ADDRS
+from services import NAMES
+from tests.support.compose import (
+    REPO_ROOT,
+    app_services,
+    compose_services,
+    config_file,
+    environment,
+    memory_limit,
+    published_ports,
+    run_compose,
+)
+from tests.support.env_reads import variables_read_by
+
+# From the contract: who calls whom over gRPC, and who keeps state and takes events.
+UPSTREAMS = {"gateway": ("orders", "accounts", "market"), "orders": ("accounts",)}
+EVENT_SERVICES = ("orders", "accounts", "fees", "market")
+INFRASTRUCTURE = {"nats": 4222, "jaeger": 4317}  # the compose service and the port called
+JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
+GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its config
+
+
+def contract_port(name: str) -> int:
+    return int(DEFAULT_ADDRS[name].rpartition(":")[2])
+
+
+def required_variables(name: str) -> set[str]:
+    """What a container must set: the contract's defaults (127.0.0.1, ./data) do not work there."""
+    required = {f"{name.upper()}_LISTEN_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT"}
+    required |= {f"{upstream.upper()}_ADDR" for upstream in UPSTREAMS.get(name, ())}
+    if name in EVENT_SERVICES:
+        required |= {"NATS_URL", "DATA_DIR"}
+    if name == "market":
+        required.add("MARKET_HALTED_SYMBOLS")  # as `make run` does, so the demo shows a rejection
+    return required
+
+
+def upstream_variables(name: str) -> dict[str, str]:
+    """The <OTHER>_ADDR variables compose sets for a service: where it calls other services."""
+    return {
+        variable: value
+        for variable, value in environment(app_services()[name]).items()
+        if variable.endswith("_ADDR") and not variable.endswith("_LISTEN_ADDR")
+    }
+
+
+def test_compose_file_is_valid_by_the_compose_specification() -> None:
+    result = run_compose("config", "--quiet")
+    assert result.returncode == 0, f"docker-compose config rejects compose.yaml:\n{result.stderr}"
+
+
+def test_compose_runs_the_services_of_make_run() -> None:
+    assert set(app_services()) == set(NAMES)
+
+
+def test_besides_the_services_compose_runs_nats_and_jaeger() -> None:
+    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_runs_its_own_entry_point(name: str) -> None:
+    assert app_services()[name]["command"] == ["python", "-m", f"services.{name}"]
+    assert (REPO_ROOT / "services" / name / "__main__.py").is_file()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_variable_compose_sets_is_read_by_the_code(name: str) -> None:
+    unread = set(environment(app_services()[name])) - variables_read_by(name, NAMES)
+    assert not unread, f"no code of services/{name}/, mesh/ or tracing/ reads {sorted(unread)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_variable_a_container_needs_is_set(name: str) -> None:
+    missing = required_variables(name) - set(environment(app_services()[name]))
+    assert not missing
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_listens_on_all_interfaces_at_its_contract_port(name: str) -> None:
+    listen_addr = environment(app_services()[name]).get(f"{name.upper()}_LISTEN_ADDR")
+    assert listen_addr == f"0.0.0.0:{contract_port(name)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_calls_its_upstreams_by_compose_name_at_their_contract_ports(
+    name: str,
+) -> None:
+    expected = {
+        f"{upstream.upper()}_ADDR": f"{upstream}:{contract_port(upstream)}"
+        for upstream in UPSTREAMS.get(name, ())
+    }
+    assert upstream_variables(name) == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_reaches_nats_and_jaeger_by_compose_name(name: str) -> None:
+    env = environment(app_services()[name])
+    urls = {"nats": env.get("NATS_URL"), "jaeger": env.get("OTEL_EXPORTER_OTLP_ENDPOINT")}
+    for service, url in urls.items():
+        if url is not None:
+            assert (urlsplit(url).hostname, urlsplit(url).port) == (
+                service,
+                INFRASTRUCTURE[service],
+            )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_health_check_asks_grpc_health_at_the_service_port(name: str) -> None:
+    probe = ["CMD", "python", "-m", "mesh.healthcheck", f"127.0.0.1:{contract_port(name)}"]
+    assert app_services()[name]["healthcheck"]["test"] == probe
+
+
+def test_the_health_check_entry_point_exists() -> None:
+    assert (REPO_ROOT / "mesh" / "healthcheck.py").is_file()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_starts_once_what_it_calls_is_healthy(name: str) -> None:
+    env = environment(app_services()[name])
+    called = {variable.removesuffix("_ADDR").lower() for variable in upstream_variables(name)}
+    if "NATS_URL" in env:
+        called.add("nats")
+    depends_on = app_services()[name].get("depends_on", {})
+    gated = {dep for dep, rule in depends_on.items() if rule["condition"] == "service_healthy"}
+    assert called <= gated, f"{name} does not wait for {sorted(called - gated)} to be healthy"
+
+
+def test_every_service_waited_on_has_a_health_check() -> None:
+    services = compose_services()
+    waited_on = {
+        dep
+        for spec in services.values()
+        for dep, rule in spec.get("depends_on", {}).items()
+        if rule["condition"] == "service_healthy"
+    }
+    unchecked = {dep for dep in waited_on if not services[dep].get("healthcheck", {}).get("test")}
+    assert not unchecked
+
+
+def test_each_database_lives_on_a_named_volume_of_its_own() -> None:
+    volumes = {}
+    for name, spec in app_services().items():
+        data_dir = environment(spec).get("DATA_DIR")
+        if data_dir is None:
+            continue
+        mounts = {mount["target"]: mount for mount in spec.get("volumes", [])}
+        assert mounts.get(data_dir, {}).get("type") == "volume", f"{name}: {data_dir} is no volume"
+        volumes[name] = mounts[data_dir]["source"]
+    assert set(volumes) == set(EVENT_SERVICES)
+    assert len(set(volumes.values())) == len(volumes), f"services share a volume: {volumes}"
+
+
+def test_every_container_has_a_memory_limit() -> None:
+    unlimited = {name for name, spec in compose_services().items() if not memory_limit(spec)}
+    assert not unlimited
+
+
+def test_only_the_gateway_and_the_jaeger_ui_are_published_and_only_on_loopback() -> None:
+    published = {
+        name: published_ports(spec)
+        for name, spec in compose_services().items()
+        if published_ports(spec)
+    }
+    gateway_port = contract_port("gateway")
+    assert published == {
+        "gateway": {("127.0.0.1", str(gateway_port), gateway_port)},
+        "jaeger": {("127.0.0.1", "16686", 16686)},
+    }
+
+
+def test_nats_keeps_jetstream_on_a_named_volume() -> None:
+    nats = compose_services()["nats"]
+    command = nats["command"]
+    assert "-js" in command
+    store_dir = command[command.index("-sd") + 1]
+    assert any(
+        mount["type"] == "volume" and mount["target"] == store_dir for mount in nats["volumes"]
+    )
+
+
+def test_jaeger_runs_the_project_config_listening_where_compose_calls_it() -> None:
+    jaeger = compose_services()["jaeger"]
+    [config] = jaeger["configs"]
+    assert config_file(config["source"]) == JAEGER_CONFIG
+    assert jaeger["command"] == [f"--config=file:{config['target']}"]
+    env = environment(jaeger)
+    assert env["JAEGER_OTLP_GRPC_ADDR"] == f"0.0.0.0:{INFRASTRUCTURE['jaeger']}"
+    assert env["JAEGER_QUERY_ADDR"] == "0.0.0.0:16686"
+
+
+def test_every_jaeger_variable_compose_sets_is_read_by_its_config() -> None:
+    config_text = JAEGER_CONFIG.read_text()
+    env = set(environment(compose_services()["jaeger"])) - GO_RUNTIME_VARIABLES
+    unread = {variable for variable in env if f"${{env:{variable}" not in config_text}
+    assert not unread
