@@ -12,8 +12,8 @@ from typing import Protocol
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
+from mesh import reflection
 from mesh.config import ServerConfig
 from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
@@ -78,9 +78,7 @@ class ServiceHost:
             self._started.append(component)
         service.register(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            [*service.service_names, HEALTH_SERVICE, reflection.SERVICE_NAME], self._server
-        )
+        reflection.enable([*service.service_names, HEALTH_SERVICE], self._server)
         self.port = self._server.add_insecure_port(service.config.listen_addr)
         if self.port == 0:
             raise OSError(f"cannot listen on {service.config.listen_addr}")

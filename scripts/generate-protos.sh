@@ -13,6 +13,9 @@ mapfile -t protos < <(find protos -name '*.proto' | sort)
   --plugin=protoc-gen-mypy="$venv/protoc-gen-mypy" --mypy_out=quiet:"$out" \
   --plugin=protoc-gen-mypy_grpc="$venv/protoc-gen-mypy_grpc" --mypy_grpc_out=quiet:"$out" \
   "${protos[@]}"
+# The same contracts with their comments, for server reflection: `grpcurl describe` shows them.
+"$venv/python" -m grpc_tools.protoc -I protos --include_imports --include_source_info \
+  --descriptor_set_out="$out/simplebank/descriptors.binpb" "${protos[@]}"
 # Contracts without a service (events, money) get no gRPC module.
 for proto in "${protos[@]}"; do
   if ! grep -q '^service ' "$proto"; then
