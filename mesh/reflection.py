@@ -6,7 +6,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, duration_pb2
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
@@ -25,7 +26,9 @@ def contract_files() -> dict[str, descriptor_pb2.FileDescriptorProto]:
         files("simplebank").joinpath(DESCRIPTORS).read_bytes()
     )
     found = {file.name: file for file in contracts.file}
-    for module in (health_pb2, reflection_pb2):  # infrastructure services, served as well
+    # Infrastructure served as well: the health and reflection services, and the google.rpc
+    # error details, so grpcurl can print the BadRequest and ErrorInfo of a failed call.
+    for module in (any_pb2, duration_pb2, error_details_pb2, health_pb2, reflection_pb2):
         proto = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(proto)
         found.setdefault(proto.name, proto)
