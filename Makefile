@@ -65,6 +65,11 @@ run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it)
 demo: venv tools ## With `make run` going: place a few orders and show their traces
 	$(PY) scripts/demo.py
 
+.PHONY: trace
+trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
+	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
+	$(PY) scripts/trace.py $(ID)
+
 .PHONY: bench
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
 	$(PY) -m bench
