@@ -9,6 +9,7 @@ from mesh.jetstream import EventBus
 from mesh.server import Service
 from services.accounts import handlers, store
 from services.accounts.config import AccountsConfig
+from services.accounts.domain import Account
 from services.accounts.servicer import AccountServicer
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from simplebank.events.v1 import events_pb2
@@ -22,13 +23,14 @@ SUBSCRIPTIONS = (
 
 
 class Seeder:
-    """Seeds the demo accounts into an empty database at start."""
+    """Seeds accounts into an empty database at start."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, accounts: list[Account]) -> None:
         self._database = database
+        self._accounts = accounts
 
     async def start(self) -> None:
-        await self._database.transact(store.seed_if_empty)
+        await self._database.transact(lambda c: store.seed_if_empty(c, self._accounts))
 
     async def stop(self) -> None:
         return None
@@ -46,7 +48,7 @@ def build(env: Env) -> Service:
             servicer, server
         ),
         service_names=[accounts_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name],
-        components=[database, Seeder(database), bus, *consumers],
+        components=[database, Seeder(database, config.seed), bus, *consumers],
         required_checks={"sqlite": database.ping},
         informational_checks={"nats": bus.check},
     )

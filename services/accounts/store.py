@@ -51,11 +51,12 @@ CREATE TABLE IF NOT EXISTS ledger (
 )
 
 
-def seed_if_empty(connection: sqlite3.Connection) -> None:
-    """Demo accounts on a new database; opening balances go through the ledger like all cash."""
+def seed_if_empty(connection: sqlite3.Connection, accounts: Iterable[Account] = ()) -> None:
+    """Seed a new database (the demo accounts unless told otherwise); opening balances go
+    through the ledger like all cash."""
     if connection.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
         return
-    for account in demo_accounts():
+    for account in list(accounts) or demo_accounts():
         connection.execute(
             "INSERT INTO accounts VALUES (?, ?, ?)",
             (account.account_id, account.customer_id, account.cash),
