@@ -58,7 +58,10 @@ class ServiceHost:
                 TraceIdHeaderInterceptor(),
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),
-            ]
+            ],
+            # gRPC turns SO_REUSEPORT on by default: a second process could bind the same port
+            # silently and answer health checks meant for the first.
+            options=[("grpc.so_reuseport", 0)],
         )
         self._health = HealthServicer()
         self._reporter = HealthReporter(
@@ -82,8 +85,9 @@ class ServiceHost:
         self.port = self._server.add_insecure_port(service.config.listen_addr)
         if self.port == 0:
             raise OSError(f"cannot listen on {service.config.listen_addr}")
-        await self._server.start()
+        # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
+        await self._server.start()
         log.info("serving", extra={"addr": service.config.listen_addr, "port": self.port})
         return self.port
 

@@ -1,0 +1,1 @@
+"""Developer entry points: the `make run` launcher and the terminal trace viewer."""

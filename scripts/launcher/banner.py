@@ -1,0 +1,77 @@
+"""What `make run` tells a person once the mesh is up, and the same facts as JSON for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from scripts.launcher.children import Child
+from scripts.launcher.settings import Settings
+
+FIRST_CALL = (
+    ".tools/bin/grpcurl -plaintext -H 'authorization: Bearer alice-token' "
+    """-d '{"account_id":"acc-alice"}' %s simplebank.gateway.v1.GatewayService/GetPortfolio"""
+)
+
+
+def banner(settings: Settings, children: list[Child], seconds: float) -> str:
+    pids = {child.name: child.pid for child in children}
+    lines = [f"SimpleBank mesh is up (started in {seconds:.1f}s)", ""]
+    for name, address in settings.service_addrs.items():
+        lines.append(f"  {name:<10} {address:<22} pid {pids[name]}")
+    lines.append(f"  {'nats':<10} {settings.nats_url:<22} pid {pids['nats']}")
+    if settings.tracing:
+        lines += [
+            f"  {'jaeger':<10} {settings.query_url:<22} pid {pids['jaeger']}",
+            f"             API: {settings.query_url}/api/services, "
+            f"{settings.query_url}/api/traces/<trace-id>",
+            f"             spans in: OTLP gRPC {settings.jaeger_otlp_addr}",
+        ]
+    else:
+        lines.append("  tracing is off (--no-tracing)")
+    lines += [
+        "",
+        f"  logs  {_shown(settings.log_dir)}/<name>.log",
+        f"  data  {_shown(settings.data_dir)}",
+        "",
+        "Try:",
+        "  " + FIRST_CALL % settings.service_addrs["gateway"],
+        "  python scripts/trace.py <trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def write_ready_file(path: Path, settings: Settings, children: list[Child], seconds: float) -> None:
+    """Addresses and pids as JSON, written atomically so a reader never sees half of it."""
+    pids = {child.name: child.pid for child in children}
+    facts = {
+        "launcher_pid": os.getpid(),
+        "startup_seconds": round(seconds, 3),
+        "gateway": settings.service_addrs["gateway"],
+        "services": {
+            name: {"address": address, "pid": pids[name]}
+            for name, address in settings.service_addrs.items()
+        },
+        "nats": {"url": settings.nats_url, "pid": pids["nats"]},
+        "jaeger": {
+            "otlp_endpoint": f"http://{settings.jaeger_otlp_addr}",
+            "query_url": settings.query_url,
+            "pid": pids["jaeger"],
+        }
+        if settings.tracing
+        else None,
+        "data_dir": str(settings.data_dir),
+        "log_dir": str(settings.log_dir),
+    }
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(facts, indent=2) + "\n")
+    partial.replace(path)
+
+
+def _shown(path: Path) -> str:
+    """Relative to the current folder when inside it: shorter, and what a person would type."""
+    cwd = Path.cwd()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)

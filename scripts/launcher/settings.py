@@ -1,0 +1,113 @@
+"""What `make run` starts and where: addresses from the contract's environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mesh.config import DEFAULT_ADDRS
+from services import NAMES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOOLS = REPO_ROOT / ".tools" / "bin"
+
+# Listed edge first; all five start together and wait for each other through their health.
+SERVICES = NAMES
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    tracing: bool
+    timeout: float
+    ready_file: Path | None
+    service_addrs: Mapping[str, str]
+    nats_url: str
+    jaeger_otlp_addr: str
+    jaeger_query_addr: str
+    environ: Mapping[str, str] = field(repr=False)
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def nats_host_port(self) -> tuple[str, int]:
+        url = urlsplit(self.nats_url)
+        return url.hostname or "127.0.0.1", url.port or 4222
+
+    @property
+    def query_url(self) -> str:
+        return f"http://{self.jaeger_query_addr}"
+
+    @property
+    def otlp_endpoint(self) -> str:
+        """Where services export spans: OTEL_EXPORTER_OTLP_ENDPOINT if set, else our Jaeger."""
+        return self.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or f"http://{self.jaeger_otlp_addr}"
+
+
+def load_settings(
+    data_dir: Path,
+    tracing: bool,
+    timeout: float,
+    ready_file: Path | None,
+    environ: Mapping[str, str],
+) -> Settings:
+    return Settings(
+        data_dir=data_dir.resolve(),
+        tracing=tracing,
+        timeout=timeout,
+        ready_file=ready_file,
+        service_addrs={
+            name: environ.get(f"{name.upper()}_ADDR") or addr
+            for name, addr in DEFAULT_ADDRS.items()
+        },
+        nats_url=environ.get("NATS_URL") or "nats://127.0.0.1:4222",
+        jaeger_otlp_addr=environ.get("JAEGER_OTLP_GRPC_ADDR") or "127.0.0.1:4317",
+        jaeger_query_addr=environ.get("JAEGER_QUERY_ADDR") or "127.0.0.1:16686",
+        environ=dict(environ),
+    )
+
+
+def nats_command(settings: Settings) -> list[str]:
+    """JetStream on, files under the data folder; no monitoring port (it is off unless -m)."""
+    host, port = settings.nats_host_port
+    store = settings.data_dir / "nats"
+    return [str(TOOLS / "nats-server"), "-js", "-a", host, "-p", str(port), "-sd", str(store)]
+
+
+def jaeger_command() -> list[str]:
+    return [str(TOOLS / "jaeger"), f"--config=file:{REPO_ROOT / 'config' / 'jaeger.yaml'}"]
+
+
+def jaeger_env(settings: Settings) -> dict[str, str]:
+    """config/jaeger.yaml reads its addresses from these; the others keep their defaults."""
+    return {
+        **settings.environ,
+        "JAEGER_OTLP_GRPC_ADDR": settings.jaeger_otlp_addr,
+        "JAEGER_QUERY_ADDR": settings.jaeger_query_addr,
+    }
+
+
+def service_env(settings: Settings, name: str) -> dict[str, str]:
+    """The contract's variables for one service, on top of the caller's environment."""
+    python_path = [str(REPO_ROOT), str(REPO_ROOT / "generated")]
+    if settings.environ.get("PYTHONPATH"):
+        python_path.append(settings.environ["PYTHONPATH"])
+    env = {
+        "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
+        **settings.environ,
+        **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they happen
+        "DATA_DIR": str(settings.data_dir),
+        "NATS_URL": settings.nats_url,
+        "OTEL_SERVICE_NAME": name,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otlp_endpoint,
+    }
+    if not settings.tracing:
+        env["OTEL_SDK_DISABLED"] = "true"
+    return env

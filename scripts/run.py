@@ -1,0 +1,104 @@
+"""`make run`: NATS, Jaeger and the five services as local processes, until Ctrl-C.
+
+    python scripts/run.py [--data-dir ./data] [--no-tracing] [--ready-file PATH] [--timeout 30]
+
+Ports come from the same variables the services read (GATEWAY_ADDR ... MARKET_ADDR, NATS_URL)
+plus JAEGER_OTLP_GRPC_ADDR and JAEGER_QUERY_ADDR. One log file per process: <data>/logs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `python -m` would
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.launcher.banner import banner, write_ready_file
+from scripts.launcher.readiness import Interrupted, StartupError, exited_message
+from scripts.launcher.settings import Settings, load_settings
+from scripts.launcher.supervisor import Supervisor
+
+
+def parse_args(argv: list[str] | None) -> Settings:
+    parser = argparse.ArgumentParser(description="Run the SimpleBank mesh as local processes.")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("DATA_DIR") or "data"),
+        help="SQLite files, NATS storage and logs (default: $DATA_DIR or ./data)",
+    )
+    parser.add_argument(
+        "--tracing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start Jaeger and export spans to it (default: on)",
+    )
+    parser.add_argument(
+        "--ready-file", type=Path, help="write addresses and pids here as JSON once all is ready"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for everything to be ready"
+    )
+    args = parser.parse_args(argv)
+    return load_settings(args.data_dir, args.tracing, args.timeout, args.ready_file, os.environ)
+
+
+def stop_on_signals() -> threading.Event:
+    """Ctrl-C, SIGTERM and a closed terminal (SIGHUP) only set a flag; the main loop notices it
+    and shuts down in order. The children never see these signals: they run in sessions of
+    their own, so they stop when we say, in the order we say."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def say(text: str, error: bool = False) -> None:
+    """Print, unless the terminal is gone (closed window, `| head`): stopping matters more."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    stop = stop_on_signals()
+    supervisor = Supervisor(settings, stop)
+    began = time.monotonic()
+    status = 0
+    try:
+        supervisor.start()
+        seconds = time.monotonic() - began
+        say(banner(settings, supervisor.children, seconds))
+        if settings.ready_file is not None:
+            write_ready_file(settings.ready_file, settings, supervisor.children, seconds)
+        crashed = supervisor.watch()
+        if crashed is not None:
+            say(f"\n{exited_message(crashed)}", error=True)
+            status = 1
+    except StartupError as error:
+        say(f"make run failed: {error}", error=True)
+        status = 1
+    except Interrupted:
+        pass
+    finally:
+        say("\nstopping: services first, then NATS and Jaeger ...")
+        stopping = time.monotonic()
+        grace = float(settings.environ.get("SHUTDOWN_GRACE_SECONDS") or 5)
+        timeout = grace + 5
+        for name in supervisor.shutdown(timeout):
+            say(f"{name} did not stop within {timeout:.0f}s and was killed", error=True)
+        if settings.ready_file is not None:
+            settings.ready_file.unlink(missing_ok=True)
+        say(f"stopped in {time.monotonic() - stopping:.1f}s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

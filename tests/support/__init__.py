@@ -1,0 +1,1 @@
+"""Helpers the tests share: real processes (Jaeger, nats-server, services) and their ports."""

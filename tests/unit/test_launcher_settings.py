@@ -1,0 +1,55 @@
+"""`make run` hands every service the contract's environment, with addresses from the caller's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scripts.launcher.settings import REPO_ROOT, Settings, load_settings, nats_command, service_env
+
+
+def settings(tracing: bool = True, **environ: str) -> Settings:
+    return load_settings(Path("/tmp/mesh-data"), tracing, 30.0, None, environ)
+
+
+def test_each_service_gets_its_own_name_and_the_shared_data_folder() -> None:
+    env = service_env(settings(), "orders")
+
+    assert env["OTEL_SERVICE_NAME"] == "orders"
+    assert env["DATA_DIR"] == "/tmp/mesh-data"
+    assert env["PYTHONPATH"].split(":")[:2] == [str(REPO_ROOT), str(REPO_ROOT / "generated")]
+
+
+def test_every_service_learns_every_address_including_overridden_ones() -> None:
+    env = service_env(settings(ORDERS_ADDR="127.0.0.1:6000"), "gateway")
+
+    assert env["ORDERS_ADDR"] == "127.0.0.1:6000"
+    assert env["MARKET_ADDR"] == "127.0.0.1:50055"
+    assert env["NATS_URL"] == "nats://127.0.0.1:4222"
+
+
+def test_market_halts_goog_unless_the_caller_says_otherwise() -> None:
+    assert service_env(settings(), "market")["MARKET_HALTED_SYMBOLS"] == "GOOG"
+    assert service_env(settings(MARKET_HALTED_SYMBOLS=""), "market")["MARKET_HALTED_SYMBOLS"] == ""
+
+
+def test_spans_go_to_the_jaeger_the_launcher_starts() -> None:
+    env = service_env(settings(JAEGER_OTLP_GRPC_ADDR="127.0.0.1:7317"), "fees")
+
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:7317"
+    assert "OTEL_SDK_DISABLED" not in env
+
+
+def test_an_explicit_otlp_endpoint_wins() -> None:
+    env = service_env(settings(OTEL_EXPORTER_OTLP_ENDPOINT="http://collector:4317"), "fees")
+
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector:4317"
+
+
+def test_without_tracing_the_sdk_is_disabled() -> None:
+    assert service_env(settings(tracing=False), "fees")["OTEL_SDK_DISABLED"] == "true"
+
+
+def test_nats_listens_where_nats_url_points_with_jetstream_under_the_data_folder() -> None:
+    args = nats_command(settings(NATS_URL="nats://127.0.0.1:14222"))
+
+    assert args[1:] == ["-js", "-a", "127.0.0.1", "-p", "14222", "-sd", "/tmp/mesh-data/nats"]
