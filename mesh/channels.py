@@ -76,3 +76,8 @@ class Upstream:
 
     async def stop(self) -> None:
         await self.channel.close(grace=None)
+
+    async def check(self) -> bool:
+        """Health check: the upstream is reachable, or at least not known to be down."""
+        state = self.channel.get_state(try_to_connect=True)
+        return state is not grpc.ChannelConnectivity.TRANSIENT_FAILURE

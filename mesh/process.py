@@ -30,3 +30,6 @@ def run(name: str, build: Callable[[Env], Service]) -> None:
     except (ConfigError, ValueError) as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -74,17 +74,19 @@ class ServiceHost:
         self.port = 0
 
     async def start(self) -> int:
-        """Start components, then the server; returns the bound port."""
+        """Bind the port, start the components, then serve; returns the bound port."""
         service = self._service
-        for component in service.components:
-            await component.start()
-            self._started.append(component)
         service.register(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable([*service.service_names, HEALTH_SERVICE], self._server)
-        self.port = self._server.add_insecure_port(service.config.listen_addr)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {service.config.listen_addr}")
+        # Bind before starting anything, so a taken port fails fast with nothing to undo.
+        try:
+            self.port = self._server.add_insecure_port(service.config.listen_addr)
+        except RuntimeError as error:
+            raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
+        for component in service.components:
+            await component.start()
+            self._started.append(component)
         # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
         await self._server.start()

@@ -33,4 +33,11 @@ def build(env: Env) -> Service:
         ),
         service_names=[gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
         components=[orders, accounts, market],
+        # The edge keeps serving while an upstream restarts (calls then fail UNAVAILABLE with
+        # details); the heartbeat shows which upstream is away.
+        informational_checks={
+            "orders": orders.check,
+            "accounts": accounts.check,
+            "market": market.check,
+        },
     )

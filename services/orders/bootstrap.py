@@ -41,5 +41,5 @@ def build(env: Env) -> Service:
         service_names=[orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name],
         components=[database, bus, relay, *consumers, accounts],
         required_checks={"sqlite": database.ping},
-        informational_checks={"nats": bus.check},
+        informational_checks={"nats": bus.check, "accounts": accounts.check},
     )
