@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -16,6 +15,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import FetchTimeoutError
 
+from mesh.background import BackgroundLoop
 from mesh.database import Database
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus, subject_for
 from tracing.messaging import consumer_span
@@ -50,7 +50,7 @@ class PermanentFailure(Exception):
     """A message that can never be applied (it does not even parse): dead-letter it at once."""
 
 
-class EventConsumer(Generic[E]):
+class EventConsumer(BackgroundLoop, Generic[E]):
     """Pulls one event type through a durable consumer named `<service>-<Event>`.
 
     For each message: in one transaction, skip it if its event id is in processed_events,
@@ -72,16 +72,17 @@ class EventConsumer(Generic[E]):
         batch: int = 32,
         on_applied: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__()
         self.service = service
         self.subscription = subscription
         self.durable = f"{service}-{subscription.name}"
+        self.task_name = self.durable
         self._database = database
         self._bus = bus
         self._ack_wait = ack_wait
         self._max_deliveries = max_deliveries
         self._batch = batch
         self._on_applied = on_applied
-        self._task: asyncio.Task[None] | None = None
 
     def _apply(self, connection: sqlite3.Connection, event_id: str, event: E) -> bool:
         inserted = connection.execute(
@@ -140,7 +141,7 @@ class EventConsumer(Generic[E]):
         )
         await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
 
-    async def _run(self) -> None:
+    async def _consume(self) -> None:
         js = await self._bus.jetstream()
         config = api.ConsumerConfig(
             durable_name=self.durable,
@@ -164,21 +165,12 @@ class EventConsumer(Generic[E]):
             for msg in messages:
                 await self.process(msg)
 
-    async def _run_forever(self) -> None:
+    async def run(self) -> None:
         while True:
             try:
-                await self._run()
+                await self._consume()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("consumer crashed, restarting", extra={"consumer": self.durable})
                 await asyncio.sleep(1.0)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run_forever(), name=self.durable)
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

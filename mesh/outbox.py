@@ -11,6 +11,7 @@ import time
 
 from google.protobuf.message import Message
 
+from mesh.background import BackgroundLoop
 from mesh.database import Database
 from mesh.jetstream import EventBus, subject_for
 from tracing.messaging import capture_context, producer_span
@@ -52,22 +53,24 @@ def pending_count(connection: sqlite3.Connection) -> int:
     return int(connection.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     """Publishes stored events in order, deleting each once JetStream has acknowledged it.
 
     A crash between the publish and the delete publishes the event again on restart; JetStream
     drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through.
     """
 
+    task_name = "outbox-relay"
+
     def __init__(
         self, database: Database, bus: EventBus, poll_interval: float = 0.5, batch: int = 100
     ) -> None:
+        super().__init__()
         self._database = database
         self._bus = bus
         self._poll_interval = poll_interval
         self._batch = batch
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
         """Tell the relay new events were committed, so it need not wait for its next poll."""
@@ -98,7 +101,7 @@ class OutboxRelay:
             published += 1
         return published
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         backoff = self._poll_interval
         while True:
             try:
@@ -113,12 +116,3 @@ class OutboxRelay:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

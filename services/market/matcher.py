@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable
 
 from opentelemetry.trace import Status, StatusCode
 
+from mesh.background import BackgroundLoop
 from mesh.database import Database
 from services.market import handlers, store
 from services.market.domain import Exchange, Rejection
@@ -19,9 +19,11 @@ from tracing.messaging import continued_span
 log = logging.getLogger(__name__)
 
 
-class Matcher:
+class Matcher(BackgroundLoop):
     """Polls the book for due orders. Orders live in SQLite, not in memory, so a restart
     executes whatever was booked before it."""
+
+    task_name = "matcher"
 
     def __init__(
         self,
@@ -30,11 +32,11 @@ class Matcher:
         executed: Callable[[], None],
         max_sleep: float = 0.1,
     ) -> None:
+        super().__init__()
         self._database = database
         self._exchange = exchange
         self._executed = executed
         self._max_sleep = max_sleep
-        self._task: asyncio.Task[None] | None = None
 
     async def execute_due(self) -> int:
         now = time.time()
@@ -53,7 +55,7 @@ class Matcher:
             self._executed()
         return count
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             try:
                 await self.execute_due()
@@ -63,12 +65,3 @@ class Matcher:
                 next_at = None
             wait = self._max_sleep if next_at is None else next_at - time.time()
             await asyncio.sleep(min(max(wait, 0.005), self._max_sleep))
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="matcher")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
