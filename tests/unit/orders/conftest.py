@@ -1,0 +1,29 @@
+"""An orders database, a fake accounts service and a commit counter, fresh for every test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mesh.database import Database
+from services.orders import store
+from tests.unit.databases import open_database
+from tests.unit.orders.fakes import Commits, FakeHoldings
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(tmp_path, store.SCHEMA) as database:
+        yield database
+
+
+@pytest.fixture
+def holdings() -> FakeHoldings:
+    return FakeHoldings()
+
+
+@pytest.fixture
+def commits() -> Commits:
+    return Commits()

@@ -1,0 +1,41 @@
+"""Fakes of what orders talks to: the accounts service that holds shares, and the outbox relay."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from mesh.deadline import remaining
+from mesh.errors import DomainError
+
+
+@dataclass
+class FakeHoldings:
+    """The accounts service as orders sees it: records every call, refuses when told to."""
+
+    refusal: DomainError | None = None
+    during_reserve: Callable[[], Awaitable[None]] | None = None
+    reserved: list[tuple[str, str, str, int]] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    deadlines_at_release: list[float | None] = field(default_factory=list)
+
+    async def reserve(self, order_id: str, account_id: str, symbol: str, quantity: int) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+        if self.during_reserve is not None:
+            await self.during_reserve()
+        self.reserved.append((order_id, account_id, symbol, quantity))
+
+    async def release(self, order_id: str) -> None:
+        self.released.append(order_id)
+        self.deadlines_at_release.append(remaining())
+
+
+@dataclass
+class Commits:
+    """Stands in for the outbox relay's notify: counts the commits it is told about."""
+
+    count: int = 0
+
+    def __call__(self) -> None:
+        self.count += 1

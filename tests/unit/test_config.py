@@ -1,0 +1,115 @@
+"""Configuration from the environment fails fast with a message a person can act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh.config import ConfigError, Env, ServerConfig, StoreConfig
+from mesh.process import run
+from mesh.server import Service
+
+
+def error_of(read: object) -> str:
+    assert callable(read)
+    with pytest.raises(ConfigError) as caught:
+        read()
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", "5s"])
+def test_a_bad_whole_number_names_the_variable_the_value_and_an_example(raw: str) -> None:
+    env = Env({"FEES_FLAT_MINOR_UNITS": raw})
+
+    message = error_of(lambda: env.integer("FEES_FLAT_MINOR_UNITS", 100))
+
+    assert message == f"FEES_FLAT_MINOR_UNITS={raw!r}: expected a whole number, e.g. 100"
+
+
+def test_a_number_below_its_minimum_says_the_minimum() -> None:
+    env = Env({"SHUTDOWN_GRACE_SECONDS": "-1"})
+
+    message = error_of(lambda: env.number("SHUTDOWN_GRACE_SECONDS", 5.0))
+
+    assert message == "SHUTDOWN_GRACE_SECONDS=-1.0: must be at least 0.0"
+
+
+def test_a_bad_number_names_the_variable_and_an_example() -> None:
+    env = Env({"GATEWAY_DEADLINE_SECONDS": "two"})
+
+    message = error_of(lambda: env.number("GATEWAY_DEADLINE_SECONDS", 2.0))
+
+    assert message == "GATEWAY_DEADLINE_SECONDS='two': expected a number, e.g. 2.0"
+
+
+@pytest.mark.parametrize(
+    "raw", ["localhost", ":50054", "127.0.0.1:", "127.0.0.1:port", "127.0.0.1:65536"]
+)
+def test_a_bad_address_names_the_variable_and_shows_host_port(raw: str) -> None:
+    env = Env({"FEES_ADDR": raw})
+
+    message = error_of(lambda: env.service_addr("fees"))
+
+    assert message == f"FEES_ADDR={raw!r}: expected host:port, e.g. 127.0.0.1:50054"
+
+
+def test_a_bad_log_level_lists_the_levels_that_work() -> None:
+    env = Env({"LOG_LEVEL": "verbose"})
+
+    message = error_of(lambda: ServerConfig.from_env("fees", env))
+
+    assert message == "LOG_LEVEL='VERBOSE': expected DEBUG, INFO, WARNING or ERROR"
+
+
+def test_a_log_level_in_lower_case_is_accepted() -> None:
+    assert ServerConfig.from_env("fees", Env({"LOG_LEVEL": "debug"})).log_level == "DEBUG"
+
+
+def test_a_bad_nats_url_shows_the_expected_form() -> None:
+    env = Env({"NATS_URL": "127.0.0.1:4222"})
+
+    message = error_of(lambda: StoreConfig.from_env("fees", env))
+
+    assert message == "NATS_URL='127.0.0.1:4222': expected nats://host:port"
+
+
+def test_listen_addr_falls_back_to_the_address_the_service_is_called_at() -> None:
+    assert Env({"FEES_ADDR": "127.0.0.1:6054"}).listen_addr("fees") == "127.0.0.1:6054"
+
+
+def test_listen_addr_prefers_its_own_variable() -> None:
+    env = Env({"FEES_ADDR": "fees:50054", "FEES_LISTEN_ADDR": "0.0.0.0:50054"})
+
+    assert env.listen_addr("fees") == "0.0.0.0:50054"
+
+
+def test_listen_addr_defaults_to_the_design_port_on_loopback() -> None:
+    assert Env({}).listen_addr("fees") == "127.0.0.1:50054"
+
+
+def test_a_bad_fallback_address_is_reported_under_its_own_name() -> None:
+    message = error_of(lambda: Env({"ORDERS_ADDR": "orders"}).listen_addr("orders"))
+
+    assert message.startswith("ORDERS_ADDR='orders':")
+
+
+def test_a_blank_variable_means_its_default() -> None:
+    config = ServerConfig.from_env("fees", Env({"LOG_LEVEL": "  ", "SHUTDOWN_GRACE_SECONDS": ""}))
+
+    assert (config.log_level, config.shutdown_grace) == ("INFO", 5.0)
+
+
+def test_a_service_with_bad_config_exits_2_with_the_message_and_no_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def build(env: Env) -> Service:
+        raise ConfigError("FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10")
+
+    with pytest.raises(SystemExit) as exited:
+        run("fees", build)
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "fees: configuration error: FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10\n"
+    )
