@@ -26,6 +26,9 @@ class Env:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = os.environ if environ is None else environ
 
+    def is_set(self, name: str) -> bool:
+        return name in self._environ
+
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default).strip() or default
 

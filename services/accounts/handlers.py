@@ -93,8 +93,10 @@ def fee_refunded(connection: sqlite3.Connection, event: events_pb2.FeeRefunded) 
 
 def order_executed(connection: sqlite3.Connection, event: events_pb2.OrderExecuted) -> None:
     reservation = store.get_reservation(connection, event.order_id)
-    if reservation is None:
-        raise LookupError(f"no reservation for executed order {event.order_id}")
+    if reservation is None or reservation.state is ReservationState.RELEASED:
+        # Shares sold on the exchange that the account no longer holds for the order: never
+        # settle that quietly; failing sends the event to the dead-letter subject, logged.
+        raise LookupError(f"no held reservation for executed order {event.order_id}")
     account = _account(connection, reservation.account_id)
     store.add_entries(connection, domain.settle(account, reservation, event.proceeds.minor_units))
     store.save_account(connection, account)

@@ -128,8 +128,8 @@ def get_reservation(connection: sqlite3.Connection, order_id: str) -> Reservatio
 def save_reservation(connection: sqlite3.Connection, reservation: Reservation) -> None:
     connection.execute(
         "INSERT INTO reservations VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (order_id) DO UPDATE SET quantity = excluded.quantity,"
-        " state = excluded.state",
+        " ON CONFLICT (order_id) DO UPDATE SET account_id = excluded.account_id,"
+        " symbol = excluded.symbol, quantity = excluded.quantity, state = excluded.state",
         (
             reservation.order_id,
             reservation.account_id,

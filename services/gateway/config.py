@@ -21,6 +21,9 @@ class GatewayConfig:
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
+        # Set but blank is an error, not the demo tokens: credentials must not fail open.
+        if env.is_set("GATEWAY_TOKENS") and not env.text("GATEWAY_TOKENS", ""):
+            raise ConfigError("GATEWAY_TOKENS is set but empty: give token=customer:account,...")
         try:
             tokens = parse_tokens(env.text("GATEWAY_TOKENS", DEMO_TOKENS))
         except ValueError as error:

@@ -62,6 +62,16 @@ def authorize(customer: Customer, account_id: str) -> None:
         )
 
 
+def authorize_order(customer: Customer, order_id: str, account_id: str) -> None:
+    """Only the owner of an order's account may read it; the refusal names no account."""
+    if account_id not in customer.account_ids:
+        raise PermissionDenied(
+            f"order {order_id} is not one of customer {customer.customer_id}'s orders",
+            reason="NOT_ORDER_OWNER",
+            metadata={"order_id": order_id},
+        )
+
+
 def validate_sell_order(
     account_id: str, symbol: str, quantity: int, request_id: str, known_symbols: frozenset[str]
 ) -> None:

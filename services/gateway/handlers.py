@@ -52,7 +52,7 @@ async def get_order(order_id: str, customer: Customer, upstreams: Upstreams) -> 
     domain.validate_order_id(order_id)
     request = orders_pb2.GetOrderRequest(order_id=order_id)
     response = await call("orders", upstreams.orders.GetOrder(request))
-    domain.authorize(customer, response.order.account_id)
+    domain.authorize_order(customer, order_id, response.order.account_id)
     return response.order
 
 

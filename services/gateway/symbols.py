@@ -7,6 +7,8 @@ import time
 from mesh.upstream import call
 from simplebank.market.v1 import market_pb2, market_pb2_grpc
 
+RETRY_SECONDS = 5.0
+
 
 class ListedSymbols:
     """Reference data with a time to live: a symbol listed a minute ago is still good to check."""
@@ -25,6 +27,8 @@ class ListedSymbols:
                 )
             except Exception:
                 if self._symbols:  # the market is away: an old list beats refusing every order
+                    # ...and asking again on every order would add the wait to each of them.
+                    self._fetched_at = time.monotonic() - self._ttl + RETRY_SECONDS
                     return self._symbols
                 raise
             self._symbols = frozenset(q.symbol for q in response.quotes)

@@ -78,10 +78,16 @@ async def place_order(
     try:
         order = await database.transact(save)
     except BaseException:
+        # Also reached when the caller gives up (cancellation) while the save is running on
+        # the database thread: it may still have committed. The thread runs work in order, so
+        # this read tells; only an order that was not stored gives its shares back.
         with detached():
-            await holdings.release(order_id)
+            if await database.transact(lambda c: store.get(c, order_id)) is None:
+                await holdings.release(order_id)
         raise
     committed()
+    # A rival request with the same request_id but other parameters may have won the race.
+    check_same_request(order, cmd.account_id, cmd.symbol, cmd.quantity)
     return order
 
 

@@ -195,12 +195,6 @@ async def test_an_order_whose_reservation_was_released_can_reserve_again(
     assert (await position(database)).reserved == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: store.save_reservation's upsert keeps the old symbol and account of a "
-    "re-reserved order (services/accounts/store.py:129-131), so its release takes from the "
-    "wrong position",
-)
 async def test_a_retried_order_that_reserves_another_symbol_releases_that_symbol(
     database: Database,
 ) -> None:

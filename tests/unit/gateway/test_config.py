@@ -32,12 +32,6 @@ def test_malformed_tokens_are_refused_naming_the_variable(spec: str) -> None:
         config(GATEWAY_TOKENS=spec)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Env.text turns a blank GATEWAY_TOKENS into the default, so a deployment whose "
-    "token variable is set but empty silently accepts the public demo tokens "
-    "(services/gateway/config.py:25)",
-)
 def test_tokens_set_but_blank_are_refused_rather_than_replaced_by_the_demo_tokens() -> None:
     with pytest.raises(ConfigError, match="GATEWAY_TOKENS"):
         config(GATEWAY_TOKENS=" ")

@@ -99,11 +99,6 @@ async def test_another_customers_order_is_denied(upstreams: Upstreams, orders: F
         await handlers.get_order("o-bob", ALICE, upstreams)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: get_order authorizes with the order's account id, so the PermissionDenied "
-    "message and metadata name another customer's account (services/gateway/handlers.py:55)",
-)
 async def test_a_denied_order_does_not_reveal_whose_account_it_belongs_to(
     upstreams: Upstreams, orders: FakeOrders
 ) -> None:

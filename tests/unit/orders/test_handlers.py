@@ -227,11 +227,6 @@ async def test_the_release_after_a_failed_store_runs_without_the_callers_deadlin
     assert holdings.deadlines_at_release == [None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a PlaceOrder cancelled while its transaction runs releases the shares of an "
-    "order that is committed anyway (services/orders/handlers.py place_order, except branch)",
-)
 async def test_an_order_stored_after_its_caller_gave_up_keeps_its_reservation(
     database: Database, holdings: FakeHoldings
 ) -> None:
@@ -260,11 +255,6 @@ async def test_an_order_stored_after_its_caller_gave_up_keeps_its_reservation(
     assert holdings.released == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the raced branch of place_order's save returns the other request's order "
-    "without check_same_request (services/orders/handlers.py:71-72)",
-)
 async def test_a_request_id_reused_with_other_parameters_at_the_same_moment_is_refused(
     database: Database, holdings: FakeHoldings
 ) -> None:
