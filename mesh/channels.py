@@ -29,6 +29,8 @@ class CallPolicy:
         second early (grpc/grpc#34547, seen here as every call under 2 s failing at once), so
         DeadlineClientInterceptor applies it instead.
         """
+        if self.max_attempts < 2:  # gRPC refuses a retry policy of one attempt
+            return json.dumps({"methodConfig": [{"name": [{}]}]})
         return json.dumps(
             {
                 "methodConfig": [

@@ -76,6 +76,9 @@ class ServerConfig:
     listen_addr: str
     shutdown_grace: float
     log_level: str
+    # Time between turning NOT_SERVING and closing the port, so probes and load balancers
+    # see the service leave before its connections are refused.
+    shutdown_drain: float = 0.5
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> ServerConfig:
@@ -87,6 +90,7 @@ class ServerConfig:
             listen_addr=env.listen_addr(name),
             shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", 5.0),
             log_level=level,
+            shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
         )
 
 

@@ -97,6 +97,7 @@ class ServiceHost:
         """NOT_SERVING first, then let in-flight calls finish, then stop the components."""
         log.info("shutting down", extra={"grace_seconds": self._service.config.shutdown_grace})
         await self._reporter.stop()
+        await asyncio.sleep(self._service.config.shutdown_drain)
         await self._server.stop(self._service.config.shutdown_grace)
         for component in reversed(self._started):
             try:

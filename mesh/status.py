@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 
 from mesh import errors
 from mesh.interceptor import Behavior, UnaryServerInterceptor
+from tracing.rpc import TRACE_ID_HEADER, current_trace_id
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,13 @@ def reason_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
 async def abort_with(
     context: grpc.aio.ServicerContext[Any, Any], error: errors.DomainError
 ) -> None:
-    """End the call with the error's status and details."""
+    """End the call with the error's status and details, and its trace id in the trailers."""
     status = to_status(error)
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    trailers = tuple(status.trailing_metadata)
+    trace_id = current_trace_id()
+    if trace_id:
+        trailers += ((TRACE_ID_HEADER, trace_id),)
+    await context.abort(status.code, status.details, trailers)
 
 
 class DomainErrorInterceptor(UnaryServerInterceptor):

@@ -1,0 +1,104 @@
+"""grpc.health.v1 on a real ServiceHost: Check answers, and Watch follows the required checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mesh.server import ServiceHost
+from tests.support.grpc_servers import FEE_SERVICE, FakeFeeServicer, fee_service, local, serving
+from tests.support.health_watch import NOT_SERVING, SERVING, status_name, watching
+
+pytestmark = pytest.mark.integration
+
+# The health reporter re-runs the checks every second: a flip shows within about that.
+FLIP_TIMEOUT_SECONDS = 3.0
+
+
+class Switch:
+    """A dependency check whose answer the test flips."""
+
+    def __init__(self) -> None:
+        self.healthy = True
+        self.error: Exception | None = None
+
+    async def check(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.healthy
+
+
+@pytest.fixture
+def dependency() -> Switch:
+    return Switch()
+
+
+@pytest.fixture
+async def host(dependency: Switch) -> AsyncIterator[ServiceHost]:
+    service = fee_service(FakeFeeServicer(), required_checks={"dependency": dependency.check})
+    async with serving(service) as running:
+        yield running
+
+
+@pytest.fixture
+async def channel(host: ServiceHost) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(local(host)) as opened:
+        yield opened
+
+
+async def check(channel: grpc.aio.Channel, service: str) -> int:
+    stub = health_pb2_grpc.HealthStub(channel)
+    response = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+    status: int = response.status
+    return status
+
+
+@pytest.mark.parametrize("service", ["", FEE_SERVICE], ids=["overall", "service"])
+async def test_check_answers_serving_for_the_server_and_for_its_service(
+    channel: grpc.aio.Channel, service: str
+) -> None:
+    assert status_name(await check(channel, service)) == "SERVING"
+
+
+async def test_check_of_a_service_nobody_serves_is_not_found(channel: grpc.aio.Channel) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await check(channel, "simplebank.nothing.v1.NothingService")
+
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+async def test_watch_follows_a_required_check_from_serving_to_not_serving_and_back(
+    channel: grpc.aio.Channel, dependency: Switch
+) -> None:
+    async with watching(channel, "") as overall, watching(channel, FEE_SERVICE) as service:
+        watches = {"": overall, FEE_SERVICE: service}
+        first = {
+            name: await w.wait_for(SERVING, FLIP_TIMEOUT_SECONDS) for name, w in watches.items()
+        }
+
+        dependency.healthy = False
+        down = {
+            name: await w.wait_for(NOT_SERVING, FLIP_TIMEOUT_SECONDS, after=first[name] + 1)
+            for name, w in watches.items()
+        }
+        for name in watches:
+            assert status_name(await check(channel, name)) == "NOT_SERVING"
+
+        dependency.healthy = True
+        for name, w in watches.items():
+            await w.wait_for(SERVING, FLIP_TIMEOUT_SECONDS, after=down[name] + 1)
+            assert status_name(await check(channel, name)) == "SERVING"
+
+
+async def test_a_check_that_raises_counts_as_failing(
+    channel: grpc.aio.Channel, dependency: Switch
+) -> None:
+    async with watching(channel, "") as watch:
+        first = await watch.wait_for(SERVING, FLIP_TIMEOUT_SECONDS)
+
+        dependency.error = ConnectionError("database is gone")
+
+        await watch.wait_for(NOT_SERVING, FLIP_TIMEOUT_SECONDS, after=first + 1)

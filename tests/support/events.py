@@ -1,0 +1,112 @@
+"""The event side of the chassis for tests: a service's SQLite store, bus, relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+
+from mesh import consumer, outbox
+from mesh.database import Database
+from mesh.jetstream import STREAM, EventBus, subject_for
+from mesh.server import Component
+from simplebank.events.v1 import events_pb2
+
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+# The outbox, the inbox (processed_events), and the effect the test handler has.
+SCHEMA = (
+    outbox.SCHEMA
+    + consumer.SCHEMA
+    + "CREATE TABLE IF NOT EXISTS applied (order_id TEXT NOT NULL, applied_at REAL NOT NULL);"
+)
+ORDER_CREATED = subject_for("OrderCreated")
+
+
+def order_created(order_id: str) -> events_pb2.OrderCreated:
+    return events_pb2.OrderCreated(
+        order_id=order_id, account_id="acc-alice", symbol="AAPL", quantity=10
+    )
+
+
+def record_order(connection: sqlite3.Connection, event: events_pb2.OrderCreated) -> None:
+    """The effect of applying an OrderCreated: one row per application."""
+    connection.execute(
+        "INSERT INTO applied (order_id, applied_at) VALUES (?, ?)", (event.order_id, time.time())
+    )
+
+
+async def applied(database: Database, order_id: str) -> int:
+    """How many times the effect of an order's event was applied."""
+    return await database.transact(
+        lambda c: int(
+            c.execute("SELECT COUNT(*) FROM applied WHERE order_id=?", (order_id,)).fetchone()[0]
+        )
+    )
+
+
+async def store_event(database: Database, event_id: str, event: events_pb2.OrderCreated) -> None:
+    """What a handler does: record the event in the outbox inside its transaction."""
+    await database.transact(lambda c: outbox.add_event(c, event_id, event))
+
+
+@asynccontextmanager
+async def running(*components: Component) -> AsyncIterator[None]:
+    """Start components in order for the block; stop them in reverse, as ServiceHost does."""
+    started: list[Component] = []
+    try:
+        for component in components:
+            await component.start()
+            started.append(component)
+        yield
+    finally:
+        for component in reversed(started):
+            await component.stop()
+
+
+@asynccontextmanager
+async def connected_bus(url: str, name: str) -> AsyncIterator[EventBus]:
+    """An EventBus that has connected and created the stream."""
+    bus = EventBus(url, name)
+    await bus.start()
+    try:
+        await asyncio.wait_for(bus.jetstream(), CONNECT_TIMEOUT_SECONDS)
+        yield bus
+    finally:
+        await bus.stop()
+
+
+@asynccontextmanager
+async def service_database(tmp_path: Path, name: str = "svc") -> AsyncIterator[Database]:
+    database = Database(tmp_path / f"{name}.sqlite3", SCHEMA)
+    await database.start()
+    try:
+        yield database
+    finally:
+        await database.stop()
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
+    """Poll `condition` until it holds; fail saying `what` did not happen."""
+    deadline = time.monotonic() + within
+    while not await condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {within}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def last_message(js: JetStreamContext, subject: str) -> RawStreamMsg:
+    return await js.get_last_msg(STREAM, subject)
+
+
+async def stream_count(js: JetStreamContext, subject: str) -> int:
+    """How many messages the stream holds on `subject`."""
+    info = await js.stream_info(STREAM, subjects_filter=subject)
+    subjects = info.state.subjects or {}
+    return int(subjects.get(subject, 0))

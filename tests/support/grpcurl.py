@@ -1,0 +1,45 @@
+"""The real grpcurl from `make tools`, run against a server the test started."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GRPCURL_BINARY = REPO_ROOT / ".tools" / "bin" / "grpcurl"
+TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def require_grpcurl() -> Path:
+    if not GRPCURL_BINARY.exists():
+        pytest.fail(f"{GRPCURL_BINARY} is missing: run `make tools` first", pytrace=False)
+    return GRPCURL_BINARY
+
+
+async def grpcurl(*args: str) -> Result:
+    """Run grpcurl with `args` (plaintext: the mesh is local and insecure) and capture output."""
+    process = await asyncio.create_subprocess_exec(
+        str(require_grpcurl()),
+        "-plaintext",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT_SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Result(process.returncode, stdout.decode(), stderr.decode())
