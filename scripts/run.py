@@ -9,7 +9,6 @@ plus JAEGER_OTLP_GRPC_ADDR and JAEGER_QUERY_ADDR. One log file per process: <dat
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `python -m` would
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.launcher.banner import banner, write_ready_file
+from scripts.launcher.banner import banner, say, write_ready_file
 from scripts.launcher.readiness import Interrupted, StartupError, exited_message
 from scripts.launcher.settings import Settings, load_settings
 from scripts.launcher.supervisor import Supervisor
@@ -60,12 +59,6 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def say(text: str, error: bool = False) -> None:
-    """Print, unless the terminal is gone (closed window, `| head`): stopping matters more."""
-    with contextlib.suppress(OSError):
-        print(text, file=sys.stderr if error else sys.stdout, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     settings = parse_args(argv)
     stop = stop_on_signals()
@@ -94,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout = grace + 5
         for name in supervisor.shutdown(timeout):
             say(f"{name} did not stop within {timeout:.0f}s and was killed", error=True)
+            status = 1
         if settings.ready_file is not None:
             settings.ready_file.unlink(missing_ok=True)
         say(f"stopped in {time.monotonic() - stopping:.1f}s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -204,7 +205,9 @@ def wait_for_spans(jaeger_url: str, trace_id: str, wait: float, services: int) -
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("trace_id", help="32 hex digits, e.g. from the x-trace-id response header")
-    parser.add_argument("--jaeger", default=DEFAULT_JAEGER, help="query API (default: %(default)s)")
+    query_addr = os.environ.get("JAEGER_QUERY_ADDR")
+    default = f"http://{query_addr}" if query_addr else DEFAULT_JAEGER
+    parser.add_argument("--jaeger", default=default, help="query API (default: %(default)s)")
     parser.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS", help="poll Jaeger up to this long"
     )

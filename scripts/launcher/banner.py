@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from scripts.launcher.children import Child
@@ -75,3 +77,9 @@ def _shown(path: Path) -> str:
     """Relative to the current folder when inside it: shorter, and what a person would type."""
     cwd = Path.cwd()
     return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+def say(text: str, error: bool = False) -> None:
+    """Print, unless the terminal is gone (closed window, `| head`): stopping matters more."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+from scripts.launcher.banner import say
 from scripts.launcher.children import Child
 from scripts.launcher.readiness import (
     QUICK_RECONNECT,
@@ -54,11 +55,23 @@ class Supervisor:
         self._start_services(deadline)
 
     def watch(self) -> Child | None:
-        """Block until Ctrl-C or SIGTERM (None) or until a child exits (that child)."""
+        """Block until Ctrl-C or SIGTERM (None) or until a child exits (that child).
+
+        Jaeger is the exception: tracing must never hold the mesh up, so when it goes away the
+        services drop their spans and go on, and so does the launcher.
+        """
+        jaeger_reported = False
         while not self.stop.wait(0.5):
-            crashed = first_exited(self.children)
+            crashed = first_exited([c for c in self.children if c.name != "jaeger"])
             if crashed is not None:
                 return crashed
+            jaeger = next((c for c in self.children if c.name == "jaeger"), None)
+            if jaeger is not None and jaeger.exit_code() is not None and not jaeger_reported:
+                say(
+                    f"jaeger exited (code {jaeger.exit_code()}): spans are dropped, "
+                    "the mesh keeps running"
+                )
+                jaeger_reported = True
         return None
 
     def shutdown(self, timeout: float) -> list[str]:

@@ -1,0 +1,82 @@
+"""The README's grpcurl walk-through as data: each command with the output shown after it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mesh.config import DEFAULT_ADDRS
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+COMMAND_STARTS = ("grpcurl ", "for port in ")
+TRACE_COMMAND = "make trace ID="
+# Values that differ from run to run, masked the same way in the README and in real output.
+# A mask matches only a well-formed value, so a missing, zero or malformed one still differs.
+MASKS = (
+    (
+        re.compile(r'"(createdAt|updatedAt)": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"'),
+        r'"\1": "<time>"',
+    ),
+    # Proceeds, fees and so cash follow the simulated prices, which move with time.
+    (re.compile(r'"minorUnits": "[1-9]\d*"'), '"minorUnits": "<non-zero>"'),
+    (re.compile(r"^x-trace-id: [0-9a-f]{32}$", re.MULTILINE), "x-trace-id: <32 hex digits>"),
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    command: str
+    output: str
+    line: int  # of the command in README.md, for failure messages
+
+    def __str__(self) -> str:
+        return f"README.md:{self.line}: {self.command}"
+
+
+def examples(text: str) -> list[Example]:
+    """Each ```sh block running grpcurl, paired with the ```text block that must follow it."""
+    blocks = [
+        (match.group(1), match.group(2), text.count("\n", 0, match.start()) + 2)
+        for match in FENCE.finditer(text)
+    ]
+    found = []
+    for index, (language, body, line) in enumerate(blocks):
+        if language != "sh" or not body.startswith(COMMAND_STARTS):
+            continue
+        after = blocks[index + 1] if index + 1 < len(blocks) else None
+        if after is None or after[0] != "text":
+            raise ValueError(f"README.md:{line}: no ```text block with the output of: {body}")
+        found.append(Example(body.strip(), after[1].rstrip("\n"), line))
+    return found
+
+
+def trace_id_shown_for_make_trace(text: str) -> str:
+    """The id in the README's `make trace ID=...` block."""
+    match = re.search(rf"^{re.escape(TRACE_COMMAND)}([0-9a-f]+)$", text, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"README.md has no `{TRACE_COMMAND}<trace-id>` command")
+    return match.group(1)
+
+
+def on_ports(command: str, addresses: Mapping[str, str]) -> str:
+    """`command` with each service's default port (50051 ... 50055) replaced by its port in
+    `addresses` (service -> host:port). The README's commands all use 127.0.0.1, as does the
+    test mesh, and the health loop spells ports alone, so ports are what is replaced."""
+    ports = {
+        _port(default): _port(addresses[service]) for service, default in DEFAULT_ADDRS.items()
+    }
+    pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
+    return pattern.sub(lambda match: ports[match.group(1)], command)
+
+
+def masked(output: str) -> str:
+    for pattern, replacement in MASKS:
+        output = pattern.sub(replacement, output)
+    return output
+
+
+def _port(address: str) -> str:
+    return address.rpartition(":")[2]

@@ -1,0 +1,32 @@
+"""grpcurl finds every service of the mesh through reflection, with health and reflection."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.commands import grpcurl
+from tests.e2e.launcher import LaunchedMesh
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = {
+    "gateway": "simplebank.gateway.v1.GatewayService",
+    "orders": "simplebank.orders.v1.OrderService",
+    "accounts": "simplebank.accounts.v1.AccountService",
+    "fees": "simplebank.fees.v1.FeeService",
+    "market": "simplebank.market.v1.MarketService",
+}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_grpcurl_list_shows_the_service_with_health_and_reflection(
+    mesh: LaunchedMesh, service: str
+) -> None:
+    listed = grpcurl(mesh.address(service), "list")
+
+    assert listed.returncode == 0, listed.output
+    assert sorted(listed.output.split()) == [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        SERVICES[service],
+    ]
