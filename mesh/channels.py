@@ -30,12 +30,15 @@ class CallPolicy:
         DeadlineClientInterceptor applies it instead.
         """
         if self.max_attempts < 2:  # gRPC refuses a retry policy of one attempt
-            return json.dumps({"methodConfig": [{"name": [{}]}]})
+            return json.dumps({"methodConfig": [{"name": [{}], "waitForReady": True}]})
         return json.dumps(
             {
                 "methodConfig": [
                     {
                         "name": [{}],
+                        # Wait for an upstream that is reconnecting (a restart) rather than
+                        # failing at once; the timeout still bounds the wait.
+                        "waitForReady": True,
                         "retryPolicy": {
                             "maxAttempts": self.max_attempts,
                             "initialBackoff": f"{self.initial_backoff_seconds}s",

@@ -100,6 +100,8 @@ class StoreConfig:
 
     database_path: Path
     nats_url: str
+    # How long JetStream waits for an ack before delivering again, e.g. after a crash.
+    ack_wait: float = 5.0
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> StoreConfig:
@@ -107,4 +109,8 @@ class StoreConfig:
         if not nats_url.startswith(("nats://", "tls://")):
             raise ConfigError(f"NATS_URL={nats_url!r}: expected nats://host:port")
         data_dir = Path(env.text("DATA_DIR", "./data"))
-        return cls(database_path=data_dir / f"{name}.sqlite3", nats_url=nats_url)
+        return cls(
+            database_path=data_dir / f"{name}.sqlite3",
+            nats_url=nats_url,
+            ack_wait=env.number("CONSUMER_ACK_WAIT_SECONDS", 5.0, minimum=0.1),
+        )

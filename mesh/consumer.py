@@ -67,7 +67,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         database: Database,
         bus: EventBus,
         *,
-        ack_wait: float = 30.0,
+        ack_wait: float = 5.0,
         max_deliveries: int = 5,
         batch: int = 32,
         on_applied: Callable[[], None] | None = None,

@@ -41,7 +41,10 @@ def build(env: Env) -> Service:
     database = Database(config.store.database_path, store.SCHEMA)
     bus = EventBus(config.store.nats_url, "accounts")
     servicer = AccountServicer(database)
-    consumers = [EventConsumer("accounts", s, database, bus) for s in SUBSCRIPTIONS]
+    consumers = [
+        EventConsumer("accounts", s, database, bus, ack_wait=config.store.ack_wait)
+        for s in SUBSCRIPTIONS
+    ]
     return Service(
         config=config.server,
         register=lambda server: accounts_pb2_grpc.add_AccountServiceServicer_to_server(

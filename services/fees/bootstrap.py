@@ -30,7 +30,10 @@ def build(env: Env) -> Service:
         Subscription(events_pb2.OrderRejected, handlers.refund_rejected_order),
     )
     consumers = [
-        EventConsumer("fees", s, database, bus, on_applied=relay.notify) for s in subscriptions
+        EventConsumer(
+            "fees", s, database, bus, ack_wait=config.store.ack_wait, on_applied=relay.notify
+        )
+        for s in subscriptions
     ]
     servicer = FeeServicer(config.schedule)
     return Service(

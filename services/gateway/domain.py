@@ -7,7 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mesh.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+from mesh.errors import (
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 MAX_ORDER_QUANTITY = 1_000_000
 MAX_ID_LENGTH = 64
@@ -63,12 +69,15 @@ def authorize(customer: Customer, account_id: str) -> None:
 
 
 def authorize_order(customer: Customer, order_id: str, account_id: str) -> None:
-    """Only the owner of an order's account may read it; the refusal names no account."""
+    """Only the owner of an order's account may read it.
+
+    Someone else's order is refused exactly like an order that does not exist (the answer
+    orders gives), so a caller cannot test which order ids exist: ids derive from account
+    and request_id, so a guessable id would otherwise tell whether a request was made.
+    """
     if account_id not in customer.account_ids:
-        raise PermissionDenied(
-            f"order {order_id} is not one of customer {customer.customer_id}'s orders",
-            reason="NOT_ORDER_OWNER",
-            metadata={"order_id": order_id},
+        raise NotFound(
+            f"no order {order_id}", reason="ORDER_NOT_FOUND", metadata={"order_id": order_id}
         )
 
 

@@ -28,7 +28,9 @@ def build(env: Env) -> Service:
     booking = Subscription(
         events_pb2.OrderCreated, functools.partial(handlers.book_order, config.execution_delay)
     )
-    consumer = EventConsumer("market", booking, database, bus, on_applied=relay.notify)
+    consumer = EventConsumer(
+        "market", booking, database, bus, ack_wait=config.store.ack_wait, on_applied=relay.notify
+    )
     matcher = Matcher(database, exchange, relay.notify)
     servicer = MarketServicer(exchange)
     return Service(

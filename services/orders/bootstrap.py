@@ -32,7 +32,10 @@ def build(env: Env) -> Service:
     relay = OutboxRelay(database, bus)
     accounts = Upstream(config.accounts_addr)
     servicer = OrderServicer(database, AccountsHoldings(accounts.channel), relay.notify)
-    consumers = [EventConsumer("orders", s, database, bus) for s in SUBSCRIPTIONS]
+    consumers = [
+        EventConsumer("orders", s, database, bus, ack_wait=config.store.ack_wait)
+        for s in SUBSCRIPTIONS
+    ]
     return Service(
         config=config.server,
         register=lambda server: orders_pb2_grpc.add_OrderServiceServicer_to_server(

@@ -1,0 +1,40 @@
+"""The flow tests' fixtures: a mesh that quiet tests share, its customers, and the invariant check
+that runs after every scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.customer import Customer
+from tests.support.mesh import Mesh, MeshOptions, run_mesh
+from tests.support.settle import settle
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    """One mesh for every test that leaves it running; GOOG is halted to show a rejection.
+
+    Modules that crash or restart processes define their own `mesh` instead.
+    """
+    options = MeshOptions(halted_symbols="GOOG")
+    with run_mesh(tmp_path_factory.mktemp("mesh"), options) as running:
+        yield running
+
+
+@pytest.fixture
+def alice(mesh: Mesh) -> Customer:
+    return mesh.customer("alice-token", "acc-alice")
+
+
+@pytest.fixture
+def bob(mesh: Mesh) -> Customer:
+    return mesh.customer("bob-token", "acc-bob")
+
+
+@pytest.fixture(autouse=True)
+def invariants_hold_after_the_scenario(mesh: Mesh) -> Iterator[None]:
+    """After every test: all events delivered, services agree, nothing was lost or doubled."""
+    yield
+    settle(mesh)

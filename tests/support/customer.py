@@ -1,0 +1,99 @@
+"""A customer's client of the public gateway API, as a test drives it: typed, with its token."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Collection
+from typing import TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+
+CALL_TIMEOUT_SECONDS = 5.0
+UNAVAILABLE_RETRY_SECONDS = 5.0
+POLL_SECONDS = 0.05
+
+Req = TypeVar("Req", bound=Message)
+Res = TypeVar("Res", bound=Message)
+
+PENDING = gateway_pb2.ORDER_STATUS_PENDING
+PLACED = gateway_pb2.ORDER_STATUS_PLACED
+FILLED = gateway_pb2.ORDER_STATUS_FILLED
+REJECTED = gateway_pb2.ORDER_STATUS_REJECTED
+FINAL = frozenset({FILLED, REJECTED})
+
+
+def status_name(status: int) -> str:
+    return str(gateway_pb2.OrderStatus.Name(status))  # type: ignore[arg-type]
+
+
+class Customer:
+    """Calls the gateway with one `authorization` header, on behalf of one account by default."""
+
+    def __init__(self, channel: grpc.Channel, authorization: str | None, account_id: str) -> None:
+        self.stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        self.account_id = account_id
+        self.metadata: tuple[tuple[str, str], ...] = (
+            () if authorization is None else (("authorization", authorization),)
+        )
+
+    def sell(self, symbol: str, quantity: int, request_id: str | None = None) -> gateway_pb2.Order:
+        """Place a sell order; retried on UNAVAILABLE with the same request_id, so at most one."""
+        request = gateway_pb2.PlaceSellOrderRequest(
+            account_id=self.account_id,
+            symbol=symbol,
+            quantity=quantity,
+            request_id=request_id or f"test-{uuid.uuid4()}",
+        )
+        return self._call(self.stub.PlaceSellOrder, request).order
+
+    def order(self, order_id: str) -> gateway_pb2.Order:
+        return self._call(self.stub.GetOrder, gateway_pb2.GetOrderRequest(order_id=order_id)).order
+
+    def orders(self) -> list[gateway_pb2.Order]:
+        request = gateway_pb2.ListOrdersRequest(account_id=self.account_id)
+        return list(self._call(self.stub.ListOrders, request).orders)
+
+    def portfolio(self) -> gateway_pb2.GetPortfolioResponse:
+        request = gateway_pb2.GetPortfolioRequest(account_id=self.account_id)
+        return self._call(self.stub.GetPortfolio, request)
+
+    def position(self, symbol: str) -> gateway_pb2.Position:
+        found = [p for p in self.portfolio().positions if p.symbol == symbol]
+        return found[0] if found else gateway_pb2.Position(symbol=symbol)
+
+    def wait_for_status(
+        self, order_id: str, statuses: Collection[int], timeout: float
+    ) -> gateway_pb2.Order:
+        """Poll GetOrder until the order has one of `statuses`; fail with the last one seen.
+
+        UNAVAILABLE answers are waited out, so this works across a service's restart.
+        """
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            order = self.order(order_id)
+            if order.status in statuses:
+                return order
+            last = f"{status_name(order.status)} {order.reason}".strip()
+            time.sleep(POLL_SECONDS)
+        wanted = ", ".join(sorted(status_name(s) for s in statuses))
+        raise AssertionError(f"order {order_id} did not reach {wanted} in {timeout}s: {last}")
+
+    def _call(self, method: grpc.UnaryUnaryMultiCallable[Req, Res], request: Req) -> Res:
+        """Call, and call again while the answer is UNAVAILABLE, as a client should.
+
+        Just after a service restarts, the gateway's channel to it may still be waiting to
+        reconnect, and the gateway answers UNAVAILABLE for up to a second.
+        """
+        deadline = time.monotonic() + UNAVAILABLE_RETRY_SECONDS
+        while True:
+            try:
+                return method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_SECONDS)
+            except grpc.RpcError as error:
+                if error.code() is not grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                    raise
+            time.sleep(POLL_SECONDS)

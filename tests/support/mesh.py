@@ -1,0 +1,177 @@
+"""The whole SimpleBank mesh for tests: nats-server and the five services as real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.customer import Customer
+from tests.support.nats import NatsServer, run_nats
+from tests.support.processes import free_port, log_tail, start_process, stop_process
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Started in this order (callees first), so nobody waits on an address nothing listens on yet.
+SERVICES = ("accounts", "market", "fees", "orders", "gateway")
+START_TIMEOUT_SECONDS = 20.0
+SHUTDOWN_GRACE_SECONDS = 1.0
+SHUTDOWN_DRAIN_SECONDS = 0.1
+# Drain and grace, plus time to stop the rest; a service taking longer is killed.
+STOP_TIMEOUT_SECONDS = SHUTDOWN_DRAIN_SECONDS + SHUTDOWN_GRACE_SECONDS + 2.0
+
+
+@dataclass(frozen=True)
+class MeshOptions:
+    """The knobs a scenario turns; everything else is the services' defaults."""
+
+    halted_symbols: str = ""
+    execution_delay_seconds: float = 0.2
+    # Extra variables for one service, e.g. {"accounts": {"NATS_URL": <a proxy>}}.
+    service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+class Mesh:
+    """Five service processes on free ports over one nats-server and one data folder.
+
+    A service is always started with the same environment, so a restarted one comes back on
+    its old address with its old database, as it would in production.
+    """
+
+    def __init__(self, root: Path, nats: NatsServer, options: MeshOptions) -> None:
+        self.root = root
+        self.nats = nats
+        self.data_dir = root / "data"
+        self.addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
+        self._options = options
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._gateway = grpc.insecure_channel(self.addrs["gateway"])
+
+    def env(self, name: str) -> dict[str, str]:
+        return {
+            **{f"{service.upper()}_ADDR": addr for service, addr in self.addrs.items()},
+            "NATS_URL": self.nats.url,
+            "DATA_DIR": str(self.data_dir),
+            "MARKET_HALTED_SYMBOLS": self._options.halted_symbols,
+            "MARKET_EXECUTION_DELAY_SECONDS": str(self._options.execution_delay_seconds),
+            "SHUTDOWN_GRACE_SECONDS": str(SHUTDOWN_GRACE_SECONDS),
+            "SHUTDOWN_DRAIN_SECONDS": str(SHUTDOWN_DRAIN_SECONDS),
+            "OTEL_TRACES_EXPORTER": "none",
+            "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'generated'}",
+            **self._options.service_env.get(name, {}),
+        }
+
+    def customer(self, token: str | None, account_id: str) -> Customer:
+        """A client of the public API that sends `authorization: Bearer <token>` (None: none)."""
+        authorization = None if token is None else f"Bearer {token}"
+        return Customer(self._gateway, authorization, account_id)
+
+    def start(self, *names: str) -> None:
+        """Start services (all when none are named) and wait until each reports SERVING."""
+        names = names or SERVICES
+        for name in names:
+            if self.running(name):
+                raise RuntimeError(f"{name} is running already")
+            self._processes[name] = self._spawn(name)
+        for name in names:
+            self._wait_until_serving(name)
+
+    def stop(self, *names: str) -> None:
+        """SIGTERM, the way a deployment stops services (all when none are named); SIGKILL
+        whatever has not exited after STOP_TIMEOUT_SECONDS."""
+        processes = [self._processes.pop(name) for name in names or SERVICES]
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in processes:
+            stop_process(process, max(deadline - time.monotonic(), 0.1))
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: a crash, with no chance to finish, ack or flush anything."""
+        process = self._processes.pop(name)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+
+    def running(self, name: str) -> bool:
+        process = self._processes.get(name)
+        return process is not None and process.poll() is None
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return self._processes[name]
+
+    def close(self) -> None:
+        self.stop(*[name for name in SERVICES if name in self._processes])
+        self._gateway.close()
+
+    def log_path(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.log"
+
+    def logs(self, lines: int = 15) -> str:
+        """The last lines of every service's log, for assertion messages."""
+        return "\n".join(f"--- {name}\n{log_tail(self.log_path(name), lines)}" for name in SERVICES)
+
+    def log_lines_with(self, text: str) -> list[str]:
+        """Every line any service logged, in any of its runs, that contains `text`."""
+        return [
+            line
+            for path in sorted((self.root / "logs").glob("*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+            if text in line
+        ]
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        log_path = self.log_path(name)
+        if log_path.exists():  # keep what the earlier run of this service logged
+            log_path.rename(log_path.with_suffix(f".{time.monotonic_ns()}.log"))
+        args = [sys.executable, "-m", f"services.{name}"]
+        return start_process(args, self.env(name), log_path)
+
+    def _wait_until_serving(self, name: str) -> None:
+        process = self._processes[name]
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        with grpc.insecure_channel(self.addrs[name]) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline and process.poll() is None:
+                with contextlib.suppress(grpc.RpcError):  # not listening yet
+                    answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5)
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                time.sleep(0.05)
+        pytest.fail(
+            f"{name} did not become SERVING (exit code {process.poll()})\n"
+            f"{log_tail(self.log_path(name))}",
+            pytrace=False,
+        )
+
+
+@contextmanager
+def mesh_on(nats: NatsServer, root: Path, options: MeshOptions | None = None) -> Iterator[Mesh]:
+    """The five services over a running nats-server, all SERVING, until the block ends."""
+    mesh = Mesh(root, nats, options or MeshOptions())
+    try:
+        mesh.start()
+        yield mesh
+    finally:
+        mesh.close()
+
+
+@contextmanager
+def run_mesh(root: Path, options: MeshOptions | None = None) -> Iterator[Mesh]:
+    """nats-server and the five services, all SERVING, until the block ends."""
+    with run_nats(root) as nats, mesh_on(nats, root, options) as mesh:
+        yield mesh
