@@ -1,0 +1,178 @@
+"""The mesh under test: `scripts/run.py` on free ports with a fresh data folder and a ready file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.ports import free_addr, free_port
+from bench.progress import say
+from services import NAMES as SERVICES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER = REPO_ROOT / "scripts" / "run.py"
+
+# One customer with enough shares for any run: each PlaceSellOrder sells one share.
+TOKEN = "bench-token"
+ACCOUNT = "acc-bench"
+SHARES = 100_000_000
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+class MeshStartError(RuntimeError):
+    """The launcher gave up; the message holds the end of its output."""
+
+    @property
+    def port_clash(self) -> bool:
+        """Someone else took a port between our choosing it and a child binding it."""
+        return "already in use" in str(self) or "already taken" in str(self)
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """How the services trace: the launcher's flags and the OTEL_* variables they get."""
+
+    name: str
+    launcher_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+# The default: every order traced and exported to Jaeger.
+TRACING_ON = Tracing("tracing on")
+# The SDK and interceptors still run, but no span is recorded or exported.
+SAMPLER_OFF = Tracing("sampler off", env={"OTEL_TRACES_SAMPLER": "always_off"})
+# `make run --no-tracing`: no Jaeger, and OTEL_SDK_DISABLED hands out no-op tracers.
+SDK_OFF = Tracing("no tracing", launcher_args=("--no-tracing",))
+
+
+@dataclass(frozen=True)
+class RunningMesh:
+    gateway: str
+    pids: Mapping[str, int]  # the five services, nats and (with tracing) jaeger
+    startup_seconds: float  # the launcher's own figure: from its start to all five SERVING
+    ready_seconds: float  # from spawning the launcher to its ready file: imports included
+    log_dir: Path
+
+
+def bench_env(tracing: Tracing, seed_file: Path) -> dict[str, str]:
+    """Our environment without OTEL_* settings, every port free, the bench customer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env |= {f"{name.upper()}_ADDR": free_addr() for name in SERVICES}
+    env |= {
+        "NATS_URL": f"nats://{free_addr()}",
+        "JAEGER_OTLP_GRPC_ADDR": free_addr(),
+        "JAEGER_OTLP_HTTP_ADDR": free_addr(),
+        "JAEGER_QUERY_ADDR": free_addr(),
+        "JAEGER_QUERY_GRPC_ADDR": free_addr(),
+        "JAEGER_HEALTH_ADDR": free_addr(),
+        "JAEGER_METRICS_PORT": str(free_port()),
+        "ACCOUNTS_SEED_FILE": str(seed_file),
+        "GATEWAY_TOKENS": f"{TOKEN}=bench:{ACCOUNT}",
+        "SHUTDOWN_GRACE_SECONDS": "1",
+        **tracing.env,
+    }
+    return env
+
+
+def write_seed(path: Path) -> None:
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "account_id": ACCOUNT,
+                    "customer_id": "bench",
+                    "cash": 0,
+                    "positions": {"AAPL": SHARES},
+                }
+            ]
+        )
+    )
+
+
+@contextlib.contextmanager
+def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
+    """Start the whole mesh under `root`, yield once every service is SERVING, then stop it."""
+    root.mkdir(parents=True, exist_ok=True)
+    seed_file, ready_file, log = root / "accounts.json", root / "ready.json", root / "launcher.log"
+    write_seed(seed_file)
+    args = [sys.executable, str(LAUNCHER), "--data-dir", str(root / "data")]
+    args += ["--ready-file", str(ready_file), *tracing.launcher_args]
+    began = time.monotonic()
+    with log.open("wb") as out:
+        launcher = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env=bench_env(tracing, seed_file),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    facts: Any = None
+    try:
+        facts = _wait_for_ready_file(launcher, ready_file, log)
+        ready = time.monotonic() - began
+        yield _running(facts, ready, root / "data" / "logs")
+    finally:
+        _stop(launcher, facts, log)
+
+
+def _wait_for_ready_file(launcher: subprocess.Popen[bytes], ready_file: Path, log: Path) -> Any:
+    """The launcher's ready file (addresses, pids, start-up time) once it is written."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not ready_file.exists():
+        if launcher.poll() is not None:
+            raise MeshStartError(
+                f"the mesh did not start (launcher exited {launcher.returncode}):\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
+        if time.monotonic() > deadline:
+            raise MeshStartError(
+                f"the mesh was not ready in {START_TIMEOUT_SECONDS:.0f}s; see {log}"
+            )
+        time.sleep(0.02)
+    return json.loads(ready_file.read_text())
+
+
+def _running(facts: Any, ready_seconds: float, log_dir: Path) -> RunningMesh:
+    pids = {name: int(entry["pid"]) for name, entry in facts["services"].items()}
+    pids["nats"] = int(facts["nats"]["pid"])
+    if facts["jaeger"] is not None:
+        pids["jaeger"] = int(facts["jaeger"]["pid"])
+    return RunningMesh(
+        gateway=str(facts["gateway"]),
+        pids=pids,
+        startup_seconds=float(facts["startup_seconds"]),
+        ready_seconds=ready_seconds,
+        log_dir=log_dir,
+    )
+
+
+def _stop(launcher: subprocess.Popen[bytes], facts: Any, log: Path) -> None:
+    """SIGTERM the launcher, which stops its children in order; kill ours if it cannot."""
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGTERM)
+    try:
+        code = launcher.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        launcher.wait()
+    else:
+        if code != 0:  # it had to kill a child that did not stop in time
+            say(f"the launcher stopped with code {code}:\n{log.read_text(errors='replace')[-800:]}")
+        return
+    if facts:
+        # Each child leads a process group of its own, which a killed launcher leaves behind.
+        for pid in _running(facts, 0.0, Path()).pids.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,42 @@
+"""How hard and how long each measurement pushes: the full run, and the quick one for tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.ghz import Load
+
+
+@dataclass(frozen=True)
+class Plan:
+    warmup: Load  # gets connections, caches and the JIT-less interpreter's caches warm
+    saturation: Load  # flat out: throughput
+    fixed_rate: Load  # a steady rate: latency
+    settle_seconds: float  # longest wait for the events an order sets off to be handled
+    no_tracing: bool  # also measure `make run --no-tracing` (the SDK disabled)
+
+    @property
+    def rate(self) -> int:
+        return self.fixed_rate.rate
+
+
+def full(rate: int, seconds: float, concurrency: int) -> Plan:
+    return Plan(
+        warmup=Load(concurrency=16, total=600),
+        saturation=Load(concurrency=concurrency, seconds=seconds),
+        # Enough workers that the rate holds even when a call takes a quarter of a second.
+        fixed_rate=Load(concurrency=max(50, rate // 4), seconds=seconds, rate=rate),
+        settle_seconds=60.0,
+        no_tracing=True,
+    )
+
+
+def quick() -> Plan:
+    """Seconds, small counts: proves the harness works; its figures mean nothing."""
+    return Plan(
+        warmup=Load(concurrency=4, total=20),
+        saturation=Load(concurrency=8, total=50),
+        fixed_rate=Load(concurrency=8, total=50, rate=50),
+        settle_seconds=10.0,
+        no_tracing=True,
+    )

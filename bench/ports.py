@@ -1,0 +1,47 @@
+"""Free loopback ports, so a benchmark never collides with `make run` or a test suite."""
+
+from __future__ import annotations
+
+import random
+import socket
+from pathlib import Path
+
+HOST = "127.0.0.1"
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_taken: set[int] = set()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, below the ephemeral range.
+
+    Ports the OS hands out (bind to port 0) are the ephemeral ones every outgoing connection
+    also takes, ghz's thousands included, so one could be gone by the time a server binds it.
+    Below that range only listeners compete. A port is never handed out twice by one run.
+    """
+    low = _ephemeral_low()
+    for _ in range(1000):
+        port = random.randrange(max(low - 12000, 1024), low)
+        if port not in _taken and _bindable(port):
+            _taken.add(port)
+            return port
+    raise OSError("no free port found below the ephemeral range")
+
+
+def free_addr() -> str:
+    return f"{HOST}:{free_port()}"
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True

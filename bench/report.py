@@ -1,0 +1,232 @@
+"""The benchmark's answer: one printed table, and the same figures as JSON under results/."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.baseline import HOPS
+from bench.memory import rss_sum_mb
+from bench.plan import Plan
+from bench.scenario import Measurement
+
+TRACING_ON, SAMPLER_OFF, NO_TRACING, BASELINE = (
+    "tracing on",
+    "sampler off",
+    "no tracing",
+    f"bare grpc.aio, {HOPS} hops",
+)
+
+
+PHASES = ("warmup", "saturation", "fixed_rate")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the issue's targets: reported, never asserted."""
+
+    name: str
+    value: float
+    limit: float
+    unit: str
+    at_most: bool = True  # the value must stay under the limit (else: reach it)
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.at_most else self.value >= self.limit
+
+
+def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
+    """Ratios between configurations of this run: what the README compares."""
+    on, off, bare = measured[TRACING_ON], measured[SAMPLER_OFF], measured[BASELINE]
+    found = {
+        "tracing_on_over_sampler_off_throughput": _ratio(on.saturation.rps, off.saturation.rps),
+        "mesh_over_baseline_throughput": _ratio(on.saturation.rps, bare.saturation.rps),
+        "mesh_added_ms_per_hop_p50": (on.fixed_rate.p50_ms - bare.fixed_rate.p50_ms) / HOPS,
+        "mesh_added_ms_per_hop_p50_sampler_off": (off.fixed_rate.p50_ms - bare.fixed_rate.p50_ms)
+        / HOPS,
+        "cpu_ms_per_order_tracing_on": sum(on.cpu_ms_per_order.values()),
+        "cpu_ms_per_order_sampler_off": sum(off.cpu_ms_per_order.values()),
+        "cpu_ms_per_order_baseline": sum(bare.cpu_ms_per_order.values()),
+    }
+    found["tracing_cost_percent"] = 100 * (1 - found["tracing_on_over_sampler_off_throughput"])
+    # The same cost read from CPU time per order, which a busy machine disturbs less than a
+    # throughput figure: on a CPU-bound mesh, throughput goes as 1 / (CPU per order).
+    found["tracing_cost_percent_by_cpu"] = 100 * (
+        1 - _ratio(found["cpu_ms_per_order_sampler_off"], found["cpu_ms_per_order_tracing_on"])
+    )
+    if NO_TRACING in measured:
+        none = measured[NO_TRACING]
+        found["tracing_on_over_no_tracing_throughput"] = _ratio(
+            on.saturation.rps, none.saturation.rps
+        )
+        found["cpu_ms_per_order_no_tracing"] = sum(none.cpu_ms_per_order.values())
+    return found
+
+
+def targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
+    on = measured[TRACING_ON]
+    ratio = comparisons(measured)["tracing_on_over_sampler_off_throughput"]
+    return [
+        Target(f"p95 at {plan.rate}/s, tracing on", on.fixed_rate.p95_ms, 100.0, "ms"),
+        Target("throughput tracing costs", 100 * (1 - ratio), 15.0, "%"),
+        Target("spawn to every service SERVING", on.ready_seconds or 0.0, 5.0, "s"),
+        Target("memory of the whole mesh, after load", on.memory_together_mb, 400.0, "MB"),
+    ]
+
+
+def document(
+    measured: Mapping[str, Measurement], plan: Plan, machine: Mapping[str, Any], quick: bool
+) -> dict[str, Any]:
+    """Everything as plain JSON data."""
+    return {
+        "benchmark": "simplebank-mesh PlaceSellOrder",
+        "quick": quick,
+        "machine": dict(machine),
+        "plan": dataclasses.asdict(plan),
+        "configurations": {name: _measurement(m) for name, m in measured.items()},
+        "comparisons": comparisons(measured),
+        "targets": [{**dataclasses.asdict(t), "met": t.met} for t in targets(measured, plan)],
+    }
+
+
+def write(doc: Mapping[str, Any], folder: Path, stamp: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bench-{stamp}{'-quick' if doc['quick'] else ''}.json"
+    path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    return path
+
+
+def malformed(doc: Mapping[str, Any]) -> list[str]:
+    """Why a report is not well formed: missing or non-finite figures, not plain JSON."""
+    found: list[str] = []
+    for name, config in doc["configurations"].items():
+        for phase in PHASES:
+            result = config[phase]
+            if not (isinstance(result["count"], int) and result["count"] > 0):
+                found.append(f"{name} {phase}: no calls counted")
+            for key in ("rps", "p50_ms", "p95_ms", "p99_ms"):
+                if not (isinstance(result[key], float) and math.isfinite(result[key])):
+                    found.append(f"{name} {phase}: {key} is {result[key]!r}")
+        if not all(m["rss_mb"] > 0 for m in config["memory_mb"].values()):
+            found.append(f"{name}: a process's resident memory could not be read")
+    try:
+        json.loads(json.dumps(doc, allow_nan=False))
+    except ValueError as error:
+        found.append(f"the report is not plain JSON: {error}")
+    return found
+
+
+def failed_calls(doc: Mapping[str, Any]) -> list[str]:
+    """Each run in which not every call succeeded, with what the failures were."""
+    found: list[str] = []
+    for name, config in doc["configurations"].items():
+        for phase in PHASES:
+            result = config[phase]
+            if result["ok"] != result["count"]:
+                failures = ", ".join(f"{n} x {what}" for what, n in result["failures"].items())
+                found.append(
+                    f"{name}, {phase}: {result['ok']} of {result['count']} ok ({failures})"
+                )
+    return found
+
+
+def table(doc: Mapping[str, Any]) -> str:
+    """The one table a person reads, with the comparisons and targets under it."""
+    plan, configs, ratios = doc["plan"], doc["configurations"], doc["comparisons"]
+    rate = plan["fixed_rate"]["rate"]
+    machine = doc["machine"]
+    lines = [
+        f"PlaceSellOrder through the gateway ({HOPS} gRPC hops) on {machine['nproc']} x "
+        f"{machine['cpu_model']}" + ("  [--quick: figures mean nothing]" if doc["quick"] else ""),
+        "",
+        f"{'':<22}{'flat out':>10}{'CPU ms':>8}  {f'at {rate}/s':-^36}  {'':>7}{'ready':>7}"
+        f"{'memory':>8}",
+        f"{'configuration':<22}{'orders/s':>10}{'/order':>8}  {'p50 ms':>8}{'p95 ms':>9}"
+        f"{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}",
+    ]
+    for name, config in configs.items():
+        sat, fixed = config["saturation"], config["fixed_rate"]
+        errors = sum(config[p]["count"] - config[p]["ok"] for p in ("saturation", "fixed_rate"))
+        ready = config["ready_seconds"]
+        lines.append(
+            f"{name:<22}{sat['rps']:>10.1f}{config['cpu_ms_per_order_total']:>8.1f}  "
+            f"{fixed['p50_ms']:>8.1f}{fixed['p95_ms']:>9.1f}{fixed['p99_ms']:>9.1f}"
+            f"{fixed['rps']:>10.1f}  {errors:>7}{'-' if ready is None else f'{ready:.2f}':>7}"
+            f"{config['memory_together_mb']:>8.0f}"
+        )
+    failures = failed_calls(doc)
+    if failures:
+        lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
+    lines += ["", *_comparison_lines(ratios), "", *_memory_lines(configs), ""]
+    for target in doc["targets"]:
+        sign = "<=" if target["at_most"] else ">="
+        verdict = "met" if target["met"] else "MISSED"
+        lines.append(
+            f"target  {target['name']:<36}{target['value']:>8.1f} {target['unit']:<3}"
+            f"(want {sign} {target['limit']:g})  {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def _comparison_lines(ratios: Mapping[str, float]) -> list[str]:
+    ratio = ratios["tracing_on_over_sampler_off_throughput"]
+    lines = [
+        f"tracing on / sampler off, throughput   {ratio:.2f}"
+        f"  (tracing costs {ratios['tracing_cost_percent']:.0f}%; "
+        f"by CPU per order {ratios['tracing_cost_percent_by_cpu']:.0f}%)",
+    ]
+    if "tracing_on_over_no_tracing_throughput" in ratios:
+        lines.append(
+            f"tracing on / no tracing, throughput    "
+            f"{ratios['tracing_on_over_no_tracing_throughput']:.2f}"
+        )
+    lines += [
+        f"mesh / bare baseline, throughput       {ratios['mesh_over_baseline_throughput']:.2f}",
+        f"mesh adds per hop at p50               {ratios['mesh_added_ms_per_hop_p50']:.1f} ms"
+        f" (sampler off: {ratios['mesh_added_ms_per_hop_p50_sampler_off']:.1f} ms)",
+    ]
+    return lines
+
+
+def _memory_lines(configs: Mapping[str, Any]) -> list[str]:
+    config = configs[TRACING_ON]
+    parts = [f"{name} {m['rss_mb']:.0f}" for name, m in config["memory_mb"].items()]
+    cpu = [f"{name} {ms:.2f}" for name, ms in config["cpu_ms_per_order"].items()]
+    return [
+        f"RSS after load, tracing on (MB):  {', '.join(parts)}",
+        f"  together {config['memory_together_mb']:.0f} MB with shared pages counted once "
+        f"(RSS added up: {config['memory_rss_sum_mb']:.0f}; idle after start: "
+        f"{config['memory_idle_together_mb']:.0f})",
+        f"CPU per order, tracing on (ms):   {', '.join(cpu)}",
+    ]
+
+
+def _measurement(m: Measurement) -> dict[str, Any]:
+    return {
+        **{phase: dataclasses.asdict(result) for phase, result in m.results.items()},
+        "cpu_ms_per_order": dict(m.cpu_ms_per_order),
+        "cpu_ms_per_order_total": sum(m.cpu_ms_per_order.values()),
+        "settle_seconds": m.settle_seconds,
+        "memory_mb": {name: dataclasses.asdict(r) for name, r in m.memory.items()},
+        "memory_rss_sum_mb": rss_sum_mb(m.memory),
+        "memory_together_mb": m.memory_together_mb,
+        "memory_idle_mb": {name: dataclasses.asdict(r) for name, r in m.memory_idle.items()},
+        "memory_idle_rss_sum_mb": rss_sum_mb(m.memory_idle),
+        "memory_idle_together_mb": m.memory_idle_together_mb,
+        "startup_seconds": m.startup_seconds,
+        "ready_seconds": m.ready_seconds,
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def names_in_order(include_no_tracing: bool) -> Sequence[str]:
+    return [TRACING_ON, SAMPLER_OFF, *([NO_TRACING] if include_no_tracing else []), BASELINE]
