@@ -13,16 +13,16 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bench import ports
+
 POLL_SECONDS = 0.05
 _TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (the OS picks it; a tiny race remains)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port() -> int:
+    """A loopback port nothing listens on, below the ephemeral range (see bench.ports): a port
+    the OS picks for us could be taken by any outgoing connection before our server binds it."""
+    return ports.free_port()
 
 
 def start_process(
