@@ -35,5 +35,8 @@ def _cpu_model() -> str:
 
 
 def _ghz_version() -> str:
+    """ghz built with `go install` calls itself "dev"; the pinned version names its folder."""
     done = subprocess.run([str(GHZ), "--version"], capture_output=True, text=True, timeout=10)
-    return done.stdout.strip() or done.stderr.strip()
+    reported = done.stdout.strip() or done.stderr.strip()
+    folder = GHZ.resolve().parent.parent.name  # .../ghz-v0.121.0/bin/ghz
+    return folder.removeprefix("ghz-") if folder.startswith("ghz-v") else reported

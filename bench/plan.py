@@ -9,7 +9,8 @@ from bench.ghz import Load
 
 @dataclass(frozen=True)
 class Plan:
-    warmup: Load  # gets connections, caches and the JIT-less interpreter's caches warm
+    warmup: Load  # gets connections and caches warm
+    light: Load  # a trickle: latency with no queueing, what each hop itself adds
     saturation: Load  # flat out: throughput
     fixed_rate: Load  # a steady rate: latency
     settle_seconds: float  # longest wait for the events an order sets off to be handled
@@ -23,6 +24,7 @@ class Plan:
 def full(rate: int, seconds: float, concurrency: int) -> Plan:
     return Plan(
         warmup=Load(concurrency=16, total=600),
+        light=Load(concurrency=4, seconds=5, rate=20),
         saturation=Load(concurrency=concurrency, seconds=seconds),
         # Enough workers that the rate holds even when a call takes a quarter of a second.
         fixed_rate=Load(concurrency=max(50, rate // 4), seconds=seconds, rate=rate),
@@ -35,6 +37,7 @@ def quick() -> Plan:
     """Seconds, small counts: proves the harness works; its figures mean nothing."""
     return Plan(
         warmup=Load(concurrency=4, total=20),
+        light=Load(concurrency=2, total=10, rate=20),
         saturation=Load(concurrency=8, total=50),
         fixed_rate=Load(concurrency=8, total=50, rate=50),
         settle_seconds=10.0,

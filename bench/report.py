@@ -23,7 +23,7 @@ TRACING_ON, SAMPLER_OFF, NO_TRACING, BASELINE = (
 )
 
 
-PHASES = ("warmup", "saturation", "fixed_rate")
+PHASES = ("warmup", "light", "saturation", "fixed_rate")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
     found = {
         "tracing_on_over_sampler_off_throughput": _ratio(on.saturation.rps, off.saturation.rps),
         "mesh_over_baseline_throughput": _ratio(on.saturation.rps, bare.saturation.rps),
+        # Under a trickle of calls nothing queues: this is what each hop itself adds.
+        "mesh_added_ms_per_hop_p50_light": (on.light.p50_ms - bare.light.p50_ms) / HOPS,
         "mesh_added_ms_per_hop_p50": (on.fixed_rate.p50_ms - bare.fixed_rate.p50_ms) / HOPS,
         "mesh_added_ms_per_hop_p50_sampler_off": (off.fixed_rate.p50_ms - bare.fixed_rate.p50_ms)
         / HOPS,
@@ -145,17 +147,18 @@ def table(doc: Mapping[str, Any]) -> str:
         f"PlaceSellOrder through the gateway ({HOPS} gRPC hops) on {machine['nproc']} x "
         f"{machine['cpu_model']}" + ("  [--quick: figures mean nothing]" if doc["quick"] else ""),
         "",
-        f"{'':<22}{'flat out':>10}{'CPU ms':>8}  {f'at {rate}/s':-^36}  {'':>7}{'ready':>7}"
-        f"{'memory':>8}",
-        f"{'configuration':<22}{'orders/s':>10}{'/order':>8}  {'p50 ms':>8}{'p95 ms':>9}"
-        f"{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}",
+        f"{'':<22}{'flat out':>10}{'CPU ms':>8}{'light':>8}  {f'at {rate}/s':-^36}  {'':>7}"
+        f"{'ready':>7}{'memory':>8}",
+        f"{'configuration':<22}{'orders/s':>10}{'/order':>8}{'p50 ms':>8}  {'p50 ms':>8}"
+        f"{'p95 ms':>9}{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}",
     ]
     for name, config in configs.items():
-        sat, fixed = config["saturation"], config["fixed_rate"]
-        errors = sum(config[p]["count"] - config[p]["ok"] for p in ("saturation", "fixed_rate"))
+        sat, fixed, light = config["saturation"], config["fixed_rate"], config["light"]
+        errors = sum(config[p]["count"] - config[p]["ok"] for p in PHASES)
         ready = config["ready_seconds"]
         lines.append(
-            f"{name:<22}{sat['rps']:>10.1f}{config['cpu_ms_per_order_total']:>8.1f}  "
+            f"{name:<22}{sat['rps']:>10.1f}{config['cpu_ms_per_order_total']:>8.1f}"
+            f"{light['p50_ms']:>8.1f}  "
             f"{fixed['p50_ms']:>8.1f}{fixed['p95_ms']:>9.1f}{fixed['p99_ms']:>9.1f}"
             f"{fixed['rps']:>10.1f}  {errors:>7}{'-' if ready is None else f'{ready:.2f}':>7}"
             f"{config['memory_together_mb']:>8.0f}"
@@ -163,7 +166,7 @@ def table(doc: Mapping[str, Any]) -> str:
     failures = failed_calls(doc)
     if failures:
         lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
-    lines += ["", *_comparison_lines(ratios), "", *_memory_lines(configs), ""]
+    lines += ["", *_comparison_lines(ratios, rate), "", *_memory_lines(configs), ""]
     for target in doc["targets"]:
         sign = "<=" if target["at_most"] else ">="
         verdict = "met" if target["met"] else "MISSED"
@@ -174,24 +177,38 @@ def table(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _comparison_lines(ratios: Mapping[str, float]) -> list[str]:
-    ratio = ratios["tracing_on_over_sampler_off_throughput"]
+def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
+    def line(label: str, value: str) -> str:
+        return f"{label:<39}{value}"
+
     lines = [
-        f"tracing on / sampler off, throughput   {ratio:.2f}"
-        f"  (tracing costs {ratios['tracing_cost_percent']:.0f}%; "
-        f"by CPU per order {ratios['tracing_cost_percent_by_cpu']:.0f}%)",
+        line(
+            "tracing on / sampler off, throughput",
+            f"{ratios['tracing_on_over_sampler_off_throughput']:.2f}  (tracing costs "
+            f"{ratios['tracing_cost_percent']:.0f}%; by CPU per order "
+            f"{ratios['tracing_cost_percent_by_cpu']:.0f}%)",
+        )
     ]
     if "tracing_on_over_no_tracing_throughput" in ratios:
         lines.append(
-            f"tracing on / no tracing, throughput    "
-            f"{ratios['tracing_on_over_no_tracing_throughput']:.2f}"
+            line(
+                "tracing on / no tracing, throughput",
+                f"{ratios['tracing_on_over_no_tracing_throughput']:.2f}",
+            )
         )
-    lines += [
-        f"mesh / bare baseline, throughput       {ratios['mesh_over_baseline_throughput']:.2f}",
-        f"mesh adds per hop at p50               {ratios['mesh_added_ms_per_hop_p50']:.1f} ms"
-        f" (sampler off: {ratios['mesh_added_ms_per_hop_p50_sampler_off']:.1f} ms)",
+    return [
+        *lines,
+        line("mesh / bare baseline, throughput", f"{ratios['mesh_over_baseline_throughput']:.2f}"),
+        line(
+            "mesh adds per hop at p50, light load",
+            f"{ratios['mesh_added_ms_per_hop_p50_light']:.1f} ms",
+        ),
+        line(
+            f"mesh adds per hop at p50, {rate}/s",
+            f"{ratios['mesh_added_ms_per_hop_p50']:.1f} ms (sampler off: "
+            f"{ratios['mesh_added_ms_per_hop_p50_sampler_off']:.1f} ms)",
+        ),
     ]
-    return lines
 
 
 def _memory_lines(configs: Mapping[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ from bench.progress import say
 class Measurement:
     name: str
     warmup: ghz.Result
+    light: ghz.Result
     saturation: ghz.Result
     fixed_rate: ghz.Result
     # CPU each process spent per order in the saturation run, the events it set off included.
@@ -28,7 +29,12 @@ class Measurement:
 
     @property
     def results(self) -> Mapping[str, ghz.Result]:
-        return {"warmup": self.warmup, "saturation": self.saturation, "fixed_rate": self.fixed_rate}
+        return {
+            "warmup": self.warmup,
+            "light": self.light,
+            "saturation": self.saturation,
+            "fixed_rate": self.fixed_rate,
+        }
 
 
 def measure(
@@ -38,6 +44,10 @@ def measure(
     idle, idle_together = memory.snapshot(pids), memory.together_mb(pids.values())
     say(f"{name}: warming up ({_describe(plan.warmup)})")
     warmup = ghz.run(target, plan.warmup, "warm", metadata)
+    cpu.wait_until_idle(pids, plan.settle_seconds)
+
+    say(f"{name}: light load ({_describe(plan.light)})")
+    light = ghz.run(target, plan.light, "light", metadata)
     cpu.wait_until_idle(pids, plan.settle_seconds)
 
     say(f"{name}: saturation ({_describe(plan.saturation)})")
@@ -50,7 +60,7 @@ def measure(
     say(f"{name}: fixed rate ({_describe(plan.fixed_rate)})")
     fixed_rate = ghz.run(target, plan.fixed_rate, "rate", metadata)
     cpu.wait_until_idle(pids, plan.settle_seconds)
-    failed = sum(r.errors for r in (warmup, saturation, fixed_rate))
+    failed = sum(r.errors for r in (warmup, light, saturation, fixed_rate))
     say(
         f"{name}: {saturation.rps:.0f} orders/s flat out; at {plan.rate}/s "
         f"p50 {fixed_rate.p50_ms:.1f} ms, p95 {fixed_rate.p95_ms:.1f} ms"
@@ -59,6 +69,7 @@ def measure(
     return Measurement(
         name=name,
         warmup=warmup,
+        light=light,
         saturation=saturation,
         fixed_rate=fixed_rate,
         cpu_ms_per_order=per_order,
