@@ -53,20 +53,20 @@ class HealthReporter:
                 results[name] = False
         return results
 
-    async def refresh(self) -> bool:
-        """Run the checks once and publish the status; True if SERVING."""
+    async def refresh(self) -> tuple[bool, dict[str, bool]]:
+        """Run the checks once and publish the status; returns (serving, each check's result)."""
         results = await self._results()
         serving = all(results[name] for name in self._required) and not self._stopping
         for name in self._names:
             await self._servicer.set(name, SERVING if serving else NOT_SERVING)
-        return serving
+        return serving, results
 
     async def _loop(self) -> None:
         tick = 0
         while True:
-            serving = await self.refresh()
+            serving, results = await self.refresh()
             if tick % self._heartbeat_every == 0:
-                log.info("heartbeat", extra={"serving": serving, "checks": await self._results()})
+                log.info("heartbeat", extra={"serving": serving, "checks": results})
             tick += 1
             await asyncio.sleep(self._interval)
 
