@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 DEFAULT_ADDRS = {
     "gateway": "127.0.0.1:50051",
@@ -14,6 +15,9 @@ DEFAULT_ADDRS = {
     "fees": "127.0.0.1:50054",
     "market": "127.0.0.1:50055",
 }
+
+
+N = TypeVar("N", int, float)
 
 
 class ConfigError(Exception):
@@ -33,21 +37,17 @@ class Env:
         return self._environ.get(name, default).strip() or default
 
     def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
-        raw = self.text(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r}: expected a whole number, e.g. {default}") from None
-        if value < minimum:
-            raise ConfigError(f"{name}={value}: must be at least {minimum}")
-        return value
+        return self._parsed(name, default, minimum, int, "a whole number")
 
     def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
+        return self._parsed(name, default, minimum, float, "a number")
+
+    def _parsed(self, name: str, default: N, minimum: N, kind: Callable[[str], N], what: str) -> N:
         raw = self.text(name, str(default))
         try:
-            value = float(raw)
+            value = kind(raw)
         except ValueError:
-            raise ConfigError(f"{name}={raw!r}: expected a number, e.g. {default}") from None
+            raise ConfigError(f"{name}={raw!r}: expected {what}, e.g. {default}") from None
         if value < minimum:
             raise ConfigError(f"{name}={value}: must be at least {minimum}")
         return value

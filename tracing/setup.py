@@ -10,7 +10,6 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +19,14 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:4317"
 EXPORT_TIMEOUT_SECONDS = 2.0
 
 
-def configure_tracing(service_name: str, environ: dict[str, str] | None = None) -> TracerProvider:
-    """Create the process's tracer provider, exporting over OTLP/gRPC, and make it global."""
-    env = dict(os.environ if environ is None else environ)
+def configure_tracing(service_name: str) -> TracerProvider:
+    """Create the process's tracer provider, exporting over OTLP/gRPC, and make it global.
+
+    The SDK itself reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
+    """
+    env = os.environ
     resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource, sampler=sampler_from(env))
+    provider = TracerProvider(resource=resource)
     if env.get("OTEL_TRACES_EXPORTER", "otlp") != "none":
         exporter = OTLPSpanExporter(
             endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -35,25 +37,6 @@ def configure_tracing(service_name: str, environ: dict[str, str] | None = None) 
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
     return provider
-
-
-def sampler_from(env: dict[str, str]) -> Sampler:
-    """The sampler named by OTEL_TRACES_SAMPLER; unknown names fail fast."""
-    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
-
-    name = env.get("OTEL_TRACES_SAMPLER", "parentbased_always_on")
-    ratio = float(env.get("OTEL_TRACES_SAMPLER_ARG", "1.0"))
-    samplers: dict[str, Sampler] = {
-        "always_on": ALWAYS_ON,
-        "always_off": ALWAYS_OFF,
-        "traceidratio": TraceIdRatioBased(ratio),
-        "parentbased_always_on": ParentBased(ALWAYS_ON),
-        "parentbased_always_off": ParentBased(ALWAYS_OFF),
-        "parentbased_traceidratio": ParentBased(TraceIdRatioBased(ratio)),
-    }
-    if name not in samplers:
-        raise ValueError(f"OTEL_TRACES_SAMPLER={name!r} is not one of {', '.join(samplers)}")
-    return samplers[name]
 
 
 def shutdown_tracing(provider: TracerProvider) -> None:

@@ -104,6 +104,5 @@ def order_executed(connection: sqlite3.Connection, event: events_pb2.OrderExecut
 
 
 def order_rejected(connection: sqlite3.Connection, event: events_pb2.OrderRejected) -> None:
-    if not _release(connection, event.order_id):
-        # Nothing held: the reservation was released already, or never made.
-        return
+    # Releasing nothing (released already, or never made) is fine: the effect is the same.
+    _release(connection, event.order_id)
