@@ -4,46 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import FetchTimeoutError
 
 from mesh.background import BackgroundLoop
+from mesh.codec import EventCodec, UnreadableEvent
 from mesh.database import Database
-from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus, subject_for
+from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
+from mesh.unit_of_work import UnitOfWork
 from tracing.messaging import consumer_span
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS processed_events (
-    consumer TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    processed_at REAL NOT NULL,
-    PRIMARY KEY (consumer, event_id)
-);
-"""
-
-E = TypeVar("E", bound=Message)
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
 class Subscription(Generic[E]):
-    """One event type a service reacts to, and the handler that applies it in a transaction."""
+    """One event a service reacts to, and the handler that applies it: `handle(event, uow)`."""
 
     event: type[E]
-    handle: Callable[[sqlite3.Connection, E], None]
+    handle: Callable[[E, UnitOfWork], None]
 
     @property
     def name(self) -> str:
-        return str(self.event.DESCRIPTOR.name)
+        return self.event.__name__
 
 
 class PermanentFailure(Exception):
@@ -66,33 +57,34 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         subscription: Subscription[E],
         database: Database,
         bus: EventBus,
+        codec: EventCodec,
         *,
         ack_wait: float = 5.0,
         max_deliveries: int = 5,
         batch: int = 32,
-        on_applied: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
         self.service = service
         self.subscription = subscription
         self.durable = f"{service}-{subscription.name}"
         self.task_name = self.durable
+        self.subject = codec.subject(subscription.event)
         self._database = database
         self._bus = bus
+        self._codec = codec
         self._ack_wait = ack_wait
         self._max_deliveries = max_deliveries
         self._batch = batch
-        self._on_applied = on_applied
 
-    def _apply(self, connection: sqlite3.Connection, event_id: str, event: E) -> bool:
-        inserted = connection.execute(
+    def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
+        inserted = uow.execute(
             "INSERT OR IGNORE INTO processed_events (consumer, event_id, processed_at)"
             " VALUES (?, ?, ?)",
             (self.durable, event_id, time.time()),
         ).rowcount
         if inserted == 0:
             return False
-        self.subscription.handle(connection, event)
+        self.subscription.handle(event, uow)
         return True
 
     async def process(self, msg: Msg) -> None:
@@ -103,16 +95,14 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 if not event_id:
                     raise PermanentFailure("message has no Nats-Msg-Id header")
                 try:
-                    event = self.subscription.event.FromString(msg.data)
-                except DecodeError as error:
-                    raise PermanentFailure(f"payload is not a {self.subscription.name}") from error
-                applied = await self._database.transact(lambda c: self._apply(c, event_id, event))
+                    event = self._codec.decode(self.subscription.event, msg.data)
+                except UnreadableEvent as error:
+                    raise PermanentFailure(str(error)) from error
+                applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
                 span.set_attribute("simplebank.duplicate", not applied)
             except Exception as error:
                 await self._failed(msg, event_id, error)
                 return
-        if applied and self._on_applied:
-            self._on_applied()
         await self.acknowledge(msg)
 
     async def acknowledge(self, msg: Msg) -> None:
@@ -148,10 +138,10 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             ack_policy=api.AckPolicy.EXPLICIT,
             ack_wait=self._ack_wait,
             deliver_policy=api.DeliverPolicy.ALL,
-            filter_subject=subject_for(self.subscription.name),
+            filter_subject=self.subject,
         )
         subscription = await js.pull_subscribe(
-            subject_for(self.subscription.name), durable=self.durable, stream=STREAM, config=config
+            self.subject, durable=self.durable, stream=STREAM, config=config
         )
         while True:
             try:
@@ -174,3 +164,18 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             except Exception:
                 log.exception("consumer crashed, restarting", extra={"consumer": self.durable})
                 await asyncio.sleep(1.0)
+
+
+def event_consumers(
+    service: str,
+    subscriptions: Iterable[Subscription[Any]],
+    database: Database,
+    bus: EventBus,
+    codec: EventCodec,
+    *,
+    ack_wait: float,
+) -> list[EventConsumer[Any]]:
+    """One durable consumer per subscription, all applying to the service's database."""
+    return [
+        EventConsumer(service, s, database, bus, codec, ack_wait=ack_wait) for s in subscriptions
+    ]

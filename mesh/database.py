@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from mesh.unit_of_work import CHASSIS_SCHEMA, EventRecorder, NoEvents, UnitOfWork
+
 T = TypeVar("T")
 
 
@@ -20,11 +22,19 @@ class Database:
     service's own database needs; the event loop only awaits the results.
     """
 
-    def __init__(self, path: Path | str, schema: str) -> None:
+    def __init__(
+        self, path: Path | str, schema: str, recorder: EventRecorder | None = None
+    ) -> None:
         self._path = str(path)
-        self._schema = schema
+        self._schema = schema + CHASSIS_SCHEMA
+        self._recorder = recorder or NoEvents()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._connection: sqlite3.Connection | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_events_committed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) after every commit that added outbox events."""
+        self._listeners.append(listener)
 
     def _open(self) -> None:
         if self._path != ":memory:":
@@ -39,18 +49,19 @@ class Database:
         connection.executescript(self._schema)
         self._connection = connection
 
-    def _transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _transact(self, work: Callable[[UnitOfWork], T]) -> tuple[T, int]:
         connection = self._connection
         if connection is None:
             raise RuntimeError(f"database {self._path} is not open")
+        uow = UnitOfWork(connection, self._recorder)
         connection.execute("BEGIN IMMEDIATE")
         try:
-            result = work(connection)
+            result = work(uow)
         except BaseException:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        return result
+        return result, uow.events_added
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -64,15 +75,20 @@ class Database:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
 
-    async def transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` in one transaction: all of its writes commit together or not at all.
+    async def transact(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run `work` in one unit of work: its writes and events commit together or not at all.
 
-        The caller's context (the current span) goes along, so work can capture it.
+        The caller's context (the current span) goes along, so recorded events carry it. After
+        a commit that added events, the listeners (the outbox relay) hear of it.
         """
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
+        result, events_added = await asyncio.get_running_loop().run_in_executor(
             self._executor, context.run, self._transact, work
         )
+        if events_added:
+            for listener in self._listeners:
+                listener()
+        return result
 
     async def ping(self) -> bool:
         """Health check: the database answers a query."""

@@ -7,8 +7,6 @@ from typing import Any
 
 import grpc
 
-from tracing.rpc import TRACE_ID_HEADER, current_trace_id
-
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
 
@@ -37,19 +35,3 @@ class UnaryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-a
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-
-
-class TraceIdHeaderInterceptor(UnaryServerInterceptor):
-    """Answers the call's trace id in the `x-trace-id` header, so `grpcurl -v` shows it.
-
-    Sent with the response, not before the handler runs: once a server has sent headers, a
-    client may no longer retry the call, and UNAVAILABLE must stay retryable. A refused call
-    carries it in its trailers instead (mesh.status.abort_with).
-    """
-
-    async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:
-        response = await behavior(request, context)
-        trace_id = current_trace_id()
-        if trace_id:
-            await context.send_initial_metadata(((TRACE_ID_HEADER, trace_id),))
-        return response

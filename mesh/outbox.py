@@ -9,55 +9,48 @@ import logging
 import sqlite3
 import time
 
-from google.protobuf.message import Message
-
 from mesh.background import BackgroundLoop
+from mesh.codec import EventCodec
 from mesh.database import Database
-from mesh.jetstream import EventBus, subject_for
+from mesh.jetstream import EventBus
+from mesh.unit_of_work import UnitOfWork
 from tracing.messaging import capture_context, producer_span
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    subject TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    trace_context TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-"""
 
+class Outbox:
+    """Stores a service's plain events, encoded for the wire, in the transaction that made them.
 
-def add_event(connection: sqlite3.Connection, event_id: str, event: Message) -> None:
-    """Store an event in the current transaction; the relay publishes it after commit.
-
-    The event id is the Nats-Msg-Id, so it is derived from what happened (e.g.
-    "<order_id>/OrderPlaced"): the same fact recorded twice is one event.
+    Each row keeps the trace context of the work that recorded it, so the relay's publish (and
+    every consumer after it) continues that trace.
     """
-    connection.execute(
-        "INSERT OR IGNORE INTO outbox (event_id, subject, payload, trace_context, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (
-            event_id,
-            subject_for(event.DESCRIPTOR.name),
-            event.SerializeToString(),
-            json.dumps(capture_context()),
-            time.time(),
-        ),
-    )
+
+    def __init__(self, codec: EventCodec) -> None:
+        self._codec = codec
+
+    def record(self, connection: sqlite3.Connection, event_id: str, event: object) -> None:
+        subject, payload = self._codec.encode(event)
+        connection.execute(
+            "INSERT OR IGNORE INTO outbox (event_id, subject, payload, trace_context, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (event_id, subject, payload, json.dumps(capture_context()), time.time()),
+        )
+
+    def trace_context(self) -> dict[str, str]:
+        return capture_context()
 
 
-def pending_count(connection: sqlite3.Connection) -> int:
-    return int(connection.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+def pending_count(uow: UnitOfWork) -> int:
+    return int(uow.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
 
 class OutboxRelay(BackgroundLoop):
     """Publishes stored events in order, deleting each once JetStream has acknowledged it.
 
     A crash between the publish and the delete publishes the event again on restart; JetStream
-    drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through.
+    drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through. The
+    database wakes the relay after every commit that added events; the poll is the fallback.
     """
 
     task_name = "outbox-relay"
@@ -71,10 +64,7 @@ class OutboxRelay(BackgroundLoop):
         self._poll_interval = poll_interval
         self._batch = batch
         self._wake = asyncio.Event()
-
-    def notify(self) -> None:
-        """Tell the relay new events were committed, so it need not wait for its next poll."""
-        self._wake.set()
+        database.on_events_committed(self._wake.set)
 
     async def _next_batch(self) -> list[sqlite3.Row]:
         return await self._database.transact(

@@ -17,8 +17,8 @@ from mesh import reflection
 from mesh.config import ServerConfig
 from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
-from mesh.interceptor import TraceIdHeaderInterceptor
-from mesh.status import DomainErrorInterceptor
+from mesh.refusals import DomainErrorInterceptor
+from mesh.trace_header import TraceIdHeaderInterceptor
 from tracing.rpc import server_interceptor
 
 log = logging.getLogger(__name__)

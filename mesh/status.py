@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import grpc
@@ -11,10 +10,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from mesh import errors
-from mesh.interceptor import Behavior, UnaryServerInterceptor
-from tracing.rpc import TRACE_ID_HEADER, current_trace_id
 
-log = logging.getLogger(__name__)
 
 DOMAIN = "simplebank"
 
@@ -84,26 +80,3 @@ def reason_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> str:
         if isinstance(detail, error_details_pb2.ErrorInfo):
             return str(detail.reason)
     return ""
-
-
-async def abort_with(
-    context: grpc.aio.ServicerContext[Any, Any], error: errors.DomainError
-) -> None:
-    """End the call with the error's status and details, and its trace id in the trailers."""
-    status = to_status(error)
-    trailers = tuple(status.trailing_metadata)
-    trace_id = current_trace_id()
-    if trace_id:
-        trailers += ((TRACE_ID_HEADER, trace_id),)
-    await context.abort(status.code, status.details, trailers)
-
-
-class DomainErrorInterceptor(UnaryServerInterceptor):
-    """Turns a DomainError raised by a handler into its status, so servicers only translate."""
-
-    async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:
-        try:
-            return await behavior(request, context)
-        except errors.DomainError as error:
-            log.info("request refused", extra={"reason": error.reason, "method": method})
-            await abort_with(context, error)

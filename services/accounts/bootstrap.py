@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from mesh.config import Env
-from mesh.consumer import EventConsumer, Subscription
+from mesh.consumer import Subscription, event_consumers
 from mesh.database import Database
 from mesh.jetstream import EventBus
 from mesh.server import Service
-from services.accounts import handlers, store
+from services.accounts import events, handlers, store
 from services.accounts.config import AccountsConfig
 from services.accounts.domain import Account
+from services.accounts.messages import CODEC
 from services.accounts.servicer import AccountServicer
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
-from simplebank.events.v1 import events_pb2
-
-SUBSCRIPTIONS = (
-    Subscription(events_pb2.FeeCharged, handlers.fee_charged),
-    Subscription(events_pb2.FeeRefunded, handlers.fee_refunded),
-    Subscription(events_pb2.OrderExecuted, handlers.order_executed),
-    Subscription(events_pb2.OrderRejected, handlers.order_rejected),
-)
 
 
 class Seeder:
@@ -41,10 +34,15 @@ def build(env: Env) -> Service:
     database = Database(config.store.database_path, store.SCHEMA)
     bus = EventBus(config.store.nats_url, "accounts")
     servicer = AccountServicer(database)
-    consumers = [
-        EventConsumer("accounts", s, database, bus, ack_wait=config.store.ack_wait)
-        for s in SUBSCRIPTIONS
-    ]
+    subscriptions = (
+        Subscription(events.FeeCharged, handlers.debit_fee),
+        Subscription(events.FeeRefunded, handlers.credit_fee_refund),
+        Subscription(events.OrderExecuted, handlers.settle_executed_order),
+        Subscription(events.OrderRejected, handlers.release_rejected_order),
+    )
+    consumers = event_consumers(
+        "accounts", subscriptions, database, bus, CODEC, ack_wait=config.store.ack_wait
+    )
     return Service(
         config=config.server,
         register=lambda server: accounts_pb2_grpc.add_AccountServiceServicer_to_server(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 
-from mesh import consumer
+from mesh.unit_of_work import UnitOfWork
 from services.accounts.domain import (
     Account,
     LedgerEntry,
@@ -18,8 +17,7 @@ from services.accounts.domain import (
 
 HOUSE_OPENING = "house:opening"
 
-SCHEMA = (
-    """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
@@ -47,23 +45,21 @@ CREATE TABLE IF NOT EXISTS ledger (
     kind TEXT NOT NULL
 );
 """
-    + consumer.SCHEMA
-)
 
 
-def seed_if_empty(connection: sqlite3.Connection, accounts: Iterable[Account] = ()) -> None:
+def seed_if_empty(uow: UnitOfWork, accounts: Iterable[Account] = ()) -> None:
     """Seed a new database (the demo accounts unless told otherwise); opening balances go
     through the ledger like all cash."""
-    if connection.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
+    if uow.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
         return
     for account in list(accounts) or demo_accounts():
-        connection.execute(
+        uow.execute(
             "INSERT INTO accounts VALUES (?, ?, ?)",
             (account.account_id, account.customer_id, account.cash),
         )
-        save_positions(connection, account)
+        save_positions(uow, account)
         add_entries(
-            connection,
+            uow,
             transfer(
                 f"{account.account_id}:opening",
                 HOUSE_OPENING,
@@ -75,15 +71,15 @@ def seed_if_empty(connection: sqlite3.Connection, accounts: Iterable[Account] = 
         )
 
 
-def get_account(connection: sqlite3.Connection, account_id: str) -> Account | None:
-    row = connection.execute(
+def get_account(uow: UnitOfWork, account_id: str) -> Account | None:
+    row = uow.execute(
         "SELECT account_id, customer_id, cash FROM accounts WHERE account_id = ?", (account_id,)
     ).fetchone()
     if row is None:
         return None
     positions = {
         p["symbol"]: Position(p["symbol"], p["quantity"], p["reserved"])
-        for p in connection.execute(
+        for p in uow.execute(
             "SELECT symbol, quantity, reserved FROM positions WHERE account_id = ? ORDER BY symbol",
             (account_id,),
         )
@@ -91,15 +87,15 @@ def get_account(connection: sqlite3.Connection, account_id: str) -> Account | No
     return Account(row["account_id"], row["customer_id"], row["cash"], positions)
 
 
-def save_account(connection: sqlite3.Connection, account: Account) -> None:
-    connection.execute(
+def save_account(uow: UnitOfWork, account: Account) -> None:
+    uow.execute(
         "UPDATE accounts SET cash = ? WHERE account_id = ?", (account.cash, account.account_id)
     )
-    save_positions(connection, account)
+    save_positions(uow, account)
 
 
-def save_positions(connection: sqlite3.Connection, account: Account) -> None:
-    connection.executemany(
+def save_positions(uow: UnitOfWork, account: Account) -> None:
+    uow.executemany(
         "INSERT INTO positions VALUES (?, ?, ?, ?) ON CONFLICT (account_id, symbol)"
         " DO UPDATE SET quantity = excluded.quantity, reserved = excluded.reserved",
         [
@@ -109,8 +105,8 @@ def save_positions(connection: sqlite3.Connection, account: Account) -> None:
     )
 
 
-def get_reservation(connection: sqlite3.Connection, order_id: str) -> Reservation | None:
-    row = connection.execute(
+def get_reservation(uow: UnitOfWork, order_id: str) -> Reservation | None:
+    row = uow.execute(
         "SELECT order_id, account_id, symbol, quantity, state FROM reservations WHERE order_id = ?",
         (order_id,),
     ).fetchone()
@@ -125,8 +121,8 @@ def get_reservation(connection: sqlite3.Connection, order_id: str) -> Reservatio
     )
 
 
-def save_reservation(connection: sqlite3.Connection, reservation: Reservation) -> None:
-    connection.execute(
+def save_reservation(uow: UnitOfWork, reservation: Reservation) -> None:
+    uow.execute(
         "INSERT INTO reservations VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (order_id) DO UPDATE SET account_id = excluded.account_id,"
         " symbol = excluded.symbol, quantity = excluded.quantity, state = excluded.state",
@@ -140,8 +136,8 @@ def save_reservation(connection: sqlite3.Connection, reservation: Reservation) -
     )
 
 
-def add_entries(connection: sqlite3.Connection, entries: Iterable[LedgerEntry]) -> None:
-    connection.executemany(
+def add_entries(uow: UnitOfWork, entries: Iterable[LedgerEntry]) -> None:
+    uow.executemany(
         "INSERT INTO ledger VALUES (?, ?, ?, ?, ?)",
         [(e.entry_id, e.account, e.amount, e.order_id, e.kind) for e in entries],
     )

@@ -5,36 +5,33 @@ from __future__ import annotations
 import functools
 
 from mesh.config import Env
-from mesh.consumer import EventConsumer, Subscription
+from mesh.consumer import Subscription, event_consumers
 from mesh.database import Database
 from mesh.jetstream import EventBus
-from mesh.outbox import OutboxRelay
+from mesh.outbox import Outbox, OutboxRelay
 from mesh.server import Service
-from services.fees import handlers, store
+from services.fees import events, handlers, store
 from services.fees.config import FeesConfig
+from services.fees.messages import CODEC
 from services.fees.servicer import FeeServicer
-from simplebank.events.v1 import events_pb2
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
 
 
 def build(env: Env) -> Service:
     config = FeesConfig.from_env(env)
-    database = Database(config.store.database_path, store.SCHEMA)
+    database = Database(config.store.database_path, store.SCHEMA, Outbox(CODEC))
     bus = EventBus(config.store.nats_url, "fees")
     relay = OutboxRelay(database, bus)
     subscriptions = (
         Subscription(
-            events_pb2.OrderPlaced,
-            functools.partial(handlers.charge_placed_order, config.schedule),
+            events.OrderPlaced,
+            functools.partial(handlers.charge_placed_order, schedule=config.schedule),
         ),
-        Subscription(events_pb2.OrderRejected, handlers.refund_rejected_order),
+        Subscription(events.OrderRejected, handlers.refund_rejected_order),
     )
-    consumers = [
-        EventConsumer(
-            "fees", s, database, bus, ack_wait=config.store.ack_wait, on_applied=relay.notify
-        )
-        for s in subscriptions
-    ]
+    consumers = event_consumers(
+        "fees", subscriptions, database, bus, CODEC, ack_wait=config.store.ack_wait
+    )
     servicer = FeeServicer(config.schedule)
     return Service(
         config=config.server,

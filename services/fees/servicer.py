@@ -17,5 +17,5 @@ class FeeServicer(fees_pb2_grpc.FeeServiceServicer):
     async def QuoteFee(
         self, request: fees_pb2.QuoteFeeRequest, context: Any
     ) -> fees_pb2.QuoteFeeResponse:
-        fee = handlers.quote_fee(self._schedule, request.notional.minor_units)
+        fee = handlers.quote_fee(request.notional.minor_units, self._schedule)
         return fees_pb2.QuoteFeeResponse(fee=money(fee))

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from mesh import consumer, outbox
+from mesh.unit_of_work import UnitOfWork
 from services.fees.domain import FeeState, OrderFee
 
-SCHEMA = (
-    """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS order_fees (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -16,13 +13,10 @@ CREATE TABLE IF NOT EXISTS order_fees (
     state TEXT NOT NULL
 );
 """
-    + outbox.SCHEMA
-    + consumer.SCHEMA
-)
 
 
-def get_or_new(connection: sqlite3.Connection, order_id: str, account_id: str) -> OrderFee:
-    row = connection.execute(
+def get_or_new(uow: UnitOfWork, order_id: str, account_id: str) -> OrderFee:
+    row = uow.execute(
         "SELECT order_id, account_id, amount, state FROM order_fees WHERE order_id = ?",
         (order_id,),
     ).fetchone()
@@ -31,8 +25,8 @@ def get_or_new(connection: sqlite3.Connection, order_id: str, account_id: str) -
     return OrderFee(row["order_id"], row["account_id"], row["amount"], FeeState(row["state"]))
 
 
-def save(connection: sqlite3.Connection, fee: OrderFee) -> None:
-    connection.execute(
+def save(uow: UnitOfWork, fee: OrderFee) -> None:
+    uow.execute(
         "INSERT INTO order_fees VALUES (?, ?, ?, ?) ON CONFLICT (order_id)"
         " DO UPDATE SET amount = excluded.amount, state = excluded.state",
         (fee.order_id, fee.account_id, fee.amount, fee.state.value),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime
 
-from mesh import outbox
-from mesh.convert import money, timestamp
 from mesh.errors import FieldViolation, InvalidArgument
+from mesh.unit_of_work import UnitOfWork
 from services.market import store
 from services.market.domain import (
     STARTING_PRICES,
@@ -18,9 +16,8 @@ from services.market.domain import (
     UnknownSymbol,
     price_at,
 )
+from services.market.events import OrderCreated, OrderExecuted, OrderPlaced, OrderRejected
 from services.market.store import BookedOrder
-from simplebank.events.v1 import events_pb2
-from tracing.messaging import capture_context
 
 
 def quote(symbol: str, now: float) -> int:
@@ -33,71 +30,63 @@ def listed_symbols() -> list[str]:
     return sorted(STARTING_PRICES)
 
 
-# Event handler: runs inside the consumer's transaction, next to its processed-events row.
+# Event handler: runs inside the consumer's unit of work, next to its processed-events row.
 
 
-def book_order(
-    delay: float, connection: sqlite3.Connection, event: events_pb2.OrderCreated
-) -> None:
-    """Take the order onto the exchange: OrderPlaced now, execution once `delay` has passed."""
+def book_order(event: OrderCreated, uow: UnitOfWork, delay: float) -> None:
+    """Take the order onto the exchange: OrderPlaced now, execution once `delay` has passed.
+
+    The booked order keeps the trace it came in with, so its execution joins the same trace.
+    """
     now = time.time()
     order = BookedOrder(
-        event.order_id, event.account_id, event.symbol, event.quantity, capture_context()
+        event.order_id, event.account_id, event.symbol, event.quantity, uow.trace_context()
     )
-    if not store.add(connection, order, execute_after=now + delay):
+    if not store.add(uow, order, execute_after=now + delay):
         return
     try:
         notional = price_at(event.symbol, now) * event.quantity
     except UnknownSymbol:
         notional = 0  # the exchange rejects it when due; there is nothing to charge on
-    outbox.add_event(
-        connection,
+    placed_at = datetime.fromtimestamp(now, UTC)
+    uow.add_event(
         f"{event.order_id}/OrderPlaced",
-        events_pb2.OrderPlaced(
-            order_id=event.order_id,
-            account_id=event.account_id,
-            symbol=event.symbol,
-            quantity=event.quantity,
-            notional=money(notional),
-            placed_at=timestamp(datetime.fromtimestamp(now, UTC)),
+        OrderPlaced(
+            event.order_id, event.account_id, event.symbol, event.quantity, notional, placed_at
         ),
     )
 
 
+# Run by the matcher, in a unit of work of its own per due order.
+
+
 def execute_order(
-    exchange: Exchange, connection: sqlite3.Connection, *, order: BookedOrder, now: float
+    order: BookedOrder, uow: UnitOfWork, exchange: Exchange, now: float
 ) -> Execution | Rejection | None:
     """Execute one due order and record the outcome event, once (None if it was done already)."""
     outcome = exchange.execute(order.order_id, order.symbol, order.quantity, now)
     executed = isinstance(outcome, Execution)
-    if not store.close(connection, order.order_id, "EXECUTED" if executed else "REJECTED"):
+    if not store.close(uow, order.order_id, "EXECUTED" if executed else "REJECTED"):
         return None
-    at = timestamp(datetime.fromtimestamp(now, UTC))
+    at = datetime.fromtimestamp(now, UTC)
     if isinstance(outcome, Execution):
-        outbox.add_event(
-            connection,
+        uow.add_event(
             f"{order.order_id}/OrderExecuted",
-            events_pb2.OrderExecuted(
-                order_id=order.order_id,
-                account_id=order.account_id,
-                symbol=order.symbol,
-                quantity=order.quantity,
-                price=money(outcome.price),
-                proceeds=money(outcome.proceeds),
-                executed_at=at,
+            OrderExecuted(
+                order.order_id,
+                order.account_id,
+                order.symbol,
+                order.quantity,
+                outcome.price,
+                outcome.proceeds,
+                at,
             ),
         )
     else:
-        outbox.add_event(
-            connection,
+        uow.add_event(
             f"{order.order_id}/OrderRejected",
-            events_pb2.OrderRejected(
-                order_id=order.order_id,
-                account_id=order.account_id,
-                symbol=order.symbol,
-                quantity=order.quantity,
-                reason=outcome.reason,
-                rejected_at=at,
+            OrderRejected(
+                order.order_id, order.account_id, order.symbol, order.quantity, outcome.reason, at
             ),
         )
     return outcome

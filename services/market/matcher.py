@@ -6,15 +6,12 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
-
-from opentelemetry.trace import Status, StatusCode
 
 from mesh.background import BackgroundLoop
 from mesh.database import Database
 from services.market import handlers, store
 from services.market.domain import Exchange, Rejection
-from tracing.messaging import continued_span
+from tracing.messaging import continued_span, mark_failed
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +26,11 @@ class Matcher(BackgroundLoop):
         self,
         database: Database,
         exchange: Exchange,
-        executed: Callable[[], None],
         max_sleep: float = 0.1,
     ) -> None:
         super().__init__()
         self._database = database
         self._exchange = exchange
-        self._executed = executed
         self._max_sleep = max_sleep
 
     async def execute_due(self) -> tuple[int, float | None]:
@@ -46,20 +41,21 @@ class Matcher(BackgroundLoop):
         now = time.time()
         count = 0
         due, next_at = await self._database.transact(
-            lambda c: (store.due(c, now), store.next_due_at(c))
+            lambda uow: (store.due(uow, now), store.next_due_at(uow))
         )
         for order in due:
             with continued_span("execute order", order.trace_context) as span:
                 span.set_attribute("simplebank.order_id", order.order_id)
                 outcome = await self._database.transact(
-                    functools.partial(handlers.execute_order, self._exchange, order=order, now=now)
+                    functools.partial(
+                        handlers.execute_order, order, exchange=self._exchange, now=now
+                    )
                 )
                 if isinstance(outcome, Rejection):
                     # The unhappy path is marked where it happened, so Jaeger shows it in red.
-                    span.set_status(Status(StatusCode.ERROR, f"rejected: {outcome.reason}"))
+                    mark_failed(span, f"rejected: {outcome.reason}")
             count += outcome is not None
         if count:
-            self._executed()
             next_at = now  # what it read included these; look again at once
         return count, next_at
 

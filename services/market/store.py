@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
-from mesh import consumer, outbox
+from mesh.unit_of_work import UnitOfWork
 
-SCHEMA = (
-    """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS book (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -21,9 +19,6 @@ CREATE TABLE IF NOT EXISTS book (
 );
 CREATE INDEX IF NOT EXISTS book_due ON book (state, execute_after);
 """
-    + outbox.SCHEMA
-    + consumer.SCHEMA
-)
 
 OPEN = "OPEN"
 
@@ -38,13 +33,13 @@ class BookedOrder:
 
 
 def add(
-    connection: sqlite3.Connection,
+    uow: UnitOfWork,
     order: BookedOrder,
     execute_after: float,
 ) -> bool:
     """Book an order once; False if it was booked already."""
     return (
-        connection.execute(
+        uow.execute(
             "INSERT OR IGNORE INTO book VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 order.order_id,
@@ -60,8 +55,8 @@ def add(
     )
 
 
-def due(connection: sqlite3.Connection, now: float, limit: int = 100) -> list[BookedOrder]:
-    rows = connection.execute(
+def due(uow: UnitOfWork, now: float, limit: int = 100) -> list[BookedOrder]:
+    rows = uow.execute(
         "SELECT order_id, account_id, symbol, quantity, trace_context FROM book"
         " WHERE state = ? AND execute_after <= ? ORDER BY execute_after LIMIT ?",
         (OPEN, now, limit),
@@ -78,17 +73,15 @@ def due(connection: sqlite3.Connection, now: float, limit: int = 100) -> list[Bo
     ]
 
 
-def next_due_at(connection: sqlite3.Connection) -> float | None:
-    row = connection.execute(
-        "SELECT MIN(execute_after) FROM book WHERE state = ?", (OPEN,)
-    ).fetchone()
+def next_due_at(uow: UnitOfWork) -> float | None:
+    row = uow.execute("SELECT MIN(execute_after) FROM book WHERE state = ?", (OPEN,)).fetchone()
     return None if row[0] is None else float(row[0])
 
 
-def close(connection: sqlite3.Connection, order_id: str, state: str) -> bool:
+def close(uow: UnitOfWork, order_id: str, state: str) -> bool:
     """Mark an open order executed or rejected; False if it was not open any more."""
     return (
-        connection.execute(
+        uow.execute(
             "UPDATE book SET state = ? WHERE order_id = ? AND state = ?", (state, order_id, OPEN)
         ).rowcount
         == 1

@@ -4,38 +4,36 @@ from __future__ import annotations
 
 from mesh.channels import Upstream
 from mesh.config import Env
-from mesh.consumer import EventConsumer, Subscription
+from mesh.consumer import Subscription, event_consumers
 from mesh.database import Database
 from mesh.jetstream import EventBus
-from mesh.outbox import OutboxRelay
+from mesh.outbox import Outbox, OutboxRelay
 from mesh.server import Service
-from services.orders import handlers, store
+from services.orders import events, handlers, store
 from services.orders.config import OrdersConfig
 from services.orders.holdings import AccountsHoldings
+from services.orders.messages import CODEC
 from services.orders.servicer import OrderServicer
-from simplebank.events.v1 import events_pb2
 from simplebank.orders.v1 import orders_pb2, orders_pb2_grpc
-
-SUBSCRIPTIONS = (
-    Subscription(events_pb2.OrderPlaced, handlers.order_placed),
-    Subscription(events_pb2.OrderExecuted, handlers.order_executed),
-    Subscription(events_pb2.OrderRejected, handlers.order_rejected),
-    Subscription(events_pb2.FeeCharged, handlers.fee_charged),
-    Subscription(events_pb2.FeeRefunded, handlers.fee_refunded),
-)
 
 
 def build(env: Env) -> Service:
     config = OrdersConfig.from_env(env)
-    database = Database(config.store.database_path, store.SCHEMA)
+    database = Database(config.store.database_path, store.SCHEMA, Outbox(CODEC))
     bus = EventBus(config.store.nats_url, "orders")
     relay = OutboxRelay(database, bus)
     accounts = Upstream(config.accounts_addr)
-    servicer = OrderServicer(database, AccountsHoldings(accounts.channel), relay.notify)
-    consumers = [
-        EventConsumer("orders", s, database, bus, ack_wait=config.store.ack_wait)
-        for s in SUBSCRIPTIONS
-    ]
+    servicer = OrderServicer(database, AccountsHoldings(accounts.channel))
+    subscriptions = (
+        Subscription(events.OrderPlaced, handlers.mark_order_placed),
+        Subscription(events.OrderExecuted, handlers.mark_order_filled),
+        Subscription(events.OrderRejected, handlers.mark_order_rejected),
+        Subscription(events.FeeCharged, handlers.record_fee),
+        Subscription(events.FeeRefunded, handlers.record_fee_refund),
+    )
+    consumers = event_consumers(
+        "orders", subscriptions, database, bus, CODEC, ack_wait=config.store.ack_wait
+    )
     return Service(
         config=config.server,
         register=lambda server: orders_pb2_grpc.add_OrderServiceServicer_to_server(

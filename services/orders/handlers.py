@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from mesh import outbox
-from mesh.convert import from_timestamp, timestamp, utc_now
+from mesh.convert import utc_now
 from mesh.database import Database
 from mesh.deadline import detached
 from mesh.errors import FieldViolation, InvalidArgument, NotFound
+from mesh.unit_of_work import UnitOfWork
 from services.orders import store
 from services.orders.domain import Order, check_same_request, order_id_for
-from simplebank.events.v1 import events_pb2
+from services.orders.events import (
+    FeeCharged,
+    FeeRefunded,
+    OrderCreated,
+    OrderExecuted,
+    OrderPlaced,
+    OrderRejected,
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,7 @@ def _validate(cmd: PlaceOrder) -> None:
         raise InvalidArgument(violations)
 
 
-async def place_order(
-    cmd: PlaceOrder, database: Database, holdings: Holdings, committed: Callable[[], None]
-) -> Order:
+async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -> Order:
     """Reserve the shares, then store the order and its OrderCreated event in one transaction.
 
     The same request again finds the stored order and returns it. If storing fails after the
@@ -66,13 +70,13 @@ async def place_order(
 
     await holdings.reserve(order_id, cmd.account_id, cmd.symbol, cmd.quantity)
 
-    def save(connection: sqlite3.Connection) -> Order:
-        raced = store.get(connection, order_id)
+    def save(uow: UnitOfWork) -> Order:
+        raced = store.get(uow, order_id)
         if raced is not None:  # the same request, sent twice at once, got here first
             return raced
         order = Order.new(order_id, cmd.account_id, cmd.symbol, cmd.quantity, utc_now())
-        store.save(connection, order)
-        outbox.add_event(connection, f"{order_id}/OrderCreated", _order_created(order))
+        store.save(uow, order)
+        uow.add_event(f"{order_id}/OrderCreated", _order_created(order))
         return order
 
     try:
@@ -85,19 +89,14 @@ async def place_order(
             if await database.transact(lambda c: store.get(c, order_id)) is None:
                 await holdings.release(order_id)
         raise
-    committed()
     # A rival request with the same request_id but other parameters may have won the race.
     check_same_request(order, cmd.account_id, cmd.symbol, cmd.quantity)
     return order
 
 
-def _order_created(order: Order) -> events_pb2.OrderCreated:
-    return events_pb2.OrderCreated(
-        order_id=order.order_id,
-        account_id=order.account_id,
-        symbol=order.symbol,
-        quantity=order.quantity,
-        created_at=timestamp(order.created_at),
+def _order_created(order: Order) -> OrderCreated:
+    return OrderCreated(
+        order.order_id, order.account_id, order.symbol, order.quantity, order.created_at
     )
 
 
@@ -116,38 +115,38 @@ async def list_orders(account_id: str, database: Database) -> list[Order]:
     return await database.transact(lambda c: store.list_for_account(c, account_id))
 
 
-# Event handlers run inside the consumer's transaction, next to its processed-events row.
+# Event handlers run inside the consumer's unit of work, next to its processed-events row.
 
 
-def _update(connection: sqlite3.Connection, order_id: str, change: Callable[[Order], bool]) -> None:
-    order = store.get(connection, order_id)
+def _update(uow: UnitOfWork, order_id: str, change: Callable[[Order], bool]) -> None:
+    order = store.get(uow, order_id)
     if order is None:
         # orders stores every order before its OrderCreated leaves, so this is a real fault:
         # raising makes the consumer retry and, in the end, dead-letter the event.
         raise LookupError(f"event for unknown order {order_id}")
     if change(order):
-        store.save(connection, order)
+        store.save(uow, order)
 
 
-def order_placed(connection: sqlite3.Connection, event: events_pb2.OrderPlaced) -> None:
-    at = from_timestamp(event.placed_at)
-    _update(connection, event.order_id, lambda o: o.mark_placed(at))
+def mark_order_placed(event: OrderPlaced, uow: UnitOfWork) -> None:
+    _update(uow, event.order_id, lambda o: o.mark_placed(event.placed_at))
 
 
-def order_executed(connection: sqlite3.Connection, event: events_pb2.OrderExecuted) -> None:
-    at = from_timestamp(event.executed_at)
-    price, proceeds = event.price.minor_units, event.proceeds.minor_units
-    _update(connection, event.order_id, lambda o: o.mark_filled(price, proceeds, at))
+def mark_order_filled(event: OrderExecuted, uow: UnitOfWork) -> None:
+    _update(
+        uow,
+        event.order_id,
+        lambda o: o.mark_filled(event.price, event.proceeds, event.executed_at),
+    )
 
 
-def order_rejected(connection: sqlite3.Connection, event: events_pb2.OrderRejected) -> None:
-    at = from_timestamp(event.rejected_at)
-    _update(connection, event.order_id, lambda o: o.mark_rejected(event.reason, at))
+def mark_order_rejected(event: OrderRejected, uow: UnitOfWork) -> None:
+    _update(uow, event.order_id, lambda o: o.mark_rejected(event.reason, event.rejected_at))
 
 
-def fee_charged(connection: sqlite3.Connection, event: events_pb2.FeeCharged) -> None:
-    _update(connection, event.order_id, lambda o: o.record_fee(event.fee.minor_units, utc_now()))
+def record_fee(event: FeeCharged, uow: UnitOfWork) -> None:
+    _update(uow, event.order_id, lambda o: o.record_fee(event.fee, utc_now()))
 
 
-def fee_refunded(connection: sqlite3.Connection, event: events_pb2.FeeRefunded) -> None:
-    _update(connection, event.order_id, lambda o: o.record_fee_refund(utc_now()))
+def record_fee_refund(event: FeeRefunded, uow: UnitOfWork) -> None:
+    _update(uow, event.order_id, lambda o: o.record_fee_refund(utc_now()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from mesh.convert import money, timestamp
@@ -39,12 +38,9 @@ def to_proto(order: Order) -> orders_pb2.Order:
 
 
 class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
-    def __init__(
-        self, database: Database, holdings: handlers.Holdings, committed: Callable[[], None]
-    ) -> None:
+    def __init__(self, database: Database, holdings: handlers.Holdings) -> None:
         self._database = database
         self._holdings = holdings
-        self._committed = committed
 
     async def PlaceOrder(
         self, request: orders_pb2.PlaceOrderRequest, context: Any
@@ -55,7 +51,7 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             quantity=request.quantity,
             request_id=request.request_id,
         )
-        order = await handlers.place_order(command, self._database, self._holdings, self._committed)
+        order = await handlers.place_order(command, self._database, self._holdings)
         return orders_pb2.PlaceOrderResponse(order=to_proto(order))
 
     async def GetOrder(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from mesh import consumer, outbox
+from mesh.unit_of_work import UnitOfWork
 from services.orders.domain import Order, OrderStatus, StatusChange
 
-SCHEMA = (
-    """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -33,27 +32,24 @@ CREATE TABLE IF NOT EXISTS order_history (
     PRIMARY KEY (order_id, seq)
 );
 """
-    + outbox.SCHEMA
-    + consumer.SCHEMA
-)
 
 
-def get(connection: sqlite3.Connection, order_id: str) -> Order | None:
-    row = connection.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-    return None if row is None else _load(connection, row)
+def get(uow: UnitOfWork, order_id: str) -> Order | None:
+    row = uow.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+    return None if row is None else _load(uow, row)
 
 
-def list_for_account(connection: sqlite3.Connection, account_id: str) -> list[Order]:
-    rows = connection.execute(
+def list_for_account(uow: UnitOfWork, account_id: str) -> list[Order]:
+    rows = uow.execute(
         "SELECT * FROM orders WHERE account_id = ? ORDER BY created_at DESC, order_id",
         (account_id,),
     ).fetchall()
-    return [_load(connection, row) for row in rows]
+    return [_load(uow, row) for row in rows]
 
 
-def save(connection: sqlite3.Connection, order: Order) -> None:
+def save(uow: UnitOfWork, order: Order) -> None:
     """Insert or update the order, and append the history entries not stored yet."""
-    connection.execute(
+    uow.execute(
         "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, fee = excluded.fee,"
         " proceeds = excluded.proceeds, price = excluded.price, reason = excluded.reason,"
@@ -72,7 +68,7 @@ def save(connection: sqlite3.Connection, order: Order) -> None:
             order.updated_at.isoformat(),
         ),
     )
-    connection.executemany(
+    uow.executemany(
         "INSERT OR IGNORE INTO order_history VALUES (?, ?, ?, ?, ?)",
         [
             (order.order_id, seq, change.status.value, change.at.isoformat(), change.note)
@@ -81,10 +77,10 @@ def save(connection: sqlite3.Connection, order: Order) -> None:
     )
 
 
-def _load(connection: sqlite3.Connection, row: sqlite3.Row) -> Order:
+def _load(uow: UnitOfWork, row: sqlite3.Row) -> Order:
     history = [
         StatusChange(OrderStatus(h["status"]), datetime.fromisoformat(h["at"]), h["note"])
-        for h in connection.execute(
+        for h in uow.execute(
             "SELECT status, at, note FROM order_history WHERE order_id = ? ORDER BY seq",
             (row["order_id"],),
         )

@@ -3,41 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 
-from mesh import consumer, outbox
+from mesh.codec import EventCodec
 from mesh.database import Database
 from mesh.jetstream import STREAM, EventBus, subject_for
+from mesh.outbox import Outbox
 from mesh.server import Component
+from mesh.unit_of_work import UnitOfWork
 from simplebank.events.v1 import events_pb2
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 
-# The outbox, the inbox (processed_events), and the effect the test handler has.
-SCHEMA = (
-    outbox.SCHEMA
-    + consumer.SCHEMA
-    + "CREATE TABLE IF NOT EXISTS applied (order_id TEXT NOT NULL, applied_at REAL NOT NULL);"
-)
+# The effect the test handler has (the chassis adds its outbox and inbox tables).
+SCHEMA = "CREATE TABLE IF NOT EXISTS applied (order_id TEXT NOT NULL, applied_at REAL NOT NULL);"
 ORDER_CREATED = subject_for("OrderCreated")
 
 
-def order_created(order_id: str) -> events_pb2.OrderCreated:
-    return events_pb2.OrderCreated(
-        order_id=order_id, account_id="acc-alice", symbol="AAPL", quantity=10
-    )
+@dataclass(frozen=True)
+class OrderCreated:
+    """A test service's plain view of the contract's OrderCreated."""
+
+    order_id: str
+    account_id: str
+    symbol: str
+    quantity: int
 
 
-def record_order(connection: sqlite3.Connection, event: events_pb2.OrderCreated) -> None:
+CODEC = EventCodec({OrderCreated: events_pb2.OrderCreated})
+
+
+def order_created(order_id: str) -> OrderCreated:
+    return OrderCreated(order_id=order_id, account_id="acc-alice", symbol="AAPL", quantity=10)
+
+
+def payload_of(event: OrderCreated) -> bytes:
+    """The event as it travels: the contract's protobuf."""
+    return CODEC.encode(event)[1]
+
+
+def record_order(event: OrderCreated, uow: UnitOfWork) -> None:
     """The effect of applying an OrderCreated: one row per application."""
-    connection.execute(
+    uow.execute(
         "INSERT INTO applied (order_id, applied_at) VALUES (?, ?)", (event.order_id, time.time())
     )
 
@@ -51,9 +65,9 @@ async def applied(database: Database, order_id: str) -> int:
     )
 
 
-async def store_event(database: Database, event_id: str, event: events_pb2.OrderCreated) -> None:
-    """What a handler does: record the event in the outbox inside its transaction."""
-    await database.transact(lambda c: outbox.add_event(c, event_id, event))
+async def store_event(database: Database, event_id: str, event: OrderCreated) -> None:
+    """What a handler does: record the event in the outbox inside its unit of work."""
+    await database.transact(lambda uow: uow.add_event(event_id, event))
 
 
 @asynccontextmanager
@@ -84,7 +98,7 @@ async def connected_bus(url: str, name: str) -> AsyncIterator[EventBus]:
 
 @asynccontextmanager
 async def service_database(tmp_path: Path, name: str = "svc") -> AsyncIterator[Database]:
-    database = Database(tmp_path / f"{name}.sqlite3", SCHEMA)
+    database = Database(tmp_path / f"{name}.sqlite3", SCHEMA, Outbox(CODEC))
     await database.start()
     try:
         yield database

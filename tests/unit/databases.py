@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,15 +9,23 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from mesh.codec import EventCodec
 from mesh.database import Database
 from mesh.jetstream import subject_for
+from mesh.outbox import Outbox
+from mesh.unit_of_work import UnitOfWork
 
+E = TypeVar("E")
 M = TypeVar("M", bound=Message)
 
 
 @asynccontextmanager
-async def open_database(directory: Path, schema: str) -> AsyncIterator[Database]:
-    database = Database(directory / "service.sqlite3", schema)
+async def open_database(
+    directory: Path, schema: str, codec: EventCodec | None = None
+) -> AsyncIterator[Database]:
+    """The service's database as its bootstrap builds it, with its outbox when it publishes."""
+    outbox = None if codec is None else Outbox(codec)
+    database = Database(directory / "service.sqlite3", schema, outbox)
     await database.start()
     try:
         yield database
@@ -26,11 +33,9 @@ async def open_database(directory: Path, schema: str) -> AsyncIterator[Database]
         await database.stop()
 
 
-async def deliver(
-    database: Database, handler: Callable[[sqlite3.Connection, M], None], event: M
-) -> None:
-    """Apply an event the way a consumer does: inside one transaction."""
-    await database.transact(lambda c: handler(c, event))
+async def deliver(database: Database, handler: Callable[[E, UnitOfWork], None], event: E) -> None:
+    """Apply an event the way a consumer does: inside one unit of work."""
+    await database.transact(lambda uow: handler(event, uow))
 
 
 async def outbox_ids(database: Database) -> list[str]:

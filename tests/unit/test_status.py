@@ -11,7 +11,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from mesh import errors
 from mesh.errors import DomainError, FieldViolation
-from mesh.status import DomainErrorInterceptor, code_for, to_status
+from mesh.refusals import DomainErrorInterceptor
+from mesh.status import code_for, to_status
 from services.accounts.domain import AccountNotFound, InsufficientHoldings
 from services.market.domain import UnknownSymbol
 from services.orders.domain import IdempotencyKeyReused, InvalidTransition

@@ -4,7 +4,6 @@ dead-lettered when hopeless, and redeliveries after a crash change nothing."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,18 @@ from nats.js import JetStreamContext
 from mesh.consumer import EventConsumer, Subscription
 from mesh.database import Database
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
-from mesh.outbox import OutboxRelay, add_event, pending_count
-from simplebank.events.v1 import events_pb2
+from mesh.outbox import OutboxRelay, pending_count
+from mesh.unit_of_work import UnitOfWork
 from tests.support.events import (
+    CODEC,
     ORDER_CREATED,
+    OrderCreated,
     applied,
     connected_bus,
     eventually,
     last_message,
     order_created,
+    payload_of,
     record_order,
     running,
     service_database,
@@ -38,9 +40,9 @@ pytestmark = pytest.mark.integration
 SERVICE = "svc"
 TIMEOUT_SECONDS = 10.0
 DEAD_LETTERS = f"{DEAD_LETTER_PREFIX}{SERVICE}.OrderCreated"
-APPLY_ORDER = Subscription(events_pb2.OrderCreated, record_order)
+APPLY_ORDER = Subscription(OrderCreated, record_order)
 
-OrderConsumer = EventConsumer[events_pb2.OrderCreated]
+OrderConsumer = EventConsumer[OrderCreated]
 
 
 @pytest.fixture
@@ -66,9 +68,9 @@ async def js(bus: EventBus) -> JetStreamContext:
     return await bus.jetstream()
 
 
-async def publish(bus: EventBus, event_id: str, event: events_pb2.OrderCreated) -> None:
+async def publish(bus: EventBus, event_id: str, event: OrderCreated) -> None:
     """Publish an event as the relay does, without going through an outbox."""
-    await bus.publish(ORDER_CREATED, event.SerializeToString(), {"Nats-Msg-Id": event_id})
+    await bus.publish(ORDER_CREATED, payload_of(event), {"Nats-Msg-Id": event_id})
 
 
 async def outbox_size(database: Database) -> int:
@@ -87,7 +89,7 @@ async def test_the_relay_publishes_a_stored_event_with_its_event_id_as_nats_msg_
     message = await last_message(js, ORDER_CREATED)
     assert message.headers is not None
     assert message.headers["Nats-Msg-Id"] == "o-1/OrderCreated"
-    assert events_pb2.OrderCreated.FromString(message.data or b"") == event
+    assert CODEC.decode(OrderCreated, message.data or b"") == event
     assert await stream_count(js, ORDER_CREATED) == 1
 
 
@@ -96,8 +98,8 @@ async def outbox_size_is(database: Database, size: int) -> bool:
 
 
 async def test_an_event_of_a_rolled_back_transaction_is_never_stored(database: Database) -> None:
-    def place_then_fail(connection: sqlite3.Connection) -> None:
-        add_event(connection, "o-1/OrderCreated", order_created("o-1"))
+    def place_then_fail(uow: UnitOfWork) -> None:
+        uow.add_event("o-1/OrderCreated", order_created("o-1"))
         raise RuntimeError("the change failed after the event was added")
 
     with pytest.raises(RuntimeError):
@@ -123,7 +125,7 @@ async def test_a_relay_that_publishes_an_event_again_after_a_crash_adds_no_copy(
 async def test_jetstream_drops_a_second_publish_with_the_same_nats_msg_id(
     js: JetStreamContext,
 ) -> None:
-    payload = order_created("o-1").SerializeToString()
+    payload = payload_of(order_created("o-1"))
     headers = {"Nats-Msg-Id": "o-1/OrderCreated"}
 
     first = await js.publish(ORDER_CREATED, payload, headers=headers)
@@ -138,7 +140,7 @@ async def test_jetstream_drops_a_second_publish_with_the_same_nats_msg_id(
 async def test_a_consumer_applies_a_relayed_event_once_and_acks_it(
     database: Database, bus: EventBus, js: JetStreamContext
 ) -> None:
-    consumer = OrderConsumer(SERVICE, APPLY_ORDER, database, bus)
+    consumer = OrderConsumer(SERVICE, APPLY_ORDER, database, bus, CODEC)
     relay = OutboxRelay(database, bus, poll_interval=0.05)
     await store_event(database, "o-1/OrderCreated", order_created("o-1"))
 
@@ -176,7 +178,7 @@ class FailingHandler:
     def __init__(self) -> None:
         self.attempts = 0
 
-    def __call__(self, connection: sqlite3.Connection, event: events_pb2.OrderCreated) -> None:
+    def __call__(self, event: OrderCreated, uow: UnitOfWork) -> None:
         self.attempts += 1
         raise ValueError(f"cannot apply {event.order_id}")
 
@@ -185,8 +187,10 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_max_deliveries
     database: Database, bus: EventBus, js: JetStreamContext, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = FailingHandler()
-    subscription = Subscription(events_pb2.OrderCreated, handler)
-    consumer = OrderConsumer(SERVICE, subscription, database, bus, ack_wait=1.0, max_deliveries=2)
+    subscription = Subscription(OrderCreated, handler)
+    consumer = OrderConsumer(
+        SERVICE, subscription, database, bus, CODEC, ack_wait=1.0, max_deliveries=2
+    )
     event = order_created("o-1")
     await publish(bus, "o-1/OrderCreated", event)
 
@@ -205,7 +209,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_max_deliveries
     assert dead.headers is not None
     assert dead.headers["Simplebank-Event-Id"] == "o-1/OrderCreated"
     assert "cannot apply o-1" in dead.headers["Simplebank-Error"]
-    assert events_pb2.OrderCreated.FromString(dead.data or b"") == event
+    assert CODEC.decode(OrderCreated, dead.data or b"") == event
     [logged] = [r for r in caplog.records if r.getMessage() == "event dead-lettered"]
     assert logged.levelno == logging.ERROR
     assert logged.__dict__["event_id"] == "o-1/OrderCreated"
@@ -245,7 +249,9 @@ async def test_a_message_redelivered_after_a_crash_before_ack_is_not_applied_twi
     await publish(bus, "o-1/OrderCreated", order_created("o-1"))
 
     async with connected_bus(nats_server.url, "crashing") as crashing_bus:
-        crashing = CrashesBeforeAck(SERVICE, APPLY_ORDER, database, crashing_bus, ack_wait=1.0)
+        crashing = CrashesBeforeAck(
+            SERVICE, APPLY_ORDER, database, crashing_bus, CODEC, ack_wait=1.0
+        )
         async with running(crashing):
             await eventually(
                 lambda: holds(crashing.committed_without_ack == 1),
@@ -255,7 +261,7 @@ async def test_a_message_redelivered_after_a_crash_before_ack_is_not_applied_twi
     assert await applied(database, "o-1") == 1
 
     async with connected_bus(nats_server.url, "restarted") as restarted_bus:
-        restarted = RecordsAcks(SERVICE, APPLY_ORDER, database, restarted_bus, ack_wait=1.0)
+        restarted = RecordsAcks(SERVICE, APPLY_ORDER, database, restarted_bus, CODEC, ack_wait=1.0)
         async with running(restarted):
             await eventually(
                 lambda: holds(any(n >= 2 for n in restarted.acked_deliveries)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -15,10 +14,12 @@ from opentelemetry.trace import SpanContext, SpanKind
 from mesh.channels import make_channel
 from mesh.consumer import EventConsumer, Subscription
 from mesh.outbox import OutboxRelay
-from simplebank.events.v1 import events_pb2
+from mesh.unit_of_work import UnitOfWork
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
 from tests.support.events import (
+    CODEC,
     ORDER_CREATED,
+    OrderCreated,
     connected_bus,
     eventually,
     order_created,
@@ -126,7 +127,7 @@ async def test_a_span_context_crosses_outbox_relay_nats_and_consumer(
 ) -> None:
     in_handler: list[SpanContext] = []
 
-    def handle(connection: sqlite3.Connection, event: events_pb2.OrderCreated) -> None:
+    def handle(event: OrderCreated, uow: UnitOfWork) -> None:
         in_handler.append(trace.get_current_span().get_span_context())
 
     async with (
@@ -134,9 +135,7 @@ async def test_a_span_context_crosses_outbox_relay_nats_and_consumer(
         connected_bus(nats_server.url, "svc") as bus,
     ):
         relay = OutboxRelay(database, bus, poll_interval=0.05)
-        consumer = EventConsumer(
-            "svc", Subscription(events_pb2.OrderCreated, handle), database, bus
-        )
+        consumer = EventConsumer("svc", Subscription(OrderCreated, handle), database, bus, CODEC)
         with tracer.start_as_current_span("place order"):
             await store_event(database, "o-1/OrderCreated", order_created("o-1"))
         async with running(relay, consumer):

@@ -10,13 +10,11 @@ from typing import Any
 
 import pytest
 
-from mesh.convert import money
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.accounts import handlers, store
+from services.accounts import events, handlers, store
 from services.accounts.domain import Account, AccountNotFound, InsufficientHoldings, Position
 from services.accounts.handlers import ReserveHoldings
-from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver
 
 ALICE_CASH = 1_000_000
@@ -63,22 +61,22 @@ async def assert_the_books_balance(database: Database) -> None:
 
 
 async def fee_charged(database: Database) -> None:
-    event = events_pb2.FeeCharged(order_id="o-1", account_id="acc-alice", fee=money(FEE))
-    await deliver(database, handlers.fee_charged, event)
+    event = events.FeeCharged("o-1", "acc-alice", FEE)
+    await deliver(database, handlers.debit_fee, event)
 
 
 async def fee_refunded(database: Database) -> None:
-    event = events_pb2.FeeRefunded(order_id="o-1", account_id="acc-alice", fee=money(FEE))
-    await deliver(database, handlers.fee_refunded, event)
+    event = events.FeeRefunded("o-1", "acc-alice", FEE)
+    await deliver(database, handlers.credit_fee_refund, event)
 
 
 async def executed(database: Database) -> None:
-    event = events_pb2.OrderExecuted(order_id="o-1", proceeds=money(PROCEEDS))
-    await deliver(database, handlers.order_executed, event)
+    event = events.OrderExecuted("o-1", PROCEEDS)
+    await deliver(database, handlers.settle_executed_order, event)
 
 
 async def rejected(database: Database) -> None:
-    await deliver(database, handlers.order_rejected, events_pb2.OrderRejected(order_id="o-1"))
+    await deliver(database, handlers.release_rejected_order, events.OrderRejected("o-1"))
 
 
 Event = Callable[[Database], Awaitable[None]]
@@ -161,10 +159,10 @@ async def test_the_portfolio_of_an_unknown_account_is_not_found(database: Databa
 
 
 async def test_a_fee_for_an_unknown_account_is_not_found(database: Database) -> None:
-    event = events_pb2.FeeCharged(order_id="o-1", account_id="acc-nobody", fee=money(FEE))
+    event = events.FeeCharged("o-1", "acc-nobody", FEE)
 
     with pytest.raises(AccountNotFound):
-        await deliver(database, handlers.fee_charged, event)
+        await deliver(database, handlers.debit_fee, event)
 
 
 # Releases.

@@ -12,8 +12,9 @@ import pytest
 from mesh.convert import money
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.fees import handlers, store
+from services.fees import events, handlers, store
 from services.fees.domain import FeeSchedule, FeeState, OrderFee
+from services.fees.messages import CODEC
 from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver, open_database, outbox_events, outbox_ids
 
@@ -24,17 +25,18 @@ FEE = 100 + 1_900  # flat, plus ten basis points of the notional
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path, store.SCHEMA) as database:
+    async with open_database(tmp_path, store.SCHEMA, CODEC) as database:
         yield database
 
 
 async def placed(database: Database, notional: int = NOTIONAL) -> None:
-    event = events_pb2.OrderPlaced(order_id="o-1", account_id="acc-alice", notional=money(notional))
-    await deliver(database, functools.partial(handlers.charge_placed_order, SCHEDULE), event)
+    event = events.OrderPlaced("o-1", "acc-alice", notional)
+    charge = functools.partial(handlers.charge_placed_order, schedule=SCHEDULE)
+    await deliver(database, charge, event)
 
 
 async def rejected(database: Database) -> None:
-    event = events_pb2.OrderRejected(order_id="o-1", account_id="acc-alice")
+    event = events.OrderRejected("o-1", "acc-alice")
     await deliver(database, handlers.refund_rejected_order, event)
 
 
@@ -94,12 +96,12 @@ async def test_an_order_rejected_before_it_was_placed_is_never_charged(
 
 
 def test_a_quote_is_the_schedules_fee_for_the_notional() -> None:
-    assert handlers.quote_fee(SCHEDULE, NOTIONAL) == FEE
-    assert handlers.quote_fee(SCHEDULE, 0) == SCHEDULE.flat
+    assert handlers.quote_fee(NOTIONAL, SCHEDULE) == FEE
+    assert handlers.quote_fee(0, SCHEDULE) == SCHEDULE.flat
 
 
 def test_a_quote_for_a_negative_notional_is_an_invalid_argument() -> None:
     with pytest.raises(InvalidArgument) as refused:
-        handlers.quote_fee(SCHEDULE, -1)
+        handlers.quote_fee(-1, SCHEDULE)
 
     assert [v.field for v in refused.value.violations] == ["notional"]

@@ -14,7 +14,7 @@ import pytest
 from mesh.convert import money, timestamp
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.market import handlers, store
+from services.market import events, handlers, store
 from services.market.domain import (
     SYMBOL_HALTED,
     UNKNOWN_SYMBOL,
@@ -24,6 +24,7 @@ from services.market.domain import (
     UnknownSymbol,
     price_at,
 )
+from services.market.messages import CODEC
 from services.market.store import BookedOrder
 from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver, open_database, outbox_events, outbox_ids
@@ -35,7 +36,7 @@ ORDER = BookedOrder("o-1", "acc-alice", "AAPL", 10, trace_context={})
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path, store.SCHEMA) as database:
+    async with open_database(tmp_path, store.SCHEMA, CODEC) as database:
         yield database
 
 
@@ -48,17 +49,15 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 
 
 async def book(database: Database, symbol: str = "AAPL", quantity: int = 10) -> None:
-    event = events_pb2.OrderCreated(
-        order_id="o-1", account_id="acc-alice", symbol=symbol, quantity=quantity
-    )
-    await deliver(database, functools.partial(handlers.book_order, DELAY), event)
+    event = events.OrderCreated("o-1", "acc-alice", symbol, quantity)
+    await deliver(database, functools.partial(handlers.book_order, delay=DELAY), event)
 
 
 async def execute(
     database: Database, order: BookedOrder = ORDER, exchange: Exchange | None = None
 ) -> Execution | Rejection | None:
     work = functools.partial(
-        handlers.execute_order, exchange or Exchange(), order=order, now=NOW + DELAY
+        handlers.execute_order, order, exchange=exchange or Exchange(), now=NOW + DELAY
     )
     return await database.transact(work)
 

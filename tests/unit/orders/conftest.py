@@ -9,13 +9,14 @@ import pytest
 
 from mesh.database import Database
 from services.orders import store
+from services.orders.messages import CODEC
 from tests.unit.databases import open_database
 from tests.unit.orders.fakes import Commits, FakeHoldings
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(tmp_path, store.SCHEMA) as database:
+    async with open_database(tmp_path, store.SCHEMA, CODEC) as database:
         yield database
 
 
@@ -25,5 +26,7 @@ def holdings() -> FakeHoldings:
 
 
 @pytest.fixture
-def commits() -> Commits:
-    return Commits()
+def commits(database: Database) -> Commits:
+    commits = Commits()
+    database.on_events_committed(commits)
+    return commits

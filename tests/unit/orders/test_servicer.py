@@ -21,7 +21,7 @@ PLACE = orders_pb2.PlaceOrderRequest(
 
 @pytest.fixture
 def servicer(database: Database, holdings: FakeHoldings, commits: Commits) -> OrderServicer:
-    return OrderServicer(database, holdings, commits)
+    return OrderServicer(database, holdings)
 
 
 @pytest.mark.parametrize("status", list(OrderStatus))
