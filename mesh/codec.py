@@ -1,15 +1,16 @@
 """A service's plain event dataclasses to and from the protobuf events of the contract.
 
-Fields are matched by name, so a consumer's dataclass may declare only the fields it reads (a
-tolerant reader: new fields in the contract change nothing for it). Timestamps become aware
+Fields are matched by name, and a dataclass may declare only some of its message's fields (a
+tolerant reader: fields added to the contract change nothing for it). Timestamps become aware
 datetimes and Money its minor units, the two shapes the domains use.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from functools import cache
+from types import ModuleType
 from typing import Any, TypeVar, cast
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -58,25 +59,50 @@ def _readers(event_type: Any, descriptor: Any) -> tuple[tuple[str, Any], ...]:
 
 
 class EventCodec:
-    """Translates one service's events: plain dataclasses inside, protobuf on the wire."""
+    """Translates one service's events: plain dataclasses inside, protobuf on the wire.
 
-    def __init__(self, messages: Mapping[type[Any], type[Message]]) -> None:
-        for event_type, message_type in messages.items():
-            _check(event_type, message_type.DESCRIPTOR)
-        self._messages = dict(messages)
+    Each dataclass stands for the message of the same name in the contract's module. What a
+    service may publish and what it consumes are listed apart, so its edge says both.
+    """
 
-    def message_type(self, event_type: type[Any]) -> type[Message]:
-        try:
-            return self._messages[event_type]
-        except KeyError:
-            raise TypeError(f"{event_type.__name__} is not one of this service's events") from None
+    def __init__(
+        self,
+        contract: ModuleType,
+        *,
+        publishes: Iterable[type[Any]] = (),
+        consumes: Iterable[type[Any]] = (),
+    ) -> None:
+        self._publishes = {e: self._message_of(contract, e) for e in publishes}
+        self._consumes = {e: self._message_of(contract, e) for e in consumes}
+
+    @property
+    def publishes_any(self) -> bool:
+        return bool(self._publishes)
+
+    @staticmethod
+    def _message_of(contract: ModuleType, event_type: type[Any]) -> type[Message]:
+        message_type = getattr(contract, event_type.__name__, None)
+        if message_type is None:
+            raise TypeError(f"{contract.__name__} has no event {event_type.__name__}")
+        _check(event_type, message_type.DESCRIPTOR)
+        return cast(type[Message], message_type)
 
     def subject(self, event_type: type[Any]) -> str:
-        return subject_for(self.message_type(event_type).DESCRIPTOR.name)
+        """The subject a consumed event arrives on."""
+        return subject_for(self._consumed(event_type).DESCRIPTOR.name)
+
+    def _consumed(self, event_type: type[Any]) -> type[Message]:
+        try:
+            return self._consumes[event_type]
+        except KeyError:
+            raise TypeError(f"this service does not consume {event_type.__name__}") from None
 
     def encode(self, event: object) -> tuple[str, bytes]:
-        """The subject and the serialized protobuf of a plain event."""
-        message = self.message_type(type(event))()
+        """The subject and the serialized protobuf of a plain event this service publishes."""
+        try:
+            message = self._publishes[type(event)]()
+        except KeyError:
+            raise TypeError(f"this service does not publish {type(event).__name__}") from None
         for field in dataclasses.fields(event):  # type: ignore[arg-type]
             value = getattr(event, field.name)
             shape = message.DESCRIPTOR.fields_by_name[field.name].message_type
@@ -90,7 +116,7 @@ class EventCodec:
 
     def decode(self, event_type: type[E], payload: bytes) -> E:
         """The plain event in a payload; UnreadableEvent if it is not that event."""
-        message_type = self.message_type(event_type)
+        message_type = self._consumed(event_type)
         try:
             message = message_type.FromString(payload)
         except DecodeError as error:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js import api
@@ -164,18 +164,3 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             except Exception:
                 log.exception("consumer crashed, restarting", extra={"consumer": self.durable})
                 await asyncio.sleep(1.0)
-
-
-def event_consumers(
-    service: str,
-    subscriptions: Iterable[Subscription[Any]],
-    database: Database,
-    bus: EventBus,
-    codec: EventCodec,
-    *,
-    ack_wait: float,
-) -> list[EventConsumer[Any]]:
-    """One durable consumer per subscription, all applying to the service's database."""
-    return [
-        EventConsumer(service, s, database, bus, codec, ack_wait=ack_wait) for s in subscriptions
-    ]

@@ -11,7 +11,6 @@ from grpc_status import rpc_status
 
 from mesh import errors
 
-
 DOMAIN = "simplebank"
 
 STATUS_CODES: dict[type[errors.DomainError], grpc.StatusCode] = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from mesh.backbone import Backbone
 from mesh.config import Env
-from mesh.consumer import Subscription, event_consumers
+from mesh.consumer import Subscription
 from mesh.database import Database
-from mesh.jetstream import EventBus
 from mesh.server import Service
-from services.accounts import events, handlers, store
+from services import events
+from services.accounts import handlers, store
 from services.accounts.config import AccountsConfig
 from services.accounts.domain import Account
 from services.accounts.messages import CODEC
@@ -31,25 +32,21 @@ class Seeder:
 
 def build(env: Env) -> Service:
     config = AccountsConfig.from_env(env)
-    database = Database(config.store.database_path, store.SCHEMA)
-    bus = EventBus(config.store.nats_url, "accounts")
-    servicer = AccountServicer(database)
     subscriptions = (
         Subscription(events.FeeCharged, handlers.debit_fee),
         Subscription(events.FeeRefunded, handlers.credit_fee_refund),
         Subscription(events.OrderExecuted, handlers.settle_executed_order),
         Subscription(events.OrderRejected, handlers.release_rejected_order),
     )
-    consumers = event_consumers(
-        "accounts", subscriptions, database, bus, CODEC, ack_wait=config.store.ack_wait
-    )
+    backbone = Backbone("accounts", config.store, store.SCHEMA, CODEC, subscriptions)
+    servicer = AccountServicer(backbone.database)
     return Service(
         config=config.server,
         register=lambda server: accounts_pb2_grpc.add_AccountServiceServicer_to_server(
             servicer, server
         ),
         service_names=[accounts_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name],
-        components=[database, Seeder(database, config.seed), bus, *consumers],
-        required_checks={"sqlite": database.ping},
-        informational_checks={"nats": bus.check},
+        components=backbone.components(Seeder(backbone.database, config.seed)),
+        required_checks=backbone.required_checks,
+        informational_checks=backbone.informational_checks,
     )

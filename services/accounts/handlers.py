@@ -9,7 +9,7 @@ from mesh.errors import FieldViolation, InvalidArgument
 from mesh.unit_of_work import UnitOfWork
 from services.accounts import domain, store
 from services.accounts.domain import Account, AccountNotFound, Position, ReservationState
-from services.accounts.events import FeeCharged, FeeRefunded, OrderExecuted, OrderRejected
+from services.events import FeeCharged, FeeRefunded, OrderExecuted, OrderRejected
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,12 @@
-"""Accounts' event edge: each of its plain events and the protobuf event of the contract it is."""
+"""Accounts' event edge: the contract's events it publishes and consumes, translated here."""
 
 from __future__ import annotations
 
 from mesh.codec import EventCodec
-from services.accounts import events
+from services import events
 from simplebank.events.v1 import events_pb2
 
 CODEC = EventCodec(
-    {
-        events.FeeCharged: events_pb2.FeeCharged,
-        events.FeeRefunded: events_pb2.FeeRefunded,
-        events.OrderExecuted: events_pb2.OrderExecuted,
-        events.OrderRejected: events_pb2.OrderRejected,
-    }
+    events_pb2,
+    consumes=[events.FeeCharged, events.FeeRefunded, events.OrderExecuted, events.OrderRejected],
 )

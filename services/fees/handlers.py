@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from mesh.errors import FieldViolation, InvalidArgument
 from mesh.unit_of_work import UnitOfWork
+from services.events import FeeCharged, FeeRefunded, OrderPlaced, OrderRejected
 from services.fees import domain, store
 from services.fees.domain import FeeSchedule
-from services.fees.events import FeeCharged, FeeRefunded, OrderPlaced, OrderRejected
 
 
 def quote_fee(notional: int, schedule: FeeSchedule) -> int:

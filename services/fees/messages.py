@@ -1,16 +1,13 @@
-"""Fees' event edge: each of its plain events and the protobuf event of the contract it is."""
+"""Fees' event edge: the contract's events it publishes and consumes, translated here."""
 
 from __future__ import annotations
 
 from mesh.codec import EventCodec
-from services.fees import events
+from services import events
 from simplebank.events.v1 import events_pb2
 
 CODEC = EventCodec(
-    {
-        events.OrderPlaced: events_pb2.OrderPlaced,
-        events.OrderRejected: events_pb2.OrderRejected,
-        events.FeeCharged: events_pb2.FeeCharged,
-        events.FeeRefunded: events_pb2.FeeRefunded,
-    }
+    events_pb2,
+    publishes=[events.FeeCharged, events.FeeRefunded],
+    consumes=[events.OrderPlaced, events.OrderRejected],
 )

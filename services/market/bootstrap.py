@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 
+from mesh.backbone import Backbone
 from mesh.config import Env
-from mesh.consumer import Subscription, event_consumers
-from mesh.database import Database
-from mesh.jetstream import EventBus
-from mesh.outbox import Outbox, OutboxRelay
+from mesh.consumer import Subscription
 from mesh.server import Service
-from services.market import events, handlers, store
+from services import events
+from services.market import handlers, store
 from services.market.config import MarketConfig
 from services.market.domain import Exchange
 from services.market.matcher import Matcher
@@ -22,19 +21,13 @@ from simplebank.market.v1 import market_pb2, market_pb2_grpc
 def build(env: Env) -> Service:
     config = MarketConfig.from_env(env)
     exchange = Exchange(halted=config.halted_symbols)
-    database = Database(config.store.database_path, store.SCHEMA, Outbox(CODEC))
-    bus = EventBus(config.store.nats_url, "market")
-    relay = OutboxRelay(database, bus)
     subscriptions = (
         Subscription(
             events.OrderCreated,
             functools.partial(handlers.book_order, delay=config.execution_delay),
         ),
     )
-    consumers = event_consumers(
-        "market", subscriptions, database, bus, CODEC, ack_wait=config.store.ack_wait
-    )
-    matcher = Matcher(database, exchange)
+    backbone = Backbone("market", config.store, store.SCHEMA, CODEC, subscriptions)
     servicer = MarketServicer(exchange)
     return Service(
         config=config.server,
@@ -42,7 +35,7 @@ def build(env: Env) -> Service:
             servicer, server
         ),
         service_names=[market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name],
-        components=[database, bus, relay, matcher, *consumers],
-        required_checks={"sqlite": database.ping},
-        informational_checks={"nats": bus.check},
+        components=backbone.components(Matcher(backbone.database, exchange)),
+        required_checks=backbone.required_checks,
+        informational_checks=backbone.informational_checks,
     )

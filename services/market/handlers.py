@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from mesh.errors import FieldViolation, InvalidArgument
 from mesh.unit_of_work import UnitOfWork
+from services.events import OrderCreated, OrderExecuted, OrderPlaced, OrderRejected
 from services.market import store
 from services.market.domain import (
     STARTING_PRICES,
@@ -16,7 +17,6 @@ from services.market.domain import (
     UnknownSymbol,
     price_at,
 )
-from services.market.events import OrderCreated, OrderExecuted, OrderPlaced, OrderRejected
 from services.market.store import BookedOrder
 
 

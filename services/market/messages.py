@@ -1,16 +1,13 @@
-"""Market's event edge: each of its plain events and the protobuf event of the contract it is."""
+"""Market' event edge: the contract's events it publishes and consumes, translated here."""
 
 from __future__ import annotations
 
 from mesh.codec import EventCodec
-from services.market import events
+from services import events
 from simplebank.events.v1 import events_pb2
 
 CODEC = EventCodec(
-    {
-        events.OrderCreated: events_pb2.OrderCreated,
-        events.OrderPlaced: events_pb2.OrderPlaced,
-        events.OrderExecuted: events_pb2.OrderExecuted,
-        events.OrderRejected: events_pb2.OrderRejected,
-    }
+    events_pb2,
+    publishes=[events.OrderPlaced, events.OrderExecuted, events.OrderRejected],
+    consumes=[events.OrderCreated],
 )

@@ -11,9 +11,7 @@ from mesh.database import Database
 from mesh.deadline import detached
 from mesh.errors import FieldViolation, InvalidArgument, NotFound
 from mesh.unit_of_work import UnitOfWork
-from services.orders import store
-from services.orders.domain import Order, check_same_request, order_id_for
-from services.orders.events import (
+from services.events import (
     FeeCharged,
     FeeRefunded,
     OrderCreated,
@@ -21,6 +19,8 @@ from services.orders.events import (
     OrderPlaced,
     OrderRejected,
 )
+from services.orders import store
+from services.orders.domain import Order, check_same_request, order_id_for
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,19 @@
-"""Orders' event edge: each of its plain events and the protobuf event of the contract it is."""
+"""Orders' event edge: the contract's events it publishes and consumes, translated here."""
 
 from __future__ import annotations
 
 from mesh.codec import EventCodec
-from services.orders import events
+from services import events
 from simplebank.events.v1 import events_pb2
 
 CODEC = EventCodec(
-    {
-        events.OrderCreated: events_pb2.OrderCreated,
-        events.OrderPlaced: events_pb2.OrderPlaced,
-        events.OrderExecuted: events_pb2.OrderExecuted,
-        events.OrderRejected: events_pb2.OrderRejected,
-        events.FeeCharged: events_pb2.FeeCharged,
-        events.FeeRefunded: events_pb2.FeeRefunded,
-    }
+    events_pb2,
+    publishes=[events.OrderCreated],
+    consumes=[
+        events.OrderPlaced,
+        events.OrderExecuted,
+        events.OrderRejected,
+        events.FeeCharged,
+        events.FeeRefunded,
+    ],
 )

@@ -37,7 +37,7 @@ class OrderCreated:
     quantity: int
 
 
-CODEC = EventCodec({OrderCreated: events_pb2.OrderCreated})
+CODEC = EventCodec(events_pb2, publishes=[OrderCreated], consumes=[OrderCreated])
 
 
 def order_created(order_id: str) -> OrderCreated:

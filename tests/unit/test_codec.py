@@ -8,73 +8,72 @@ from datetime import UTC, datetime
 import pytest
 
 from mesh.codec import EventCodec, UnreadableEvent
+from services import events
 from simplebank.events.v1 import events_pb2
 
 AT = datetime(2025, 1, 6, 9, 30, 1, 250000, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class OrderExecuted:
-    order_id: str
-    quantity: int
-    price: int
-    executed_at: datetime
-
-
-@dataclass(frozen=True)
-class OrderExecutedProceeds:
-    """A tolerant reader: only the fields this consumer needs."""
-
-    order_id: str
-    proceeds: int
-
-
-@dataclass(frozen=True)
-class Misnamed:
-    order_id: str
-    fees: int
+EXECUTED = events.OrderExecuted("o-1", "acc-alice", "AAPL", 10, 19_000, 190_000, AT)
 
 
 def test_an_event_survives_the_round_trip_through_its_protobuf() -> None:
-    codec = EventCodec({OrderExecuted: events_pb2.OrderExecuted})
-    event = OrderExecuted("o-1", 10, 19_000, AT)
+    codec = EventCodec(
+        events_pb2, publishes=[events.OrderExecuted], consumes=[events.OrderExecuted]
+    )
 
-    subject, payload = codec.encode(event)
+    subject, payload = codec.encode(EXECUTED)
 
-    assert subject == "simplebank.events.OrderExecuted"
+    assert subject == "simplebank.events.OrderExecuted" == codec.subject(events.OrderExecuted)
     message = events_pb2.OrderExecuted.FromString(payload)
     assert (message.order_id, message.quantity) == ("o-1", 10)
     assert (message.price.currency_code, message.price.minor_units) == ("USD", 19_000)
     assert message.executed_at.ToDatetime(tzinfo=UTC) == AT
-    assert codec.decode(OrderExecuted, payload) == event
+    assert codec.decode(events.OrderExecuted, payload) == EXECUTED
 
 
-def test_a_reader_takes_only_the_fields_it_declares() -> None:
-    writer = EventCodec({OrderExecuted: events_pb2.OrderExecuted})
-    message = events_pb2.OrderExecuted(order_id="o-1", quantity=10)
-    message.proceeds.minor_units = 190_000
-    reader = EventCodec({OrderExecutedProceeds: events_pb2.OrderExecuted})
+def test_a_reader_may_take_only_the_fields_it_declares() -> None:
+    @dataclass(frozen=True)
+    class OrderExecuted:
+        order_id: str
+        proceeds: int
 
-    assert reader.decode(OrderExecutedProceeds, message.SerializeToString()) == (
-        OrderExecutedProceeds("o-1", 190_000)
-    )
-    assert writer.subject(OrderExecuted) == reader.subject(OrderExecutedProceeds)
+    writer = EventCodec(events_pb2, publishes=[events.OrderExecuted])
+    reader = EventCodec(events_pb2, consumes=[OrderExecuted])
+
+    assert reader.decode(OrderExecuted, writer.encode(EXECUTED)[1]) == OrderExecuted("o-1", 190_000)
 
 
 def test_a_field_the_contract_does_not_have_is_refused_when_the_codec_is_built() -> None:
-    with pytest.raises(TypeError, match=r"Misnamed.fees is not in simplebank.events.v1.FeeCharged"):
-        EventCodec({Misnamed: events_pb2.FeeCharged})
+    @dataclass(frozen=True)
+    class FeeCharged:
+        order_id: str
+        fees: int
+
+    with pytest.raises(
+        TypeError, match=r"FeeCharged.fees is not in simplebank.events.v1.FeeCharged"
+    ):
+        EventCodec(events_pb2, consumes=[FeeCharged])
+
+
+def test_an_event_the_contract_does_not_have_is_refused() -> None:
+    @dataclass(frozen=True)
+    class OrderCancelled:
+        order_id: str
+
+    with pytest.raises(TypeError, match="has no event OrderCancelled"):
+        EventCodec(events_pb2, publishes=[OrderCancelled])
 
 
 def test_a_payload_that_is_not_the_event_is_unreadable() -> None:
-    codec = EventCodec({OrderExecuted: events_pb2.OrderExecuted})
+    codec = EventCodec(events_pb2, consumes=[events.OrderExecuted])
 
     with pytest.raises(UnreadableEvent, match="payload is not a OrderExecuted"):
-        codec.decode(OrderExecuted, b"\xff\xff\xff")
+        codec.decode(events.OrderExecuted, b"\xff\xff\xff")
 
 
-def test_an_event_that_is_not_the_services_own_is_refused() -> None:
-    codec = EventCodec({OrderExecuted: events_pb2.OrderExecuted})
+def test_a_service_publishes_and_consumes_only_what_its_edge_lists() -> None:
+    codec = EventCodec(events_pb2, publishes=[events.FeeCharged], consumes=[events.OrderPlaced])
 
-    with pytest.raises(TypeError, match="OrderExecutedProceeds is not one of this service's"):
-        codec.encode(OrderExecutedProceeds("o-1", 1))
+    with pytest.raises(TypeError, match="does not publish OrderExecuted"):
+        codec.encode(EXECUTED)
+    with pytest.raises(TypeError, match="does not consume FeeCharged"):
+        codec.decode(events.FeeCharged, b"")

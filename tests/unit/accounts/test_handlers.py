@@ -6,16 +6,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.accounts import events, handlers, store
+from services import events
+from services.accounts import handlers, store
 from services.accounts.domain import Account, AccountNotFound, InsufficientHoldings, Position
 from services.accounts.handlers import ReserveHoldings
 from tests.unit.databases import deliver
+
+AT = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 
 ALICE_CASH = 1_000_000
 RESERVATION = ReserveHoldings(order_id="o-1", account_id="acc-alice", symbol="AAPL", quantity=10)
@@ -71,12 +75,16 @@ async def fee_refunded(database: Database) -> None:
 
 
 async def executed(database: Database) -> None:
-    event = events.OrderExecuted("o-1", PROCEEDS)
+    event = events.OrderExecuted("o-1", "acc-alice", "AAPL", 10, PROCEEDS // 10, PROCEEDS, AT)
     await deliver(database, handlers.settle_executed_order, event)
 
 
 async def rejected(database: Database) -> None:
-    await deliver(database, handlers.release_rejected_order, events.OrderRejected("o-1"))
+    await deliver(
+        database,
+        handlers.release_rejected_order,
+        events.OrderRejected("o-1", "acc-alice", "AAPL", 10, "SYMBOL_HALTED", AT),
+    )
 
 
 Event = Callable[[Database], Awaitable[None]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,14 @@ import pytest
 from mesh.convert import money
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.fees import events, handlers, store
+from services import events
+from services.fees import handlers, store
 from services.fees.domain import FeeSchedule, FeeState, OrderFee
 from services.fees.messages import CODEC
 from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver, open_database, outbox_events, outbox_ids
+
+AT = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 
 SCHEDULE = FeeSchedule(flat=100, basis_points=10)
 NOTIONAL = 1_900_000
@@ -30,13 +34,13 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 async def placed(database: Database, notional: int = NOTIONAL) -> None:
-    event = events.OrderPlaced("o-1", "acc-alice", notional)
+    event = events.OrderPlaced("o-1", "acc-alice", "AAPL", 10, notional, AT)
     charge = functools.partial(handlers.charge_placed_order, schedule=SCHEDULE)
     await deliver(database, charge, event)
 
 
 async def rejected(database: Database) -> None:
-    event = events.OrderRejected("o-1", "acc-alice")
+    event = events.OrderRejected("o-1", "acc-alice", "AAPL", 10, "SYMBOL_HALTED", AT)
     await deliver(database, handlers.refund_rejected_order, event)
 
 

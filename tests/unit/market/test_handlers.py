@@ -14,7 +14,8 @@ import pytest
 from mesh.convert import money, timestamp
 from mesh.database import Database
 from mesh.errors import InvalidArgument
-from services.market import events, handlers, store
+from services import events
+from services.market import handlers, store
 from services.market.domain import (
     SYMBOL_HALTED,
     UNKNOWN_SYMBOL,
@@ -49,7 +50,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 
 
 async def book(database: Database, symbol: str = "AAPL", quantity: int = 10) -> None:
-    event = events.OrderCreated("o-1", "acc-alice", symbol, quantity)
+    event = events.OrderCreated(
+        "o-1", "acc-alice", symbol, quantity, datetime.fromtimestamp(NOW, UTC)
+    )
     await deliver(database, functools.partial(handlers.book_order, delay=DELAY), event)
 
 

@@ -18,7 +18,8 @@ import pytest
 from mesh.database import Database
 from mesh.deadline import budget
 from mesh.errors import FailedPrecondition, InvalidArgument
-from services.orders import events, handlers, store
+from services import events
+from services.orders import handlers, store
 from services.orders.domain import IdempotencyKeyReused, Order, OrderStatus, order_id_for
 from services.orders.handlers import OrderNotFound, PlaceOrder
 from simplebank.events.v1 import events_pb2
@@ -29,6 +30,7 @@ REQUEST = PlaceOrder(account_id="acc-alice", symbol="AAPL", quantity=10, request
 ORDER_ID = order_id_for(REQUEST.account_id, REQUEST.request_id)
 START = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 PRICE, PROCEEDS, FEE = 19_000, 190_000, 290
+ORDER = (REQUEST.account_id, REQUEST.symbol, REQUEST.quantity)
 
 
 async def place(database: Database, holdings: FakeHoldings, **changes: Any) -> Order:
@@ -58,25 +60,29 @@ def at(seconds: int) -> datetime:
 
 
 async def placed(database: Database) -> None:
-    await deliver(database, handlers.mark_order_placed, events.OrderPlaced(ORDER_ID, at(1)))
+    await deliver(
+        database, handlers.mark_order_placed, events.OrderPlaced(ORDER_ID, *ORDER, PROCEEDS, at(1))
+    )
 
 
 async def executed(database: Database) -> None:
-    event = events.OrderExecuted(ORDER_ID, PRICE, PROCEEDS, at(2))
+    event = events.OrderExecuted(ORDER_ID, *ORDER, PRICE, PROCEEDS, at(2))
     await deliver(database, handlers.mark_order_filled, event)
 
 
 async def rejected(database: Database) -> None:
-    event = events.OrderRejected(ORDER_ID, "SYMBOL_HALTED", at(2))
+    event = events.OrderRejected(ORDER_ID, *ORDER, "SYMBOL_HALTED", at(2))
     await deliver(database, handlers.mark_order_rejected, event)
 
 
 async def fee_charged(database: Database) -> None:
-    await deliver(database, handlers.record_fee, events.FeeCharged(ORDER_ID, FEE))
+    await deliver(database, handlers.record_fee, events.FeeCharged(ORDER_ID, "acc-alice", FEE))
 
 
 async def fee_refunded(database: Database) -> None:
-    await deliver(database, handlers.record_fee_refund, events.FeeRefunded(ORDER_ID))
+    await deliver(
+        database, handlers.record_fee_refund, events.FeeRefunded(ORDER_ID, "acc-alice", FEE)
+    )
 
 
 Event = Callable[[Database], Awaitable[None]]
