@@ -20,6 +20,8 @@ from tests.support.compose import (
 )
 from tests.support.env_reads import variables_read_by
 
+pytestmark = pytest.mark.integration
+
 # From the contract: who calls whom over gRPC, and who keeps state and takes events.
 UPSTREAMS = {"gateway": ("orders", "accounts", "market"), "orders": ("accounts",)}
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")

