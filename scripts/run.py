@@ -19,7 +19,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `python -m` would
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.launcher.banner import banner, say, write_ready_file
+from scripts.launcher import ready_file
+from scripts.launcher.banner import banner, ready_facts, say
 from scripts.launcher.readiness import Interrupted, StartupError, exited_message
 from scripts.launcher.settings import Settings, load_settings
 from scripts.launcher.supervisor import Supervisor
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.monotonic() - began
         say(banner(settings, supervisor.children, seconds))
         if settings.ready_file is not None:
-            write_ready_file(settings.ready_file, settings, supervisor.children, seconds)
+            ready = ready_facts(settings, supervisor.children, seconds)
+            ready_file.write(settings.ready_file, ready)
         crashed = supervisor.watch()
         if crashed is not None:
             say(f"\n{exited_message(crashed)}", error=True)

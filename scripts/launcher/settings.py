@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mesh.config import DEFAULT_ADDRS
-from services import NAMES
+from mesh.services import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / ".tools" / "bin"
-
-# Listed edge first; all five start together and wait for each other through their health.
-SERVICES = NAMES
 
 
 @dataclass(frozen=True)
@@ -62,8 +58,8 @@ def load_settings(
         timeout=timeout,
         ready_file=ready_file,
         service_addrs={
-            name: environ.get(f"{name.upper()}_ADDR") or addr
-            for name, addr in DEFAULT_ADDRS.items()
+            service.name: environ.get(service.address_variable) or service.address
+            for service in SERVICES
         },
         nats_url=environ.get("NATS_URL") or "nats://127.0.0.1:4222",
         jaeger_otlp_addr=environ.get("JAEGER_OTLP_GRPC_ADDR") or "127.0.0.1:4317",

@@ -59,7 +59,7 @@ def fresh_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMes
 
 @pytest.fixture(scope="module")
 def outcomes(readme_text: str, fresh_mesh: LaunchedMesh) -> list[Outcome]:
-    addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.ready["services"]}
+    addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.services}
     return [run_example(example, addresses) for example in readme.examples(readme_text)]
 
 
