@@ -74,11 +74,12 @@ class Supervisor:
                 jaeger_reported = True
         return None
 
-    def shutdown(self, timeout: float) -> list[str]:
+    def shutdown(self) -> list[str]:
         """Services first, so they finish in-flight work and flush spans; then NATS and Jaeger.
 
         Returns the names of children that had to be killed.
         """
+        timeout = self.settings.stop_timeout
         return [*stop_all(self.services, timeout), *stop_all(self.infrastructure, timeout)]
 
     def _start_infrastructure(self, deadline: float) -> None:
