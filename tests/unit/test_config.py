@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mesh.config import ConfigError, Env, ServerConfig, StoreConfig
-from mesh.process import run
-from mesh.server import Service
 
 
 def error_of(read: object) -> str:
@@ -96,20 +94,3 @@ def test_a_blank_variable_means_its_default() -> None:
     config = ServerConfig.from_env("fees", Env({"LOG_LEVEL": "  ", "SHUTDOWN_GRACE_SECONDS": ""}))
 
     assert (config.log_level, config.shutdown_grace) == ("INFO", 5.0)
-
-
-def test_a_service_with_bad_config_exits_2_with_the_message_and_no_traceback(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    def build(env: Env) -> Service:
-        raise ConfigError("FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10")
-
-    with pytest.raises(SystemExit) as exited:
-        run("fees", build)
-
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
-    assert (
-        err
-        == "fees: configuration error: FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10\n"
-    )
