@@ -78,7 +78,7 @@ def matches(example: Example, ran: Ran) -> bool:
     return readme.masked(ran.output.rstrip("\n")) == readme.masked(example.output)
 
 
-def test_the_readme_walks_through_every_call_the_issue_names(readme_text: str) -> None:
+def test_the_readme_walks_through_listing_health_and_every_gateway_call(readme_text: str) -> None:
     commands = [example.command for example in readme.examples(readme_text)]
     every = "\n".join(commands)
 

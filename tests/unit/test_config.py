@@ -80,7 +80,7 @@ def test_listen_addr_prefers_its_own_variable() -> None:
     assert env.listen_addr("fees") == "0.0.0.0:50054"
 
 
-def test_listen_addr_defaults_to_the_design_port_on_loopback() -> None:
+def test_listen_addr_defaults_to_the_contract_port_on_loopback() -> None:
     assert Env({}).listen_addr("fees") == "127.0.0.1:50054"
 
 
