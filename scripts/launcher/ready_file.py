@@ -23,12 +23,16 @@ class NotReady(Exception):
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A service or NATS: where it is called, and its process."""
+
     address: str
     pid: int
 
 
 @dataclass(frozen=True)
 class Jaeger:
+    """Where spans go in and where they are read."""
+
     otlp_endpoint: str
     query_url: str
     pid: int

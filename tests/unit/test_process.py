@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -11,16 +12,27 @@ from mesh.process import run
 from mesh.server import Service
 
 
+def failing_with(error: Exception) -> Callable[[Env], Service]:
+    """A composition root that raises `error` instead of building the service."""
+
+    def build(env: Env) -> Service:
+        raise error
+
+    return build
+
+
+def exit_code_of_running(build: Callable[[Env], Service]) -> object:
+    with pytest.raises(SystemExit) as exited:
+        run("fees", build)
+    return exited.value.code
+
+
 def test_a_service_with_bad_config_exits_2_with_the_message_and_no_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def build(env: Env) -> Service:
-        raise ConfigError("FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10")
+    bad = ConfigError("FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10")
 
-    with pytest.raises(SystemExit) as exited:
-        run("fees", build)
-
-    assert exited.value.code == 2
+    assert exit_code_of_running(failing_with(bad)) == 2
     err = capsys.readouterr().err
     assert (
         err
@@ -31,27 +43,20 @@ def test_a_service_with_bad_config_exits_2_with_the_message_and_no_traceback(
 def test_a_service_that_cannot_listen_exits_1_with_one_line_and_logs_the_traceback(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    def build(env: Env) -> Service:
-        raise OSError("cannot listen on 127.0.0.1:50054: Failed to bind")
+    taken = OSError("cannot listen on 127.0.0.1:50054: Failed to bind")
 
-    with pytest.raises(SystemExit) as exited:
-        run("fees", build)
-
-    assert exited.value.code == 1
+    assert exit_code_of_running(failing_with(taken)) == 1
     assert capsys.readouterr().err == "fees: cannot listen on 127.0.0.1:50054: Failed to bind\n"
     logged = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert len(logged) == 1
     assert logged[0].exc_info is not None
-    assert isinstance(logged[0].exc_info[1], OSError)
+    assert logged[0].exc_info[1] is taken
 
 
 def test_a_value_error_is_not_called_a_configuration_error_and_keeps_its_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def build(env: Env) -> Service:
-        raise ValueError("a fee must not be negative, got -1")
-
     with pytest.raises(ValueError, match="a fee must not be negative"):
-        run("fees", build)
+        run("fees", failing_with(ValueError("a fee must not be negative, got -1")))
 
     assert "configuration error" not in capsys.readouterr().err
