@@ -47,12 +47,11 @@ def make_run(env: dict[str, str], output: Path) -> int:
 
 
 def launcher_lines(output: str) -> list[str]:
-    """What the launcher printed: without make's own lines and the command make echoes."""
-    return [
-        line
-        for line in output.splitlines()
-        if not MAKES_OWN_LINE.match(line) and not line.endswith("scripts/run.py")
-    ]
+    """What the launcher printed: the lines after make echoes the command that starts it
+    (before it come `make tools`' lines), less make's own report of the failure."""
+    lines = output.splitlines()
+    started = next(i for i, line in enumerate(lines) if line.endswith("scripts/run.py"))
+    return [line for line in lines[started + 1 :] if not MAKES_OWN_LINE.match(line)]
 
 
 def test_a_shutdown_grace_that_is_not_a_number_stops_make_run_in_one_line_leaving_nothing(
