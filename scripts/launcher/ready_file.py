@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 POLL_SECONDS = 0.02
 
@@ -21,16 +21,14 @@ class NotReady(Exception):
     """The launcher exited, or took too long, before writing its ready file."""
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """A service or NATS: where it is called, and its process."""
 
     address: str
     pid: int
 
 
-@dataclass(frozen=True)
-class Jaeger:
+class Jaeger(NamedTuple):
     """Where spans go in and where they are read."""
 
     otlp_endpoint: str
