@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bench.ports import free_addr, free_port
+from bench.ports import mesh_on_free_ports
 from bench.progress import say
-from services import NAMES as SERVICES
+from scripts.launcher import ready_file
+from scripts.launcher.ready_file import NotReady, Ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO_ROOT / "scripts" / "run.py"
@@ -67,15 +67,8 @@ class RunningMesh:
 def bench_env(tracing: Tracing, seed_file: Path) -> dict[str, str]:
     """Our environment without OTEL_* settings, every port free, the bench customer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env |= {f"{name.upper()}_ADDR": free_addr() for name in SERVICES}
+    env |= mesh_on_free_ports()
     env |= {
-        "NATS_URL": f"nats://{free_addr()}",
-        "JAEGER_OTLP_GRPC_ADDR": free_addr(),
-        "JAEGER_OTLP_HTTP_ADDR": free_addr(),
-        "JAEGER_QUERY_ADDR": free_addr(),
-        "JAEGER_QUERY_GRPC_ADDR": free_addr(),
-        "JAEGER_HEALTH_ADDR": free_addr(),
-        "JAEGER_METRICS_PORT": str(free_port()),
         "ACCOUNTS_SEED_FILE": str(seed_file),
         "GATEWAY_TOKENS": f"{TOKEN}=bench:{ACCOUNT}",
         "SHUTDOWN_GRACE_SECONDS": "1",
@@ -103,10 +96,10 @@ def write_seed(path: Path) -> None:
 def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
     """Start the whole mesh under `root`, yield once every service is SERVING, then stop it."""
     root.mkdir(parents=True, exist_ok=True)
-    seed_file, ready_file, log = root / "accounts.json", root / "ready.json", root / "launcher.log"
+    seed_file, ready_path, log = root / "accounts.json", root / "ready.json", root / "launcher.log"
     write_seed(seed_file)
     args = [sys.executable, str(LAUNCHER), "--data-dir", str(root / "data")]
-    args += ["--ready-file", str(ready_file), *tracing.launcher_args]
+    args += ["--ready-file", str(ready_path), *tracing.launcher_args]
     began = time.monotonic()
     with log.open("wb") as out:
         launcher = subprocess.Popen(
@@ -118,47 +111,27 @@ def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    facts: Any = None
+    ready = None
     try:
-        facts = _wait_for_ready_file(launcher, ready_file, log)
-        ready = time.monotonic() - began
-        yield _running(facts, ready, root / "data" / "logs")
+        try:
+            ready = ready_file.wait_for(ready_path, launcher, START_TIMEOUT_SECONDS)
+        except NotReady as error:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise MeshStartError(
+                f"the mesh did not start: {error}; {log} ends with:\n{tail}"
+            ) from None
+        yield RunningMesh(
+            gateway=ready.gateway,
+            pids=ready.pids,
+            startup_seconds=ready.startup_seconds,
+            ready_seconds=time.monotonic() - began,
+            log_dir=ready.log_dir,
+        )
     finally:
-        _stop(launcher, facts, log)
+        _stop(launcher, ready, log)
 
 
-def _wait_for_ready_file(launcher: subprocess.Popen[bytes], ready_file: Path, log: Path) -> Any:
-    """The launcher's ready file (addresses, pids, start-up time) once it is written."""
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while not ready_file.exists():
-        if launcher.poll() is not None:
-            raise MeshStartError(
-                f"the mesh did not start (launcher exited {launcher.returncode}):\n"
-                + log.read_text(errors="replace")[-3000:]
-            )
-        if time.monotonic() > deadline:
-            raise MeshStartError(
-                f"the mesh was not ready in {START_TIMEOUT_SECONDS:.0f}s; see {log}"
-            )
-        time.sleep(0.02)
-    return json.loads(ready_file.read_text())
-
-
-def _running(facts: Any, ready_seconds: float, log_dir: Path) -> RunningMesh:
-    pids = {name: int(entry["pid"]) for name, entry in facts["services"].items()}
-    pids["nats"] = int(facts["nats"]["pid"])
-    if facts["jaeger"] is not None:
-        pids["jaeger"] = int(facts["jaeger"]["pid"])
-    return RunningMesh(
-        gateway=str(facts["gateway"]),
-        pids=pids,
-        startup_seconds=float(facts["startup_seconds"]),
-        ready_seconds=ready_seconds,
-        log_dir=log_dir,
-    )
-
-
-def _stop(launcher: subprocess.Popen[bytes], facts: Any, log: Path) -> None:
+def _stop(launcher: subprocess.Popen[bytes], ready: Ready | None, log: Path) -> None:
     """SIGTERM the launcher, which stops its children in order; kill ours if it cannot."""
     if launcher.poll() is None:
         launcher.send_signal(signal.SIGTERM)
@@ -171,8 +144,8 @@ def _stop(launcher: subprocess.Popen[bytes], facts: Any, log: Path) -> None:
         if code != 0:  # it had to kill a child that did not stop in time
             say(f"the launcher stopped with code {code}:\n{log.read_text(errors='replace')[-800:]}")
         return
-    if facts:
+    if ready is not None:
         # Each child leads a process group of its own, which a killed launcher leaves behind.
-        for pid in _running(facts, 0.0, Path()).pids.values():
+        for pid in ready.pids.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)

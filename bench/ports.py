@@ -1,4 +1,4 @@
-"""Free loopback ports, so a benchmark never collides with `make run` or a test suite."""
+"""Free loopback ports, so a benchmark or a test's mesh never collides with `make run`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import random
 import socket
 from pathlib import Path
 
+from mesh.services import SERVICES
+
 HOST = "127.0.0.1"
+# Jaeger's listeners, which config/jaeger.yaml places from these (the launcher reads two of them).
+JAEGER_ADDRESS_VARIABLES = (
+    "JAEGER_OTLP_GRPC_ADDR",
+    "JAEGER_OTLP_HTTP_ADDR",
+    "JAEGER_QUERY_ADDR",
+    "JAEGER_QUERY_GRPC_ADDR",
+    "JAEGER_HEALTH_ADDR",
+)
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _taken: set[int] = set()
 
@@ -29,6 +39,15 @@ def free_port() -> int:
 
 def free_addr() -> str:
     return f"{HOST}:{free_port()}"
+
+
+def mesh_on_free_ports() -> dict[str, str]:
+    """Every port `make run` opens, moved to a free one through the variables that place it."""
+    env = {service.address_variable: free_addr() for service in SERVICES}
+    env["NATS_URL"] = f"nats://{free_addr()}"
+    env |= {variable: free_addr() for variable in JAEGER_ADDRESS_VARIABLES}
+    env["JAEGER_METRICS_PORT"] = str(free_port())
+    return env
 
 
 def _ephemeral_low() -> int:

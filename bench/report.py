@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ PHASES = ("warmup", "light", "saturation", "fixed_rate")
 
 @dataclass(frozen=True)
 class Target:
-    """One of the issue's targets: reported, never asserted."""
+    """One of the performance targets the README reports against: reported, never asserted."""
 
     name: str
     value: float
@@ -243,7 +243,3 @@ def _measurement(m: Measurement) -> dict[str, Any]:
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
-
-
-def names_in_order(include_no_tracing: bool) -> Sequence[str]:
-    return [TRACING_ON, SAMPLER_OFF, *([NO_TRACING] if include_no_tracing else []), BASELINE]

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-DEFAULT_ADDRS = {
-    "gateway": "127.0.0.1:50051",
-    "orders": "127.0.0.1:50052",
-    "accounts": "127.0.0.1:50053",
-    "fees": "127.0.0.1:50054",
-    "market": "127.0.0.1:50055",
-}
+from mesh.services import BY_NAME
 
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
 
 N = TypeVar("N", int, float)
 
@@ -61,11 +57,19 @@ class Env:
 
     def service_addr(self, service: str) -> str:
         """Where `service` is called: <SERVICE>_ADDR."""
-        return self.addr(f"{service.upper()}_ADDR", DEFAULT_ADDRS[service])
+        info = BY_NAME[service]
+        return self.addr(info.address_variable, info.address)
 
     def listen_addr(self, service: str) -> str:
         """Where `service` listens: <SERVICE>_LISTEN_ADDR, else the address it is called at."""
         return self.addr(f"{service.upper()}_LISTEN_ADDR", self.service_addr(service))
+
+    def nats_url(self) -> str:
+        """Where NATS is: NATS_URL."""
+        url = self.text("NATS_URL", DEFAULT_NATS_URL)
+        if not url.startswith(("nats://", "tls://")):
+            raise ConfigError(f"NATS_URL={url!r}: expected nats://host:port")
+        return url
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class ServerConfig:
         return cls(
             name=name,
             listen_addr=env.listen_addr(name),
-            shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", 5.0),
+            shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
             log_level=level,
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
         )
@@ -105,12 +109,9 @@ class StoreConfig:
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> StoreConfig:
-        nats_url = env.text("NATS_URL", "nats://127.0.0.1:4222")
-        if not nats_url.startswith(("nats://", "tls://")):
-            raise ConfigError(f"NATS_URL={nats_url!r}: expected nats://host:port")
         data_dir = Path(env.text("DATA_DIR", "./data"))
         return cls(
             database_path=data_dir / f"{name}.sqlite3",
-            nats_url=nats_url,
+            nats_url=env.nats_url(),
             ack_wait=env.number("CONSUMER_ACK_WAIT_SECONDS", 5.0, minimum=0.1),
         )

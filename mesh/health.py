@@ -22,7 +22,8 @@ class HealthReporter:
     heartbeat with every check's result.
 
     `required` checks decide the status; `informational` ones (a dependency the service can do
-    without for a while, such as NATS behind an outbox) only show in the heartbeat.
+    without for a while, such as NATS behind an outbox) only show in the heartbeat. A check that
+    fails logs why once, and again only when the reason changes or it passes again.
     """
 
     def __init__(
@@ -42,16 +43,38 @@ class HealthReporter:
         self._heartbeat_every = heartbeat_every
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._failing: dict[str, str] = {}  # check name -> why it failed last time
 
     async def _results(self) -> dict[str, bool]:
         checks = {**self._required, **self._informational}
         results: dict[str, bool] = {}
         for name, check in checks.items():
-            try:
-                results[name] = await asyncio.wait_for(check(), timeout=self._interval)
-            except Exception:
-                results[name] = False
+            why = await self._why_failing(check)
+            self._report(name, why)
+            results[name] = why is None
         return results
+
+    async def _why_failing(self, check: Check) -> str | None:
+        """None if the check passes, else what went wrong."""
+        try:
+            passed = await asyncio.wait_for(check(), timeout=self._interval)
+        except TimeoutError:
+            return f"no answer within {self._interval}s"
+        except Exception as error:  # a check that raises is failing, not fatal to the service
+            return repr(error)
+        return None if passed else "the check returned False"
+
+    def _report(self, name: str, why: str | None) -> None:
+        """Log a change only: the first failure, a new reason, or passing again."""
+        before = self._failing.get(name)
+        if why == before:
+            return
+        if why is None:
+            del self._failing[name]
+            log.info("health check passes again", extra={"check": name})
+        else:
+            self._failing[name] = why
+            log.warning("health check fails", extra={"check": name, "reason": why})
 
     async def refresh(self) -> tuple[bool, dict[str, bool]]:
         """Run the checks once and publish the status; returns (serving, each check's result)."""

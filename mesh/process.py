@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 
@@ -10,6 +11,8 @@ from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
 from tracing.setup import configure_tracing, shutdown_tracing
+
+log = logging.getLogger(__name__)
 
 
 async def _serve(name: str, build: Callable[[Env], Service]) -> None:
@@ -24,12 +27,18 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
 
 
 def run(name: str, build: Callable[[Env], Service]) -> None:
-    """Run one service process; a configuration error exits 2 with a message, not a trace."""
+    """Run one service process.
+
+    A ConfigError exits 2 with its message alone: the person fixes a variable, a traceback would
+    only hide the message. An OSError (say, the port is taken) exits 1 with one line saying so,
+    after its traceback is logged. Anything else is a bug and keeps Python's own traceback.
+    """
     try:
         asyncio.run(_serve(name, build))
-    except (ConfigError, ValueError) as error:
+    except ConfigError as error:
         print(f"{name}: configuration error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     except OSError as error:
+        log.exception("stopped by an OS error")
         print(f"{name}: {error}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -3,8 +3,9 @@
     python scripts/demo.py      (GATEWAY_ADDR and JAEGER_QUERY_ADDR say where, as for make run)
 
 It drives the mesh the way a person would, with grpcurl from .tools/bin, and needs only the
-standard library: place each order (`grpcurl -v` shows its x-trace-id), poll GetOrder until it
-is FILLED or REJECTED, then print each outcome with its trace id and Jaeger link.
+standard library (and mesh/services.py, which imports nothing else): place each order
+(`grpcurl -v` shows its x-trace-id), poll GetOrder until it is FILLED or REJECTED, then print
+each outcome with its trace id and Jaeger link.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make `mesh` importable, as `python -m` would
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mesh.services import BY_NAME
 
 GRPCURL = Path(__file__).resolve().parents[1] / ".tools" / "bin" / "grpcurl"
 GATEWAY = "simplebank.gateway.v1.GatewayService"
@@ -54,7 +60,7 @@ def grpcurl(token: str, method: str, body: dict[str, Any], *flags: str) -> str:
     tool = str(GRPCURL) if GRPCURL.exists() else shutil.which("grpcurl")
     if tool is None:
         raise DemoError("grpcurl not found: run `make tools` first")
-    gateway = os.environ.get("GATEWAY_ADDR") or "127.0.0.1:50051"
+    gateway = os.environ.get("GATEWAY_ADDR") or BY_NAME["gateway"].address
     args = [tool, "-plaintext", *flags, "-H", f"authorization: Bearer {token}"]
     args += ["-d", json.dumps(body), gateway, f"{GATEWAY}/{method}"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)

@@ -4,6 +4,7 @@
 
 Ports come from the same variables the services read (GATEWAY_ADDR ... MARKET_ADDR, NATS_URL)
 plus JAEGER_OTLP_GRPC_ADDR and JAEGER_QUERY_ADDR. One log file per process: <data>/logs/.
+A setting it cannot use stops it with one line, exit code 2, before anything starts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `python -m` would
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scripts.launcher.banner import banner, say, write_ready_file
+from mesh.config import ConfigError
+from scripts.launcher import ready_file
+from scripts.launcher.banner import banner, ready_facts, say
 from scripts.launcher.readiness import Interrupted, StartupError, exited_message
 from scripts.launcher.settings import Settings, load_settings
 from scripts.launcher.supervisor import Supervisor
@@ -60,7 +63,11 @@ def stop_on_signals() -> threading.Event:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = parse_args(argv)
+    try:
+        settings = parse_args(argv)
+    except ConfigError as error:
+        say(f"make run: configuration error: {error}", error=True)
+        return 2
     stop = stop_on_signals()
     supervisor = Supervisor(settings, stop)
     began = time.monotonic()
@@ -70,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.monotonic() - began
         say(banner(settings, supervisor.children, seconds))
         if settings.ready_file is not None:
-            write_ready_file(settings.ready_file, settings, supervisor.children, seconds)
+            ready = ready_facts(settings, supervisor.children, seconds)
+            ready_file.write(settings.ready_file, ready)
         crashed = supervisor.watch()
         if crashed is not None:
             say(f"\n{exited_message(crashed)}", error=True)
@@ -83,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         say("\nstopping: services first, then NATS and Jaeger ...")
         stopping = time.monotonic()
-        grace = float(settings.environ.get("SHUTDOWN_GRACE_SECONDS") or 5)
-        timeout = grace + 5
-        for name in supervisor.shutdown(timeout):
-            say(f"{name} did not stop within {timeout:.0f}s and was killed", error=True)
+        for name in supervisor.shutdown():
+            say(
+                f"{name} did not stop within {settings.stop_timeout:.0f}s and was killed",
+                error=True,
+            )
             status = 1
         if settings.ready_file is not None:
             settings.ready_file.unlink(missing_ok=True)

@@ -1,3 +1,1 @@
-"""The five SimpleBank services, one package each: gateway, orders, accounts, fees, market."""
-
-NAMES = ("gateway", "orders", "accounts", "fees", "market")
+"""The five SimpleBank services, one package each; mesh/services.py lists them as data."""

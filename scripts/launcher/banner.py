@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
 
 from scripts.launcher.children import Child
+from scripts.launcher.ready_file import Endpoint, Jaeger, Ready
 from scripts.launcher.settings import Settings
 
 FIRST_CALL = (
@@ -46,31 +46,23 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
     return "\n".join(lines)
 
 
-def write_ready_file(path: Path, settings: Settings, children: list[Child], seconds: float) -> None:
-    """Addresses and pids as JSON, written atomically so a reader never sees half of it."""
+def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Ready:
+    """What the ready file says: the same addresses and pids as the banner."""
     pids = {child.name: child.pid for child in children}
-    facts = {
-        "launcher_pid": os.getpid(),
-        "startup_seconds": round(seconds, 3),
-        "gateway": settings.service_addrs["gateway"],
-        "services": {
-            name: {"address": address, "pid": pids[name]}
-            for name, address in settings.service_addrs.items()
+    return Ready(
+        launcher_pid=os.getpid(),
+        startup_seconds=seconds,
+        services={
+            name: Endpoint(address, pids[name]) for name, address in settings.service_addrs.items()
         },
-        "nats": {"url": settings.nats_url, "pid": pids["nats"]},
-        "jaeger": {
-            "otlp_endpoint": f"http://{settings.jaeger_otlp_addr}",
-            "query_url": settings.query_url,
-            "pid": pids["jaeger"],
-        }
+        nats_url=settings.nats_url,
+        nats_pid=pids["nats"],
+        jaeger=Jaeger(f"http://{settings.jaeger_otlp_addr}", settings.query_url, pids["jaeger"])
         if settings.tracing
         else None,
-        "data_dir": str(settings.data_dir),
-        "log_dir": str(settings.log_dir),
-    }
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(facts, indent=2) + "\n")
-    partial.replace(path)
+        data_dir=settings.data_dir,
+        log_dir=settings.log_dir,
+    )
 
 
 def _shown(path: Path) -> str:

@@ -9,8 +9,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mesh.healthcheck import is_serving
 from scripts.launcher.children import Child
 
 Check = Callable[[], bool]
@@ -105,14 +105,4 @@ def http_ok(url: str) -> Check:
 
 def grpc_serving(channel: grpc.Channel) -> Check:
     """The overall health (service "") is SERVING: the service says its dependencies are up."""
-    stub = health_pb2_grpc.HealthStub(channel)
-    request = health_pb2.HealthCheckRequest(service="")
-
-    def check() -> bool:
-        try:
-            response = stub.Check(request, timeout=1)
-        except grpc.RpcError:
-            return False
-        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
-
-    return check
+    return lambda: is_serving(channel, timeout=1)

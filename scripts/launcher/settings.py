@@ -1,4 +1,8 @@
-"""What `make run` starts and where: addresses from the contract's environment variables."""
+"""What `make run` starts and where, read and checked before anything starts.
+
+Addresses come from the contract's environment variables; SHUTDOWN_GRACE_SECONDS, which the
+services read too, says how long stopping may take.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mesh.config import DEFAULT_ADDRS
-from services import NAMES
+from mesh.config import DEFAULT_SHUTDOWN_GRACE_SECONDS, Env
+from mesh.services import NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS = REPO_ROOT / ".tools" / "bin"
-
-# Listed edge first; all five start together and wait for each other through their health.
-SERVICES = NAMES
+# Beyond a service's own grace: its drain before it, stopping its components after it.
+STOP_MARGIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Settings:
     nats_url: str
     jaeger_otlp_addr: str
     jaeger_query_addr: str
+    shutdown_grace: float
     environ: Mapping[str, str] = field(repr=False)
 
     @property
@@ -48,6 +52,11 @@ class Settings:
         """Where services export spans: OTEL_EXPORTER_OTLP_ENDPOINT if set, else our Jaeger."""
         return self.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or f"http://{self.jaeger_otlp_addr}"
 
+    @property
+    def stop_timeout(self) -> float:
+        """How long a child may take to stop after SIGTERM before it is killed."""
+        return self.shutdown_grace + STOP_MARGIN_SECONDS
+
 
 def load_settings(
     data_dir: Path,
@@ -56,18 +65,18 @@ def load_settings(
     ready_file: Path | None,
     environ: Mapping[str, str],
 ) -> Settings:
+    """Raises ConfigError, naming the variable, for a value the mesh could not use."""
+    env = Env(environ)
     return Settings(
         data_dir=data_dir.resolve(),
         tracing=tracing,
         timeout=timeout,
         ready_file=ready_file,
-        service_addrs={
-            name: environ.get(f"{name.upper()}_ADDR") or addr
-            for name, addr in DEFAULT_ADDRS.items()
-        },
-        nats_url=environ.get("NATS_URL") or "nats://127.0.0.1:4222",
-        jaeger_otlp_addr=environ.get("JAEGER_OTLP_GRPC_ADDR") or "127.0.0.1:4317",
-        jaeger_query_addr=environ.get("JAEGER_QUERY_ADDR") or "127.0.0.1:16686",
+        service_addrs={name: env.service_addr(name) for name in NAMES},
+        nats_url=env.nats_url(),
+        jaeger_otlp_addr=env.addr("JAEGER_OTLP_GRPC_ADDR", "127.0.0.1:4317"),
+        jaeger_query_addr=env.addr("JAEGER_QUERY_ADDR", "127.0.0.1:16686"),
+        shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
         environ=dict(environ),
     )
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 
+from mesh.services import SERVICES
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
 from scripts.launcher.readiness import (
@@ -24,7 +25,6 @@ from scripts.launcher.readiness import (
     wait_ready,
 )
 from scripts.launcher.settings import (
-    SERVICES,
     TOOLS,
     Settings,
     jaeger_command,
@@ -74,11 +74,12 @@ class Supervisor:
                 jaeger_reported = True
         return None
 
-    def shutdown(self, timeout: float) -> list[str]:
+    def shutdown(self) -> list[str]:
         """Services first, so they finish in-flight work and flush spans; then NATS and Jaeger.
 
         Returns the names of children that had to be killed.
         """
+        timeout = self.settings.stop_timeout
         return [*stop_all(self.services, timeout), *stop_all(self.infrastructure, timeout)]
 
     def _start_infrastructure(self, deadline: float) -> None:
@@ -96,9 +97,10 @@ class Supervisor:
             self._wait(jaeger, http_ok(api), "answering queries", deadline)
 
     def _start_services(self, deadline: float) -> None:
-        for name in SERVICES:
-            args = [sys.executable, "-m", f"services.{name}"]  # the launcher's virtualenv
-            self._spawn(self.services, name, args, service_env(self.settings, name))
+        # All five start together and wait for each other through their health.
+        for service in SERVICES:
+            args = [sys.executable, "-m", service.module]  # the launcher's virtualenv
+            self._spawn(self.services, service.name, args, service_env(self.settings, service.name))
         for child in self.services:
             address = self.settings.service_addrs[child.name]
             with grpc.insecure_channel(address, options=QUICK_RECONNECT) as channel:

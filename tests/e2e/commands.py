@@ -7,12 +7,10 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from scripts.launcher.settings import REPO_ROOT, TOOLS
 from tests.support.grpcurl import require_grpcurl
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS = REPO_ROOT / ".tools" / "bin"
 TIMEOUT_SECONDS = 30.0
 
 

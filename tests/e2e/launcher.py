@@ -3,47 +3,29 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
 
-from mesh.config import DEFAULT_ADDRS
+from bench.ports import mesh_on_free_ports
+from scripts.launcher import ready_file
+from scripts.launcher.ready_file import NotReady, Ready
 from tests.e2e.leftovers import alive, start_time_of
 from tests.support.customer import Customer
-from tests.support.processes import free_port, log_tail, start_process, stop_process
+from tests.support.processes import log_tail, start_process, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_SCRIPT = REPO_ROOT / "scripts" / "run.py"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
-# The launcher names two of Jaeger's ports; config/jaeger.yaml reads the others from these too.
-JAEGER_ADDRESS_VARIABLES = (
-    "JAEGER_OTLP_GRPC_ADDR",
-    "JAEGER_OTLP_HTTP_ADDR",
-    "JAEGER_QUERY_ADDR",
-    "JAEGER_QUERY_GRPC_ADDR",
-    "JAEGER_HEALTH_ADDR",
-)
-
-
-def free_port_environment() -> dict[str, str]:
-    """Every port the mesh opens, moved to a free one through the variables the launcher reads."""
-    env = {f"{name.upper()}_ADDR": _free_address() for name in DEFAULT_ADDRS}
-    env["NATS_URL"] = f"nats://{_free_address()}"
-    env |= {variable: _free_address() for variable in JAEGER_ADDRESS_VARIABLES}
-    env["JAEGER_METRICS_PORT"] = str(free_port())
-    return env
 
 
 @dataclass(frozen=True)
@@ -53,28 +35,33 @@ class LaunchedMesh:
     process: subprocess.Popen[bytes]
     output_path: Path
     ports: Mapping[str, str]
-    ready: Mapping[str, Any]
+    ready: Ready
     start_times: Mapping[int, str]
 
     @property
     def gateway(self) -> str:
-        return str(self.ready["gateway"])
+        return self.ready.gateway
+
+    @property
+    def services(self) -> list[str]:
+        return list(self.ready.services)
 
     def address(self, service: str) -> str:
-        return str(self.ready["services"][service]["address"])
+        return self.ready.services[service].address
 
     @property
     def jaeger_url(self) -> str:
-        return str(self.ready["jaeger"]["query_url"])
+        assert self.ready.jaeger is not None, "this mesh runs without Jaeger"
+        return self.ready.jaeger.query_url
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.ready["data_dir"])
+        return self.ready.data_dir
 
     @property
     def pids(self) -> dict[str, int]:
         """The launcher and every process it started, by name."""
-        return _pids(self.ready)
+        return {"launcher": self.ready.launcher_pid, **self.ready.pids}
 
     @contextmanager
     def customer(self, token: str, account_id: str) -> Iterator[Customer]:
@@ -130,13 +117,18 @@ def start_launcher(root: Path) -> LaunchedMesh:
 
     Like `make run` it inherits this process's environment; only the ports are moved.
     """
-    ports = free_port_environment()
-    ready_file = root / "ready.json"
+    ports = mesh_on_free_ports()
+    ready_path = root / "ready.json"
     output_path = root / "launcher.log"
     args = [sys.executable, str(RUN_SCRIPT), "--data-dir", str(root / "data")]
-    process = start_process([*args, "--ready-file", str(ready_file)], ports, output_path)
-    ready = _wait_for_ready_file(process, ready_file, output_path)
-    start_times = {pid: start_time_of(pid) or "gone" for pid in _pids(ready).values()}
+    process = start_process([*args, "--ready-file", str(ready_path)], ports, output_path)
+    try:
+        ready = ready_file.wait_for(ready_path, process, READY_TIMEOUT_SECONDS)
+    except NotReady as error:
+        stop_process(process, STOP_TIMEOUT_SECONDS)
+        pytest.fail(f"make run was not ready: {error}\n{log_tail(output_path)}", pytrace=False)
+    pids = [ready.launcher_pid, *ready.pids.values()]
+    start_times = {pid: start_time_of(pid) or "gone" for pid in pids}
     return LaunchedMesh(process, output_path, ports, ready, start_times)
 
 
@@ -152,32 +144,3 @@ def launched_mesh(root: Path) -> Iterator[LaunchedMesh]:
     code, left = mesh.stop()
     assert code == 0, f"make run exited with {code}:\n{mesh.said()}"
     assert not left, f"still running after make run stopped: {left}"
-
-
-def _wait_for_ready_file(
-    process: subprocess.Popen[bytes], ready_file: Path, output_path: Path
-) -> dict[str, Any]:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while not ready_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_process(process, STOP_TIMEOUT_SECONDS)
-            pytest.fail(
-                f"make run was not ready (exit code {process.returncode}):\n"
-                f"{log_tail(output_path)}",
-                pytrace=False,
-            )
-        time.sleep(0.05)
-    facts: dict[str, Any] = json.loads(ready_file.read_text())
-    return facts
-
-
-def _pids(ready: Mapping[str, Any]) -> dict[str, int]:
-    pids = {"launcher": int(ready["launcher_pid"]), "nats": int(ready["nats"]["pid"])}
-    pids |= {name: int(facts["pid"]) for name, facts in ready["services"].items()}
-    if ready["jaeger"] is not None:
-        pids["jaeger"] = int(ready["jaeger"]["pid"])
-    return pids
-
-
-def _free_address() -> str:
-    return f"127.0.0.1:{free_port()}"

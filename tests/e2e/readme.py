@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh.config import DEFAULT_ADDRS
+from mesh.services import SERVICES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -65,9 +65,7 @@ def on_ports(command: str, addresses: Mapping[str, str]) -> str:
     """`command` with each service's default port (50051 ... 50055) replaced by its port in
     `addresses` (service -> host:port). The README's commands all use 127.0.0.1, as does the
     test mesh, and the health loop spells ports alone, so ports are what is replaced."""
-    ports = {
-        _port(default): _port(addresses[service]) for service, default in DEFAULT_ADDRS.items()
-    }
+    ports = {str(service.port): _port(addresses[service.name]) for service in SERVICES}
     pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
     return pattern.sub(lambda match: ports[match.group(1)], command)
 

@@ -62,7 +62,7 @@ def stop_jaeger(mesh: LaunchedMesh) -> None:
     # Let a batch or two of spans meet the closed port (exporters flush every 0.5 s), and the
     # launcher notice the exit (it looks every 0.5 s).
     time.sleep(1.0)
-    for service in mesh.ready["services"]:
+    for service in mesh.services:
         health = grpcurl(mesh.address(service), "grpc.health.v1.Health/Check")
         assert '"SERVING"' in health.output, (
             f"{service} is not SERVING with Jaeger gone: {health.output}\n"

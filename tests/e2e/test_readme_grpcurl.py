@@ -59,7 +59,7 @@ def fresh_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMes
 
 @pytest.fixture(scope="module")
 def outcomes(readme_text: str, fresh_mesh: LaunchedMesh) -> list[Outcome]:
-    addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.ready["services"]}
+    addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.services}
     return [run_example(example, addresses) for example in readme.examples(readme_text)]
 
 
@@ -78,7 +78,7 @@ def matches(example: Example, ran: Ran) -> bool:
     return readme.masked(ran.output.rstrip("\n")) == readme.masked(example.output)
 
 
-def test_the_readme_walks_through_every_call_the_issue_names(readme_text: str) -> None:
+def test_the_readme_walks_through_listing_health_and_every_gateway_call(readme_text: str) -> None:
     commands = [example.command for example in readme.examples(readme_text)]
     every = "\n".join(commands)
 

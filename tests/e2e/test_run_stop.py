@@ -58,6 +58,6 @@ def test_ctrl_c_lets_every_process_stop_gracefully_in_time(stopped: Stopped) -> 
     """Nothing had to be killed, and each service finished its own shutdown (its log says so)."""
     said = stopped.mesh.said(lines=20)
     assert "killed" not in said, said
-    for service in stopped.mesh.ready["services"]:
+    for service in stopped.mesh.services:
         log = (stopped.mesh.data_dir / "logs" / f"{service}.log").read_text()
         assert '"message": "stopped"' in log, f"{service} did not log that it stopped"

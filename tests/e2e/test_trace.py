@@ -12,13 +12,14 @@ import re
 
 import pytest
 
+from mesh.services import NAMES
 from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh
 from tests.e2e.traces import Edge, Like, Trace, wait_for_trace
 
 pytestmark = pytest.mark.e2e
 
-FIVE_SERVICES = {"gateway", "orders", "accounts", "fees", "market"}
+FIVE_SERVICES = set(NAMES)
 ORDER_CREATED = "simplebank.events.OrderCreated"
 PLACE_SELL_ORDER = Like("gateway", "server", "/PlaceSellOrder")
 EXECUTE_ORDER = Like("market", "internal", "execute order")

@@ -1,4 +1,5 @@
-"""The invariants of DESIGN.md, checked on a Snapshot: some hold at every moment, some once the
+"""The mesh's invariants (shares conserved, the cash ledger balanced, at most one net fee an
+order, each event applied once), checked on a Snapshot: some hold at every moment, some once the
 events in flight have all been delivered (each service's database is only eventually in step)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from collections.abc import Iterable
 
 from tests.support.snapshot import Row, Snapshot
 
-# The demo data of DESIGN.md, written out again here so the services' seeding is checked too.
+# The demo data the README lists, written out again here so the services' seeding is checked too.
 SEEDED_SHARES = {("acc-alice", "AAPL"): 100, ("acc-alice", "MSFT"): 50, ("acc-bob", "GOOG"): 20}
 SEEDED_CASH = {"acc-alice": 1_000_000, "acc-bob": 50_000}
 OUTBOXES = ("orders", "fees", "market")

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mesh.healthcheck import is_serving
+from mesh.services import BY_NAME, NAMES
 from tests.support.customer import Customer
 from tests.support.nats import NatsServer, run_nats
 from tests.support.processes import free_port, log_tail, start_process, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Started in this order (callees first), so nobody waits on an address nothing listens on yet.
-SERVICES = ("accounts", "market", "fees", "orders", "gateway")
+SERVICES = tuple(reversed(NAMES))
 START_TIMEOUT_SECONDS = 20.0
 SHUTDOWN_GRACE_SECONDS = 1.0
 SHUTDOWN_DRAIN_SECONDS = 0.1
@@ -138,19 +139,16 @@ class Mesh:
         log_path = self.log_path(name)
         if log_path.exists():  # keep what the earlier run of this service logged
             log_path.rename(log_path.with_suffix(f".{time.monotonic_ns()}.log"))
-        args = [sys.executable, "-m", f"services.{name}"]
+        args = [sys.executable, "-m", BY_NAME[name].module]
         return start_process(args, self.env(name), log_path)
 
     def _wait_until_serving(self, name: str) -> None:
         process = self._processes[name]
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         with grpc.insecure_channel(self.addrs[name]) as channel:
-            health = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline and process.poll() is None:
-                with contextlib.suppress(grpc.RpcError):  # not listening yet
-                    answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=0.5)
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
+                if is_serving(channel, timeout=0.5):  # False while it is not listening yet
+                    return
                 time.sleep(0.05)
         pytest.fail(
             f"{name} did not become SERVING (exit code {process.poll()})\n"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mesh.config import ConfigError, Env, ServerConfig, StoreConfig
-from mesh.process import run
-from mesh.server import Service
 
 
 def error_of(read: object) -> str:
@@ -82,7 +80,7 @@ def test_listen_addr_prefers_its_own_variable() -> None:
     assert env.listen_addr("fees") == "0.0.0.0:50054"
 
 
-def test_listen_addr_defaults_to_the_design_port_on_loopback() -> None:
+def test_listen_addr_defaults_to_the_contract_port_on_loopback() -> None:
     assert Env({}).listen_addr("fees") == "127.0.0.1:50054"
 
 
@@ -96,20 +94,3 @@ def test_a_blank_variable_means_its_default() -> None:
     config = ServerConfig.from_env("fees", Env({"LOG_LEVEL": "  ", "SHUTDOWN_GRACE_SECONDS": ""}))
 
     assert (config.log_level, config.shutdown_grace) == ("INFO", 5.0)
-
-
-def test_a_service_with_bad_config_exits_2_with_the_message_and_no_traceback(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    def build(env: Env) -> Service:
-        raise ConfigError("FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10")
-
-    with pytest.raises(SystemExit) as exited:
-        run("fees", build)
-
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
-    assert (
-        err
-        == "fees: configuration error: FEES_BASIS_POINTS='ten': expected a whole number, e.g. 10\n"
-    )

@@ -1,13 +1,29 @@
-"""`make run` hands every service the contract's environment, with addresses from the caller's."""
+"""`make run` checks its settings before it starts anything, and hands every service the
+contract's environment, with addresses from the caller's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.launcher.settings import REPO_ROOT, Settings, load_settings, nats_command, service_env
+import pytest
+
+from mesh.config import ConfigError
+from scripts import run
+from scripts.launcher.settings import (
+    REPO_ROOT,
+    STOP_MARGIN_SECONDS,
+    Settings,
+    load_settings,
+    nats_command,
+    service_env,
+)
 
 
 def settings(tracing: bool = True, **environ: str) -> Settings:
+    return settings_from(environ, tracing)
+
+
+def settings_from(environ: dict[str, str], tracing: bool = True) -> Settings:
     return load_settings(Path("/tmp/mesh-data"), tracing, 30.0, None, environ)
 
 
@@ -53,3 +69,43 @@ def test_nats_listens_where_nats_url_points_with_jetstream_under_the_data_folder
     args = nats_command(settings(NATS_URL="nats://127.0.0.1:14222"))
 
     assert args[1:] == ["-js", "-a", "127.0.0.1", "-p", "14222", "-sd", "/tmp/mesh-data/nats"]
+
+
+def test_the_services_get_their_grace_and_the_launcher_waits_a_margin_beyond_it() -> None:
+    assert settings(SHUTDOWN_GRACE_SECONDS="2.5").stop_timeout == 2.5 + STOP_MARGIN_SECONDS
+    assert settings().stop_timeout == 5.0 + STOP_MARGIN_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SHUTDOWN_GRACE_SECONDS", "abc", "SHUTDOWN_GRACE_SECONDS='abc': expected a number"),
+        ("SHUTDOWN_GRACE_SECONDS", "-1", "SHUTDOWN_GRACE_SECONDS=-1.0: must be at least 0"),
+        ("ORDERS_ADDR", "orders", "ORDERS_ADDR='orders': expected host:port"),
+        ("NATS_URL", "127.0.0.1:4222", "NATS_URL='127.0.0.1:4222': expected nats://host:port"),
+        ("JAEGER_QUERY_ADDR", "16686", "JAEGER_QUERY_ADDR='16686': expected host:port"),
+    ],
+)
+def test_a_setting_the_mesh_cannot_use_is_refused_naming_the_variable(
+    variable: str, value: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        settings_from({variable: value})
+
+    assert str(refused.value).startswith(expected)
+
+
+def test_make_run_with_a_bad_setting_says_so_in_one_line_and_exits_2_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHUTDOWN_GRACE_SECONDS", "abc")
+
+    code = run.main(["--data-dir", str(tmp_path / "data")])
+
+    said = capsys.readouterr()
+    assert code == 2
+    assert said.out == ""
+    assert said.err == (
+        "make run: configuration error: SHUTDOWN_GRACE_SECONDS='abc': expected a number, e.g. 5.0\n"
+    )
+    assert not (tmp_path / "data").exists()

@@ -6,8 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mesh.config import DEFAULT_ADDRS
-from services import NAMES
+from mesh.services import BY_NAME, NAMES
 from tests.support.compose import (
     REPO_ROOT,
     app_services,
@@ -31,7 +30,7 @@ GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its
 
 
 def contract_port(name: str) -> int:
-    return int(DEFAULT_ADDRS[name].rpartition(":")[2])
+    return BY_NAME[name].port
 
 
 def required_variables(name: str) -> set[str]:

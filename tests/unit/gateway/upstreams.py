@@ -124,14 +124,17 @@ class FakeAccounts(FakeService):
 
 @dataclass
 class FakeMarket(FakeService):
-    """market: lists its symbols."""
+    """market: lists its symbols, unless told to refuse with a domain error."""
 
     symbols: list[str] = field(default_factory=lambda: ["AAPL", "GOOG", "MSFT"])
+    refusal: DomainError | None = None
 
     async def ListQuotes(
         self, request: market_pb2.ListQuotesRequest
     ) -> market_pb2.ListQuotesResponse:
         self._called(request)
+        if self.refusal is not None:
+            raise refusal(self.refusal)
         return market_pb2.ListQuotesResponse(
             quotes=[market_pb2.Quote(symbol=s, price=money(100)) for s in self.symbols]
         )

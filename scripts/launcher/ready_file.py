@@ -1,0 +1,124 @@
+"""`make run --ready-file PATH`: where the running mesh is, as JSON, for programs that start it.
+
+The launcher writes it once every child is ready; the benchmark and the end-to-end tests wait
+for it and read it with the same class, so the format is written down once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+POLL_SECONDS = 0.02
+
+
+class NotReady(Exception):
+    """The launcher exited, or took too long, before writing its ready file."""
+
+
+class Endpoint(NamedTuple):
+    """A service or NATS: where it is called, and its process."""
+
+    address: str
+    pid: int
+
+
+class Jaeger(NamedTuple):
+    """Where spans go in and where they are read."""
+
+    otlp_endpoint: str
+    query_url: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Ready:
+    launcher_pid: int
+    startup_seconds: float  # from the launcher's start to every service SERVING
+    services: Mapping[str, Endpoint]
+    nats_url: str
+    nats_pid: int
+    jaeger: Jaeger | None  # None with --no-tracing
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def gateway(self) -> str:
+        return self.services["gateway"].address
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Every process the launcher started, by name (the launcher itself not included)."""
+        pids = {name: endpoint.pid for name, endpoint in self.services.items()}
+        pids["nats"] = self.nats_pid
+        if self.jaeger is not None:
+            pids["jaeger"] = self.jaeger.pid
+        return pids
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "launcher_pid": self.launcher_pid,
+            "startup_seconds": round(self.startup_seconds, 3),
+            "gateway": self.gateway,
+            "services": {
+                name: {"address": endpoint.address, "pid": endpoint.pid}
+                for name, endpoint in self.services.items()
+            },
+            "nats": {"url": self.nats_url, "pid": self.nats_pid},
+            "jaeger": None
+            if self.jaeger is None
+            else {
+                "otlp_endpoint": self.jaeger.otlp_endpoint,
+                "query_url": self.jaeger.query_url,
+                "pid": self.jaeger.pid,
+            },
+            "data_dir": str(self.data_dir),
+            "log_dir": str(self.log_dir),
+        }
+
+    @classmethod
+    def from_json(cls, facts: Mapping[str, Any]) -> Ready:
+        jaeger = facts["jaeger"]
+        return cls(
+            launcher_pid=int(facts["launcher_pid"]),
+            startup_seconds=float(facts["startup_seconds"]),
+            services={
+                name: Endpoint(str(entry["address"]), int(entry["pid"]))
+                for name, entry in facts["services"].items()
+            },
+            nats_url=str(facts["nats"]["url"]),
+            nats_pid=int(facts["nats"]["pid"]),
+            jaeger=None
+            if jaeger is None
+            else Jaeger(str(jaeger["otlp_endpoint"]), str(jaeger["query_url"]), int(jaeger["pid"])),
+            data_dir=Path(facts["data_dir"]),
+            log_dir=Path(facts["log_dir"]),
+        )
+
+
+def write(path: Path, ready: Ready) -> None:
+    """Written atomically, so a reader never sees half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(ready.to_json(), indent=2) + "\n")
+    partial.replace(path)
+
+
+def read(path: Path) -> Ready:
+    return Ready.from_json(json.loads(path.read_text()))
+
+
+def wait_for(path: Path, launcher: subprocess.Popen[bytes], timeout: float) -> Ready:
+    """The ready file once `launcher` has written it; NotReady if it exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if launcher.poll() is not None:
+            raise NotReady(f"the launcher exited with code {launcher.returncode}")
+        if time.monotonic() > deadline:
+            raise NotReady(f"the launcher was not ready within {timeout:.0f}s")
+        time.sleep(POLL_SECONDS)
+    return read(path)

@@ -1,0 +1,50 @@
+"""The table of services (mesh/services.py) says what the running mesh does on the event bus:
+its durable consumers are the events each service consumes, its subjects events one publishes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from mesh.jetstream import EVENT_SUBJECT_PREFIX
+from mesh.services import SERVICES
+from tests.e2e.launcher import LaunchedMesh
+from tests.support import jetstream
+from tests.support.customer import FILLED
+
+pytestmark = pytest.mark.e2e
+
+SETTLE_SECONDS = 10.0
+# A sell order that fills goes through these, whatever else the mesh has done so far.
+A_FILLED_ORDER = {"OrderCreated", "OrderPlaced", "OrderExecuted", "FeeCharged"}
+
+
+def durable_consumers(mesh: LaunchedMesh) -> set[str]:
+    return set(asyncio.run(jetstream.consumers(mesh.ready.nats_url)))
+
+
+def test_each_service_has_a_durable_consumer_for_exactly_the_events_the_table_lists(
+    mesh: LaunchedMesh,
+) -> None:
+    listed = {f"{service.name}-{event}" for service in SERVICES for event in service.consumes}
+    deadline = time.monotonic() + SETTLE_SECONDS  # a consumer is made as its service starts
+    while durable_consumers(mesh) != listed and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert durable_consumers(mesh) == listed
+
+
+def test_every_event_on_the_bus_is_one_the_table_says_a_service_publishes(
+    mesh: LaunchedMesh,
+) -> None:
+    with mesh.customer("alice-token", "acc-alice") as alice:
+        order = alice.sell("AAPL", 1, request_id="e2e-services-table")
+        alice.wait_for_status(order.order_id, {FILLED}, SETTLE_SECONDS)
+
+    subjects = asyncio.run(jetstream.message_counts(mesh.ready.nats_url))
+    on_the_bus = {subject.removeprefix(EVENT_SUBJECT_PREFIX) for subject in subjects}
+    published = {event for service in SERVICES for event in service.publishes}
+    assert on_the_bus >= A_FILLED_ORDER, sorted(on_the_bus)
+    assert on_the_bus <= published, sorted(on_the_bus - published)

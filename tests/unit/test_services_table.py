@@ -1,0 +1,25 @@
+"""The table of services is consistent with itself and with the event contract."""
+
+from __future__ import annotations
+
+from mesh.services import SERVICES
+from simplebank.events.v1 import events_pb2
+
+CONSUMED = {event for service in SERVICES for event in service.consumes}
+PUBLISHED = {event for service in SERVICES for event in service.publishes}
+
+
+def test_every_event_the_table_names_is_a_message_of_the_event_contract() -> None:
+    unknown = (CONSUMED | PUBLISHED) - set(events_pb2.DESCRIPTOR.message_types_by_name)
+
+    assert not unknown
+
+
+def test_every_event_published_is_consumed_and_every_event_consumed_is_published() -> None:
+    assert PUBLISHED == CONSUMED
+
+
+def test_each_service_has_a_port_of_its_own() -> None:
+    ports = [service.port for service in SERVICES]
+
+    assert len(set(ports)) == len(ports)
