@@ -30,7 +30,7 @@ class Backbone:
     ) -> None:
         self.database = Database(config.database_path, schema, Outbox(codec))
         self.bus = EventBus(config.nats_url, name)
-        relay = [OutboxRelay(self.database, self.bus)] if codec.publishes_any else []
+        relay = [OutboxRelay(self.database, self.bus)] if codec.publishes else []
         consumers = [
             EventConsumer(name, s, self.database, self.bus, codec, ack_wait=config.ack_wait)
             for s in subscriptions

@@ -76,8 +76,13 @@ class EventCodec:
         self._consumes = {e: self._message_of(contract, e) for e in consumes}
 
     @property
-    def publishes_any(self) -> bool:
-        return bool(self._publishes)
+    def publishes(self) -> tuple[str, ...]:
+        """The names of the events this service publishes."""
+        return tuple(e.__name__ for e in self._publishes)
+
+    @property
+    def consumes(self) -> tuple[str, ...]:
+        return tuple(e.__name__ for e in self._consumes)
 
     @staticmethod
     def _message_of(contract: ModuleType, event_type: type[Any]) -> type[Message]:

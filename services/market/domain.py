@@ -13,7 +13,6 @@ from mesh.errors import NotFound
 STARTING_PRICES: Final[Mapping[str, int]] = MappingProxyType(
     {"AAPL": 19_000, "MSFT": 42_000, "GOOG": 17_000}
 )
-KNOWN_SYMBOLS: Final = frozenset(STARTING_PRICES)
 
 # Prices swing +-2% over a five-minute cycle: enough to see movement in a demo, and a pure
 # function of time, so tests and replays get the same price for the same instant.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from mesh.services import SERVICES
+import importlib
+
+import pytest
+
+from mesh.codec import EventCodec
+from mesh.services import SERVICES, ServiceInfo
 from simplebank.events.v1 import events_pb2
 
 CONSUMED = {event for service in SERVICES for event in service.consumes}
@@ -23,3 +28,13 @@ def test_each_service_has_a_port_of_its_own() -> None:
     ports = [service.port for service in SERVICES]
 
     assert len(set(ports)) == len(ports)
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.consumes or s.publishes], ids=str)
+def test_the_table_says_what_each_service_s_event_edge_publishes_and_consumes(
+    service: ServiceInfo,
+) -> None:
+    codec: EventCodec = importlib.import_module(f"{service.module}.messages").CODEC
+
+    assert sorted(codec.publishes) == sorted(service.publishes)
+    assert sorted(codec.consumes) == sorted(service.consumes)
