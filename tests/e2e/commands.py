@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from scripts.launcher.settings import REPO_ROOT, TOOLS
-from tests.support.grpcurl import require_grpcurl
+from tests.support.tools.grpcurl import require_grpcurl
 
 TIMEOUT_SECONDS = 30.0
 

@@ -15,7 +15,7 @@ import pytest
 from bench.ports import mesh_on_free_ports
 from scripts.launcher.settings import REPO_ROOT, TOOLS
 from tests.e2e.leftovers import busy_ports, processes_mentioning
-from tests.support.processes import log_tail, start_process, stop_process
+from tests.support.servers.processes import log_tail, start_process, stop_process
 
 pytestmark = pytest.mark.e2e
 

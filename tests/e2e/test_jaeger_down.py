@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
-from tests.support.customer import FILLED, Customer, status_name
+from tests.support.data.customer import FILLED, Customer, status_name
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.launcher import LaunchedMesh, start_launcher
 from tests.e2e.leftovers import busy_ports, processes_mentioning
-from tests.support.customer import FILLED
+from tests.support.data.customer import FILLED
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ import pytest
 from mesh.jetstream import EVENT_SUBJECT_PREFIX
 from mesh.services import SERVICES
 from tests.e2e.launcher import LaunchedMesh
-from tests.support import jetstream
-from tests.support.customer import FILLED
+from tests.support.data import jetstream
+from tests.support.data.customer import FILLED
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from scripts.trace import Span, parse_spans
-from tests.support.jaeger import fetch_trace
+from tests.support.servers.jaeger import fetch_trace
 
 POLL_SECONDS = 0.2
 

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode, format_trace_id
 
-from tests.support.jaeger import JaegerInstance, fetch_services, run_jaeger, wait_for_trace
-from tests.support.processes import listening_addresses
+from tests.support.servers.jaeger import JaegerInstance, fetch_services, run_jaeger, wait_for_trace
+from tests.support.servers.processes import listening_addresses
 
 SERVICE = "jaeger-config-test"
 

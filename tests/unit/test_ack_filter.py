@@ -1,11 +1,11 @@
-"""tests/support/ack_proxy.py's filter drops exactly the JetStream acks while holding, however
-the client's bytes are split."""
+"""The ack proxy's filter (tests/support/servers/ack_proxy.py) drops exactly the JetStream acks
+while holding, however the client's bytes are split."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.ack_proxy import AckFilter, HeldAcks
+from tests.support.servers.ack_proxy import AckFilter, HeldAcks
 
 ACK = b"PUB $JS.ACK.SIMPLEBANK.accounts-FeeCharged.1.7.3.1700000000.0 4\r\n+ACK\r\n"
 TRAFFIC = [

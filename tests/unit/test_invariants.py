@@ -1,5 +1,5 @@
-"""tests/support/invariants.py finds each kind of broken or unsettled state the flow tests rely on
-it to find, and none in a consistent one."""
+"""tests/support/data/invariants.py finds each kind of broken or unsettled state the flow tests
+rely on it to find, and none in a consistent one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.invariants import broken_at_any_moment, not_settled
-from tests.support.snapshot import Row, Snapshot
+from tests.support.data.invariants import broken_at_any_moment, not_settled
+from tests.support.data.snapshot import Row, Snapshot
 
 ORDER = "order-1"
 FEE, PROCEEDS = 290, 190_000

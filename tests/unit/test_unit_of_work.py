@@ -9,7 +9,7 @@ import pytest
 
 from mesh.database import Database
 from mesh.unit_of_work import UnitOfWork
-from tests.support.events import CODEC, SCHEMA, order_created
+from tests.support.data.events import CODEC, SCHEMA, order_created
 from tests.unit.databases import open_database, outbox_ids
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.support.tracing import record_spans
+from tests.support.data.tracing import record_spans
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 
 from mesh.channels import CallPolicy, make_channel
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
-from tests.support.grpc_servers import Context, fake_fee_host, quote_100, quote_request
+from tests.support.servers.grpc_servers import Context, fake_fee_host, quote_100, quote_request
 
 # Every service runs with tracing on: so do these tests (a traced server behaves differently).
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("spans")]

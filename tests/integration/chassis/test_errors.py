@@ -11,7 +11,7 @@ from mesh import errors, upstream
 from mesh.channels import make_channel
 from mesh.status import DOMAIN, details_of, reason_of
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
-from tests.support.grpc_servers import Context, fake_fee_host, quote_request
+from tests.support.servers.grpc_servers import Context, fake_fee_host, quote_request
 
 pytestmark = pytest.mark.integration
 

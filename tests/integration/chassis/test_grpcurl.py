@@ -7,8 +7,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mesh.server import ServiceHost
-from tests.support.grpc_servers import FEE_SERVICE, FakeFeeServicer, fee_service, local, serving
-from tests.support.grpcurl import Result, grpcurl, require_grpcurl
+from tests.support.servers.grpc_servers import (
+    FEE_SERVICE,
+    FakeFeeServicer,
+    fee_service,
+    local,
+    serving,
+)
+from tests.support.tools.grpcurl import Result, grpcurl, require_grpcurl
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.server import ServiceHost
-from tests.support.grpc_servers import FEE_SERVICE, FakeFeeServicer, fee_service, local, serving
-from tests.support.health_watch import NOT_SERVING, SERVING, status_name, watching
+from tests.support.servers.grpc_servers import (
+    FEE_SERVICE,
+    FakeFeeServicer,
+    fee_service,
+    local,
+    serving,
+)
+from tests.support.servers.health_watch import NOT_SERVING, SERVING, status_name, watching
 
 pytestmark = pytest.mark.integration
 

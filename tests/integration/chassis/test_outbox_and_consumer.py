@@ -17,7 +17,7 @@ from mesh.database import Database
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.outbox import OutboxRelay, pending_count
 from mesh.unit_of_work import UnitOfWork
-from tests.support.events import (
+from tests.support.data.events import (
     CODEC,
     ORDER_CREATED,
     OrderCreated,
@@ -33,7 +33,7 @@ from tests.support.events import (
     store_event,
     stream_count,
 )
-from tests.support.nats import NatsServer, run_nats
+from tests.support.servers.nats import NatsServer, run_nats
 
 pytestmark = pytest.mark.integration
 

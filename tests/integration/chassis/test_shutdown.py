@@ -22,10 +22,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from simplebank.fees.v1 import fees_pb2_grpc
-from tests.support import slow_service
-from tests.support.grpc_servers import quote_request
-from tests.support.health_watch import NOT_SERVING, SERVING, status_name, watching
-from tests.support.processes import (
+from tests.support.servers import slow_service
+from tests.support.servers.grpc_servers import quote_request
+from tests.support.servers.health_watch import NOT_SERVING, SERVING, status_name, watching
+from tests.support.servers.processes import (
     free_port,
     log_tail,
     start_process,
@@ -136,7 +136,7 @@ def shutdown(tmp_path_factory: pytest.TempPathFactory) -> Shutdown:
     port = free_port()
     log_path = tmp_path_factory.mktemp("shutdown") / "slow_service.log"
     env = {"PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'generated'}"}
-    args = [sys.executable, "-m", "tests.support.slow_service", f"127.0.0.1:{port}"]
+    args = [sys.executable, "-m", "tests.support.servers.slow_service", f"127.0.0.1:{port}"]
     process = start_process(args, env, log_path)
     record = Shutdown(log_path, port)
     try:

@@ -16,7 +16,7 @@ from mesh.consumer import EventConsumer, Subscription
 from mesh.outbox import OutboxRelay
 from mesh.unit_of_work import UnitOfWork
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
-from tests.support.events import (
+from tests.support.data.events import (
     CODEC,
     ORDER_CREATED,
     OrderCreated,
@@ -27,9 +27,15 @@ from tests.support.events import (
     service_database,
     store_event,
 )
-from tests.support.grpc_servers import QUOTE_FEE, Context, fake_fee_host, quote_100, quote_request
-from tests.support.nats import NatsServer, run_nats
-from tests.support.tracing import wait_for_spans
+from tests.support.data.tracing import wait_for_spans
+from tests.support.servers.grpc_servers import (
+    QUOTE_FEE,
+    Context,
+    fake_fee_host,
+    quote_100,
+    quote_request,
+)
+from tests.support.servers.nats import NatsServer, run_nats
 from tracing.messaging import capture_context, consumer_span, producer_span
 from tracing.rpc import TRACE_ID_HEADER
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from mesh.services import BY_NAME, NAMES
-from tests.support.compose import (
+from tests.support.tools.compose import (
     REPO_ROOT,
     app_services,
     compose_services,
@@ -17,7 +17,7 @@ from tests.support.compose import (
     published_ports,
     run_compose,
 )
-from tests.support.env_reads import variables_read_by
+from tests.support.tools.env_reads import variables_read_by
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from tests.support.dockerfile import (
+from tests.support.tools.dockerfile import (
     DockerIgnore,
     Instruction,
     copies,

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.customer import Customer
-from tests.support.mesh import Mesh, MeshOptions, run_mesh
-from tests.support.settle import settle
+from tests.support.data.customer import Customer
+from tests.support.data.settle import settle
+from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ import pytest
 from google.protobuf.message import Message
 
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
-from tests.support.customer import FINAL, Customer
-from tests.support.mesh import Mesh
-from tests.support.refusals import refusal
-from tests.support.settle import settle
-from tests.support.snapshot import take_snapshot
+from tests.support.data.customer import FINAL, Customer
+from tests.support.data.refusals import refusal
+from tests.support.data.settle import settle
+from tests.support.data.snapshot import take_snapshot
+from tests.support.servers.mesh import Mesh
 
 pytestmark = pytest.mark.integration
 

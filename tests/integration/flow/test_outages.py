@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.customer import FINAL, PENDING, Customer
-from tests.support.mesh import Mesh, MeshOptions, run_mesh
-from tests.support.settle import settle
-from tests.support.snapshot import Row, take_snapshot
+from tests.support.data.customer import FINAL, PENDING, Customer
+from tests.support.data.settle import settle
+from tests.support.data.snapshot import Row, take_snapshot
+from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
 
 pytestmark = pytest.mark.integration
 

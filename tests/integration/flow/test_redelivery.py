@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import pytest
 from nats.js import api
 
-from tests.support import jetstream
-from tests.support.ack_proxy import AckHoldingProxy, run_ack_proxy
-from tests.support.customer import FINAL, Customer
-from tests.support.mesh import Mesh, MeshOptions, mesh_on
-from tests.support.nats import run_nats
-from tests.support.settle import settle
+from tests.support.data import jetstream
+from tests.support.data.customer import FINAL, Customer
+from tests.support.data.settle import settle
+from tests.support.servers.ack_proxy import AckHoldingProxy, run_ack_proxy
+from tests.support.servers.mesh import Mesh, MeshOptions, mesh_on
+from tests.support.servers.nats import run_nats
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from tests.support.customer import FILLED, FINAL, PENDING, REJECTED, Customer
-from tests.support.invariants import net_fee
-from tests.support.mesh import Mesh
-from tests.support.refusals import refusal
-from tests.support.settle import settle
-from tests.support.snapshot import take_snapshot
+from tests.support.data.customer import FILLED, FINAL, PENDING, REJECTED, Customer
+from tests.support.data.invariants import net_fee
+from tests.support.data.refusals import refusal
+from tests.support.data.settle import settle
+from tests.support.data.snapshot import take_snapshot
+from tests.support.servers.mesh import Mesh
 
 pytestmark = pytest.mark.integration
 

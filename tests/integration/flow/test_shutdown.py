@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mesh import (
+from tests.support.servers.mesh import (
     SERVICES,
     SHUTDOWN_DRAIN_SECONDS,
     SHUTDOWN_GRACE_SECONDS,

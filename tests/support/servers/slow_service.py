@@ -1,4 +1,5 @@
-"""A chassis process whose QuoteFee takes SLOW_SECONDS: `python -m tests.support.slow_service ADDR`.
+"""A chassis process whose QuoteFee takes SLOW_SECONDS, run as
+`python -m tests.support.servers.slow_service ADDR`.
 
 It runs like a real service (JSON logs, ServiceHost.run_until_signalled), so a test can send it
 SIGTERM in the middle of a call and watch the graceful shutdown.
@@ -14,7 +15,7 @@ from mesh.convert import money
 from mesh.logs import configure_logging
 from mesh.server import ServiceHost
 from simplebank.fees.v1 import fees_pb2
-from tests.support.grpc_servers import Context, FakeFeeServicer, fee_service
+from tests.support.servers.grpc_servers import Context, FakeFeeServicer, fee_service
 
 SLOW_SECONDS = 1.5
 SHUTDOWN_GRACE_SECONDS = 5.0

@@ -18,9 +18,9 @@ import pytest
 
 from mesh.healthcheck import is_serving
 from mesh.services import BY_NAME, NAMES
-from tests.support.customer import Customer
-from tests.support.nats import NatsServer, run_nats
-from tests.support.processes import free_port, log_tail, start_process, stop_process
+from tests.support.data.customer import Customer
+from tests.support.servers.nats import NatsServer, run_nats
+from tests.support.servers.processes import free_port, log_tail, start_process, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Started in this order (callees first), so nobody waits on an address nothing listens on yet.

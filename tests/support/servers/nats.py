@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import (
+from tests.support.servers.processes import (
     free_port,
     log_tail,
     start_process,

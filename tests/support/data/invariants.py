@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from tests.support.snapshot import Row, Snapshot
+from tests.support.data.snapshot import Row, Snapshot
 
 # The demo data the README lists, written out again here so the services' seeding is checked too.
 SEEDED_SHARES = {("acc-alice", "AAPL"): 100, ("acc-alice", "MSFT"): 50, ("acc-bob", "GOOG"): 20}

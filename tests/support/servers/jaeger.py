@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import free_port, log_tail, start_process, stop_process, wait_for_http
+from tests.support.servers.processes import (
+    free_port,
+    log_tail,
+    start_process,
+    stop_process,
+    wait_for_http,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JAEGER_BINARY = REPO_ROOT / ".tools" / "bin" / "jaeger"

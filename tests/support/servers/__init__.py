@@ -1,0 +1,1 @@
+"""Real processes and servers for tests: nats-server, Jaeger, the services, proxies, probes."""
