@@ -136,10 +136,13 @@ prometheus_tools() {
   link blackbox_exporter /usr/bin/prometheus-blackbox-exporter
 }
 
+# Alertmanager and amtool (which checks its config in `make lint`), stamped with their version.
 alertmanager_tool() {
-  local v=${ALERTMANAGER_VERSION#v} common=github.com/prometheus/common/version
-  go_tool alertmanager "$ALERTMANAGER_VERSION" github.com/prometheus/alertmanager/cmd/alertmanager \
-    -trimpath -ldflags "-X $common.Version=$v -X $common.Revision=module-$ALERTMANAGER_VERSION -X $common.Branch=go-install"
+  local name common=github.com/prometheus/common/version
+  for name in alertmanager amtool; do
+    go_tool "$name" "$ALERTMANAGER_VERSION" "github.com/prometheus/alertmanager/cmd/$name" -trimpath \
+      -ldflags "-X $common.Version=${ALERTMANAGER_VERSION#v} -X $common.Revision=$ALERTMANAGER_VERSION"
+  done
 }
 
 want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager}
@@ -152,7 +155,7 @@ for tool in $want; do
     ghz) go_tool ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
     docker-compose) compose_tool ;;
     prometheus) prometheus_tools ;; # also promtool and blackbox_exporter
-    alertmanager) alertmanager_tool ;;
+    alertmanager) alertmanager_tool ;; # also amtool
     *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 done
