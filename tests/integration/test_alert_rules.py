@@ -88,7 +88,7 @@ def test_alertmanager_config_is_valid() -> None:
     ids=lambda path: path.name,
 )
 def test_every_address_in_the_config_is_loopback(config: Path) -> None:
-    text = config.read_text()
+    text = re.sub(r"#.*", "", config.read_text())  # comments may say what is avoided
 
     addresses = re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", text)
     assert set(addresses) <= {"127.0.0.1"}
