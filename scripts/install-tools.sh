@@ -96,13 +96,14 @@ without_daemons() {
 }
 
 # Never run the packaged daemons: the mesh starts its own on loopback with its own config.
+# Without a running systemd, `systemctl disable` still edits the boot links (and the SysV ones).
 disable_packaged_daemons() {
-  local unit
+  local unit now=()
+  [ -d /run/systemd/system ] && now=(--now)
   for unit in prometheus prometheus-blackbox-exporter; do
-    if [ -d /run/systemd/system ]; then
-      systemctl disable --now --quiet "$unit" || say "warning: could not stop and disable $unit"
+    if command -v systemctl >/dev/null; then
+      systemctl disable "${now[@]}" --quiet "$unit" >/dev/null 2>&1 || say "warning: could not disable $unit"
     else
-      deb-systemd-helper disable "$unit.service" || say "warning: could not disable $unit.service"
       update-rc.d "$unit" disable >/dev/null 2>&1 || say "warning: could not disable /etc/init.d/$unit"
     fi
   done
