@@ -1,4 +1,4 @@
-"""The main() shared by every service: config, logs, tracing, then serve until signalled."""
+"""The main() every service shares: config, logs, tracing, metrics, then serve until signalled."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable
 from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
+from mesh.services import BY_NAME
+from tracing.metrics import MetricsEndpoint, configure_metrics, metrics_enabled
 from tracing.setup import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -20,9 +22,16 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     service = build(Env())
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
+    endpoint = None
+    if metrics_enabled() and service.config.metrics_addr:
+        variable = BY_NAME[name].metrics_variable
+        endpoint = MetricsEndpoint(variable, service.config.metrics_addr, configure_metrics(name))
+        await endpoint.start()
     try:
         await ServiceHost(service).run_until_signalled()
     finally:
+        if endpoint is not None:
+            await endpoint.stop()
         shutdown_tracing(provider)
 
 
