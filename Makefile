@@ -61,8 +61,9 @@ test-unit: venv ## Unit tests only (seconds)
 	$(PY) -m pytest tests/unit
 
 .PHONY: run
-run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it)
-	$(PY) scripts/run.py
+RUN_FLAGS ?=
+run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
+	$(PY) scripts/run.py $(RUN_FLAGS)
 
 .PHONY: demo
 demo: venv tools ## With `make run` going: place a few orders and show their traces

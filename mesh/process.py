@@ -18,14 +18,17 @@ log = logging.getLogger(__name__)
 
 
 async def _serve(name: str, build: Callable[[Env], Service]) -> None:
+    # Metrics first: instruments made while the service is built start recording at once.
+    registry = configure_metrics(name) if metrics_enabled() else None
     # Built inside the running loop: gRPC channels and asyncio primitives bind to it.
     service = build(Env())
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
     endpoint = None
-    if metrics_enabled() and service.config.metrics_addr:
-        variable = BY_NAME[name].metrics_variable
-        endpoint = MetricsEndpoint(variable, service.config.metrics_addr, configure_metrics(name))
+    if registry is not None and service.config.metrics_addr:
+        endpoint = MetricsEndpoint(
+            BY_NAME[name].metrics_variable, service.config.metrics_addr, registry
+        )
         await endpoint.start()
     try:
         await ServiceHost(service).run_until_signalled()
