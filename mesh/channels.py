@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 
 import grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from mesh.deadline import DeadlineClientInterceptor
-from tracing.rpc import client_interceptors
+from tracing.rpc import traced_calls
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Chan
             ("grpc.max_reconnect_backoff_ms", 1000),
         ],
         # Deadline first, so the tracing span and the retries see the shortened timeout.
-        interceptors=[DeadlineClientInterceptor(policy.timeout_seconds), *client_interceptors()],  # type: ignore[list-item]
+        interceptors=[
+            DeadlineClientInterceptor(policy.timeout_seconds),  # type: ignore[list-item]
+            *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
+        ],
     )
 
 

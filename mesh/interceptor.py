@@ -1,4 +1,4 @@
-"""A base for server interceptors that wrap each unary call: deadline, errors, trace header."""
+"""A base for server interceptors that wrap each unary call; the trace-id header; crash marks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 
-from tracing.rpc import TRACE_ID_HEADER, current_trace_id
+from tracing.rpc import TRACE_ID_HEADER, current_trace_id, mark_crashed
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 
@@ -53,3 +53,16 @@ class TraceIdHeaderInterceptor(UnaryServerInterceptor):
         if trace_id:
             await context.send_initial_metadata(((TRACE_ID_HEADER, trace_id),))
         return response
+
+
+class CrashSpanInterceptor(UnaryServerInterceptor):
+    """Marks the call's span failed when a handler raises instead of answering or aborting."""
+
+    async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:
+        try:
+            return await behavior(request, context)
+        except grpc.aio.AbortError:  # an abort is an answer; the instrumentation records it
+            raise
+        except Exception as error:
+            mark_crashed(error)
+            raise

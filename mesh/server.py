@@ -12,14 +12,15 @@ from typing import Protocol
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mesh import reflection
 from mesh.config import ServerConfig
 from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
-from mesh.interceptor import TraceIdHeaderInterceptor
+from mesh.interceptor import CrashSpanInterceptor, TraceIdHeaderInterceptor
 from mesh.status import DomainErrorInterceptor
-from tracing.rpc import server_interceptor
+from tracing.rpc import traced_calls
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class ServiceHost:
         self._server = grpc.aio.server(
             # Outermost first: the tracing span wraps the deadline and the error translation.
             interceptors=[
-                server_interceptor(),
+                aio_server_interceptor(filter_=traced_calls()),  # type: ignore[no-untyped-call]
+                CrashSpanInterceptor(),
                 TraceIdHeaderInterceptor(),
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),

@@ -94,10 +94,13 @@ async def test_a_handler_that_crashes_marks_both_spans_failed(
     for span in by_kind.values():
         assert status_code_of(span) == code, span.kind
         assert span.status.status_code is StatusCode.ERROR, span.kind
-    [event] = by_kind[SpanKind.SERVER].events
-    assert event.name == "exception"
-    assert event.attributes is not None
-    assert event.attributes["exception.type"] == "RuntimeError"
+    # Recorded twice by the instrumentation (open-telemetry/opentelemetry-python-contrib#5068).
+    recorded = [
+        event.attributes["exception.type"]
+        for event in by_kind[SpanKind.SERVER].events
+        if event.name == "exception" and event.attributes is not None
+    ]
+    assert "RuntimeError" in recorded
 
 
 async def first_watch_status(stub: health_pb2_grpc.HealthStub) -> object:
