@@ -2,6 +2,7 @@
 # A Docker engine for `make up` and the compose test: reuses one that answers, or starts one.
 #
 #   eval "$(scripts/docker-engine.sh start)"   # prints `export DOCKER_HOST=unix://...`
+#   eval "$(scripts/docker-engine.sh env)"     # the engine that answers, if any; starts none
 #   scripts/docker-engine.sh stop              # stops the engine this script started, if any
 #   scripts/docker-engine.sh status
 #
@@ -120,6 +121,18 @@ stop() {
   say "dockerd stopped"
 }
 
+env() {
+  if [ -n "${DOCKER_HOST:-}" ] && answers "$DOCKER_HOST"; then
+    echo "export DOCKER_HOST=$DOCKER_HOST"
+  elif answers "$ours"; then
+    echo "export DOCKER_HOST=$ours"
+  elif [ -S /var/run/docker.sock ] && answers "$system"; then
+    echo "export DOCKER_HOST=$system"
+  else
+    die "no Docker engine answers (\`make up\` starts one)"
+  fi
+}
+
 status() {
   local pid
   if pid=$(our_pid) && answers "$ours"; then
@@ -135,6 +148,7 @@ status() {
 case ${1:-start} in
   start) start ;;
   stop) stop ;;
+  env) env ;;
   status) status ;;
-  *) die "usage: $0 [start|stop|status]" ;;
+  *) die "usage: $0 [start|env|stop|status]" ;;
 esac
