@@ -58,6 +58,12 @@ install_engine() {
   } >"$state/apt.log" 2>&1 || status=$?
   [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
   [ "$status" = 0 ] || die "apt-get install docker.io iptables failed (exit $status): see $state/apt.log"
+  # Nor start the system's Docker at boot: this script starts the engine when it is wanted.
+  # Without a running systemd, `systemctl disable` still edits the boot links.
+  if command -v systemctl >/dev/null; then
+    systemctl disable --quiet docker.service docker.socket containerd.service >/dev/null 2>&1 ||
+      say "warning: could not disable the docker and containerd units"
+  fi
 }
 
 start() {

@@ -52,7 +52,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject
         images = compose_images(engine)
         running = ComposeProject(tmp_path_factory.mktemp("compose"), {**engine, **images})
         try:
+            started = time.monotonic()
             running.up()
+            print(f"[compose] up --wait: {time.monotonic() - started:.0f} s")
             yield running
         finally:
             running.down()

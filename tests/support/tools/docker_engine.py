@@ -56,6 +56,7 @@ def run_script(script: Path, args: list[str], env: Mapping[str, str], timeout: f
             f"{script.name} {' '.join(args)} failed ({done.returncode}):\n{done.stderr}",
             pytrace=False,
         )
+    print(done.stderr, end="")  # what was prepared, and how long it took (pytest -rA shows it)
     return done.stdout
 
 
