@@ -29,6 +29,9 @@ BASE_PACKAGES=python3,python3-venv,python-is-python3,ca-certificates
 STANDINS=(
   "NATS_IMAGE nats-server"
   "JAEGER_IMAGE jaeger"
+  "PROMETHEUS_IMAGE prometheus"
+  "ALERTMANAGER_IMAGE alertmanager"
+  "BLACKBOX_IMAGE blackbox_exporter"
 )
 
 say() { printf '[images] %s\n' "$*" >&2; }

@@ -1,5 +1,6 @@
 """compose.yaml for real: `docker compose up --wait`, an order through the published gateway,
-its trace in the Jaeger container, a crashed service restarted with nothing lost, `down -v`.
+its trace in the Jaeger container, Prometheus scraping and probing every service, a crashed
+service restarted with nothing lost, `down -v`.
 
 The engine is one that answers or one scripts/docker-engine.sh starts (and this stops); the
 images come from scripts/docker-images.sh (built once; stand-ins where no registry serves
@@ -14,6 +15,7 @@ import os
 import re
 import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +44,17 @@ POLL_SECONDS = 0.5
 SERVICE_USER = "10001:10001"  # the Dockerfile's USER
 TRACE_ID = re.compile(r"^x-trace-id: ([0-9a-f]{32})$", re.MULTILINE)
 MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
+SCRAPE_SECONDS = 60.0
+# Every service scraped and probed, and NATS, Jaeger and the watchers themselves.
+EVERY_JOB_UP = {
+    *(("services", name) for name in NAMES),
+    *(("heartbeat", name) for name in NAMES),
+    ("nats", "nats"),
+    ("jaeger", "jaeger"),
+    ("prometheus", "prometheus"),
+    ("alertmanager", "alertmanager"),
+    ("blackbox", "blackbox"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +153,31 @@ def test_an_order_through_the_published_gateway_fills_and_jaeger_has_its_whole_t
     )
     assert trace.services() == set(NAMES), f"services {sorted(trace.services())}:\n{trace}"
     assert len(trace.roots()) == 1, str(trace)
+
+
+def test_prometheus_scrapes_and_probes_every_service_and_alertmanager_answers(
+    project: ComposeProject,
+) -> None:
+    prometheus = "http://" + project.published("prometheus", 9090)
+    alertmanager = "http://" + project.published("alertmanager", 9093)
+
+    deadline = time.monotonic() + SCRAPE_SECONDS
+    while (up := services_up(prometheus)) != EVERY_JOB_UP and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+
+    assert up == EVERY_JOB_UP
+    assert get_json(f"{alertmanager}/api/v2/status")["cluster"]["status"] in ("ready", "disabled")
+
+
+def services_up(prometheus: str) -> set[tuple[str, str]]:
+    """(job, service) of every target Prometheus has scraped successfully."""
+    targets = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]
+    return {(t["labels"]["job"], t["labels"]["service"]) for t in targets if t["health"] == "up"}
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
 
 
 def test_orders_crashing_restarts_on_failure_and_keeps_its_database(
