@@ -10,6 +10,7 @@ from collections.abc import Callable
 from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
+from tracing.log_shipping import configure_log_shipping, shutdown_log_shipping
 from tracing.setup import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,11 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     service = build(Env())
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
+    shipping = configure_log_shipping(name)
     try:
         await ServiceHost(service).run_until_signalled()
     finally:
+        shutdown_log_shipping(shipping)
         shutdown_tracing(provider)
 
 
