@@ -70,6 +70,10 @@ trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
 	$(PY) scripts/trace.py $(ID)
 
+.PHONY: logs
+logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=), or TRACE=<id>
+	@$(PY) scripts/logs.py $(if $(SERVICE),--service '$(SERVICE)') $(if $(LEVEL),--level '$(LEVEL)') $(if $(TRACE),--trace '$(TRACE)')
+
 .PHONY: bench
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
 	$(PY) -m bench
@@ -86,8 +90,8 @@ up: ## docker compose up (needs Docker)
 down: ## docker compose down
 	docker compose down
 
-.PHONY: logs
-logs: ## docker compose logs -f
+.PHONY: compose-logs
+compose-logs: ## docker compose logs -f
 	docker compose logs -f
 
 .PHONY: clean
