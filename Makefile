@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 venv: $(VENV)/.installed ## Create the virtual environment with pinned dependencies
 
 .PHONY: tools
-tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz (cached outside the checkout)
+tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz, Prometheus, Alertmanager (cached)
 	@scripts/install-tools.sh
 
 .PHONY: protos
@@ -37,12 +37,15 @@ check-protos: venv ## Fail if generated/ is stale
 	@scripts/check-generated.sh
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking
+lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool and amtool checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(TOOLS)/buf lint
 	$(TOOLS)/buf breaking --against protos/baseline.binpb
+	$(TOOLS)/promtool check config --lint=all config/prometheus/prometheus.yml
+	$(TOOLS)/promtool check rules --lint=all config/prometheus/rules/*.yml
+	$(TOOLS)/amtool check-config config/alertmanager/alertmanager.yml
 
 .PHONY: baseline
 baseline: tools ## Record the current contracts as the baseline for buf breaking
@@ -58,8 +61,9 @@ test-unit: venv ## Unit tests only (seconds)
 	$(PY) -m pytest tests/unit
 
 .PHONY: run
-run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it)
-	$(PY) scripts/run.py
+RUN_FLAGS ?=
+run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
+	$(PY) scripts/run.py $(RUN_FLAGS)
 
 .PHONY: demo
 demo: venv tools ## With `make run` going: place a few orders and show their traces
@@ -69,6 +73,10 @@ demo: venv tools ## With `make run` going: place a few orders and show their tra
 trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
 	$(PY) scripts/trace.py $(ID)
+
+.PHONY: alerts
+alerts: ## With `make run` going: print what Alertmanager has firing now
+	@$(PYTHON) scripts/alerts.py
 
 .PHONY: logs
 logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=), or TRACE=<id>

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from mesh.services import SERVICES
+from scripts.launcher.observability import DEFAULTS as OBSERVABILITY_DEFAULTS
 
 HOST = "127.0.0.1"
 # Jaeger's listeners, which config/jaeger.yaml places from these (the launcher reads two of them).
@@ -44,9 +45,12 @@ def free_addr() -> str:
 def mesh_on_free_ports() -> dict[str, str]:
     """Every port `make run` opens, moved to a free one through the variables that place it."""
     env = {service.address_variable: free_addr() for service in SERVICES}
+    env |= {service.metrics_variable: free_addr() for service in SERVICES}
     env["NATS_URL"] = f"nats://{free_addr()}"
     env |= {variable: free_addr() for variable in JAEGER_ADDRESS_VARIABLES}
-    env["JAEGER_METRICS_PORT"] = str(free_port())
+    env |= {variable: free_addr() for variable in OBSERVABILITY_DEFAULTS}
+    # Jaeger's metrics port, for runs without the watchers (with them, JAEGER_METRICS_ADDR).
+    env["JAEGER_METRICS_PORT"] = env["JAEGER_METRICS_ADDR"].rpartition(":")[2]
     return env
 
 

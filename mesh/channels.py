@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
 from mesh.deadline import DeadlineClientInterceptor
+from mesh.rpc_metrics import ClientMetricsInterceptor
 from tracing.rpc import client_interceptors
 
 
@@ -55,6 +57,12 @@ class CallPolicy:
 def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Channel:
     """A long-lived insecure channel to an upstream on the local mesh."""
     policy = policy or CallPolicy()
+    # Deadline first, so the timing, the tracing span and the retries see the shortened timeout.
+    interceptors: list[Any] = [
+        DeadlineClientInterceptor(policy.timeout_seconds),
+        ClientMetricsInterceptor(target),
+        *client_interceptors(),
+    ]
     return grpc.aio.insecure_channel(
         target,
         options=[
@@ -64,8 +72,7 @@ def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Chan
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
         ],
-        # Deadline first, so the tracing span and the retries see the shortened timeout.
-        interceptors=[DeadlineClientInterceptor(policy.timeout_seconds), *client_interceptors()],  # type: ignore[list-item]
+        interceptors=interceptors,
     )
 
 

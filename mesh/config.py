@@ -64,6 +64,11 @@ class Env:
         """Where `service` listens: <SERVICE>_LISTEN_ADDR, else the address it is called at."""
         return self.addr(f"{service.upper()}_LISTEN_ADDR", self.service_addr(service))
 
+    def metrics_addr(self, service: str) -> str:
+        """Where Prometheus scrapes `service`: <SERVICE>_METRICS_ADDR."""
+        info = BY_NAME[service]
+        return self.addr(info.metrics_variable, info.metrics_address)
+
     def nats_url(self) -> str:
         """Where NATS is: NATS_URL."""
         url = self.text("NATS_URL", DEFAULT_NATS_URL)
@@ -83,6 +88,8 @@ class ServerConfig:
     # Time between turning NOT_SERVING and closing the port, so probes and load balancers
     # see the service leave before its connections are refused.
     shutdown_drain: float = 0.5
+    # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
+    metrics_addr: str = ""
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> ServerConfig:
@@ -95,6 +102,7 @@ class ServerConfig:
             shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
             log_level=level,
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
+            metrics_addr=env.metrics_addr(name),
         )
 
 

@@ -17,6 +17,7 @@ from mesh.background import BackgroundLoop
 from mesh.codec import EventCodec, UnreadableEvent
 from mesh.database import Database
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
+from mesh.messaging_metrics import ConsumerMetrics
 from mesh.unit_of_work import UnitOfWork
 from tracing.messaging import consumer_span
 
@@ -75,6 +76,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         self._ack_wait = ack_wait
         self._max_deliveries = max_deliveries
         self._batch = batch
+        self._metrics = ConsumerMetrics(self.durable, subscription.name, self.subject)
 
     def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
         inserted = uow.execute(
@@ -90,6 +92,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
     async def process(self, msg: Msg) -> None:
         headers = msg.headers or {}
         event_id = headers.get("Nats-Msg-Id", "")
+        started = time.perf_counter()
         with consumer_span(msg.subject, event_id, headers) as span:
             try:
                 if not event_id:
@@ -101,8 +104,11 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
                 span.set_attribute("simplebank.duplicate", not applied)
             except Exception as error:
+                self._metrics.processed("failed", time.perf_counter() - started, error)
                 await self._failed(msg, event_id, error)
                 return
+        outcome = "applied" if applied else "duplicate"
+        self._metrics.processed(outcome, time.perf_counter() - started)
         await self.acknowledge(msg)
 
     async def acknowledge(self, msg: Msg) -> None:
@@ -124,6 +130,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             )
             await self._bus.publish(subject, msg.data, headers)
             await msg.ack()
+            self._metrics.dead_lettered()
             return
         log.warning(
             "event failed, will be redelivered",
@@ -147,11 +154,14 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             try:
                 messages = await subscription.fetch(self._batch, timeout=1.0)
             except (FetchTimeoutError, TimeoutError):
+                self._metrics.lag(0)  # nothing was waiting for a whole second
                 continue
             except Exception as error:
                 log.warning("fetch failed", extra={"consumer": self.durable, "error": repr(error)})
                 await asyncio.sleep(0.5)
                 continue
+            if messages:
+                self._metrics.lag(messages[-1].metadata.num_pending or 0)
             for msg in messages:
                 await self.process(msg)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -30,10 +30,10 @@ class Database:
         self._recorder = recorder or NoEvents()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._connection: sqlite3.Connection | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[Sequence[object]], None]] = []
 
-    def on_events_committed(self, listener: Callable[[], None]) -> None:
-        """Call `listener` (on the event loop) after every commit that added outbox events."""
+    def on_events_committed(self, listener: Callable[[Sequence[object]], None]) -> None:
+        """Call `listener(events)` on the event loop after every commit that added events."""
         self._listeners.append(listener)
 
     def _open(self) -> None:
@@ -49,7 +49,7 @@ class Database:
         connection.executescript(self._schema)
         self._connection = connection
 
-    def _transact(self, work: Callable[[UnitOfWork], T]) -> tuple[T, int]:
+    def _transact(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
         connection = self._connection
         if connection is None:
             raise RuntimeError(f"database {self._path} is not open")
@@ -61,7 +61,7 @@ class Database:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        return result, uow.events_added
+        return result, uow.events
 
     def _close(self) -> None:
         if self._connection is not None:
@@ -82,12 +82,12 @@ class Database:
         a commit that added events, the listeners (the outbox relay) hear of it.
         """
         context = contextvars.copy_context()
-        result, events_added = await asyncio.get_running_loop().run_in_executor(
+        result, events = await asyncio.get_running_loop().run_in_executor(
             self._executor, context.run, self._transact, work
         )
-        if events_added:
+        if events:
             for listener in self._listeners:
-                listener()
+                listener(events)
         return result
 
     async def ping(self) -> bool:

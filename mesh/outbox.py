@@ -13,6 +13,7 @@ from mesh.background import BackgroundLoop
 from mesh.codec import EventCodec
 from mesh.database import Database
 from mesh.jetstream import EventBus
+from mesh.messaging_metrics import OutboxMetrics
 from mesh.unit_of_work import UnitOfWork
 from tracing.messaging import capture_context, producer_span
 
@@ -64,7 +65,9 @@ class OutboxRelay(BackgroundLoop):
         self._poll_interval = poll_interval
         self._batch = batch
         self._wake = asyncio.Event()
-        database.on_events_committed(self._wake.set)
+        self._metrics = OutboxMetrics()
+        self._measured_at = float("-inf")
+        database.on_events_committed(lambda _events: self._wake.set())
 
     async def _next_batch(self) -> list[sqlite3.Row]:
         return await self._database.transact(
@@ -104,9 +107,27 @@ class OutboxRelay(BackgroundLoop):
                 await self._forget(last_seq)
         return published
 
+    async def _measure(self) -> None:
+        """Record how much waits, at most once a second (a query, off the hot path)."""
+        now = time.monotonic()
+        if now - self._measured_at < 1.0:
+            return
+        self._measured_at = now
+        try:
+            count, oldest = await self._database.transact(
+                lambda u: tuple(
+                    u.execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
+                )
+            )
+        except Exception as error:  # the relay's own next read says more; keep relaying
+            log.warning("outbox not measured", extra={"error": repr(error)})
+            return
+        self._metrics.waiting(count, 0.0 if oldest is None else max(time.time() - oldest, 0.0))
+
     async def run(self) -> None:
         backoff = self._poll_interval
         while True:
+            await self._measure()
             try:
                 published = await self.relay_once()
                 backoff = self._poll_interval

@@ -1,4 +1,4 @@
-"""The main() shared by every service: config, logs, tracing, then serve until signalled."""
+"""The main() every service shares: config, logs, tracing, metrics, then serve until signalled."""
 
 from __future__ import annotations
 
@@ -10,21 +10,33 @@ from collections.abc import Callable
 from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
+from mesh.services import BY_NAME
 from tracing.log_shipping import configure_log_shipping, shutdown_log_shipping
+from tracing.metrics import MetricsEndpoint, configure_metrics, metrics_enabled
 from tracing.setup import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
 
 async def _serve(name: str, build: Callable[[Env], Service]) -> None:
+    # Metrics first: instruments made while the service is built start recording at once.
+    registry = configure_metrics(name) if metrics_enabled() else None
     # Built inside the running loop: gRPC channels and asyncio primitives bind to it.
     service = build(Env())
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
     shipping = configure_log_shipping(name)
+    endpoint = None
+    if registry is not None and service.config.metrics_addr:
+        endpoint = MetricsEndpoint(
+            BY_NAME[name].metrics_variable, service.config.metrics_addr, registry
+        )
+        await endpoint.start()
     try:
         await ServiceHost(service).run_until_signalled()
     finally:
+        if endpoint is not None:
+            await endpoint.stop()
         shutdown_log_shipping(shipping)
         shutdown_tracing(provider)
 

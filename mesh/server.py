@@ -18,6 +18,7 @@ from mesh.config import ServerConfig
 from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
 from mesh.refusals import DomainErrorInterceptor
+from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.trace_header import TraceIdHeaderInterceptor
 from tracing.rpc import server_interceptor
 
@@ -52,9 +53,11 @@ class ServiceHost:
     def __init__(self, service: Service) -> None:
         self._service = service
         self._server = grpc.aio.server(
-            # Outermost first: the tracing span wraps the deadline and the error translation.
+            # Outermost first: the tracing span wraps the deadline and the error translation,
+            # and the call is timed with the status the error translation gave it.
             interceptors=[
                 server_interceptor(),
+                ServerMetricsInterceptor(),
                 TraceIdHeaderInterceptor(),
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),

@@ -15,6 +15,7 @@ HOST = "127.0.0.1"
 class ServiceInfo:
     name: str
     port: int  # the contract's default; <NAME>_ADDR moves it
+    metrics_port: int  # Prometheus scrapes it; <NAME>_METRICS_ADDR moves it
     consumes: tuple[str, ...] = ()  # event types, one durable consumer each
     publishes: tuple[str, ...] = ()
 
@@ -28,6 +29,14 @@ class ServiceInfo:
         return f"{self.name.upper()}_ADDR"
 
     @property
+    def metrics_address(self) -> str:
+        return f"{HOST}:{self.metrics_port}"
+
+    @property
+    def metrics_variable(self) -> str:
+        return f"{self.name.upper()}_METRICS_ADDR"
+
+    @property
     def module(self) -> str:
         """What `python -m` runs."""
         return f"services.{self.name}"
@@ -35,27 +44,31 @@ class ServiceInfo:
 
 # Edge first, then as the contract numbers the ports.
 SERVICES = (
-    ServiceInfo("gateway", 50051),
+    ServiceInfo("gateway", 50051, 9461),
     ServiceInfo(
         "orders",
         50052,
+        9462,
         consumes=("OrderPlaced", "OrderExecuted", "OrderRejected", "FeeCharged", "FeeRefunded"),
         publishes=("OrderCreated",),
     ),
     ServiceInfo(
         "accounts",
         50053,
+        9463,
         consumes=("FeeCharged", "FeeRefunded", "OrderExecuted", "OrderRejected"),
     ),
     ServiceInfo(
         "fees",
         50054,
+        9464,
         consumes=("OrderPlaced", "OrderRejected"),
         publishes=("FeeCharged", "FeeRefunded"),
     ),
     ServiceInfo(
         "market",
         50055,
+        9465,
         consumes=("OrderCreated",),
         publishes=("OrderPlaced", "OrderExecuted", "OrderRejected"),
     ),

@@ -54,7 +54,7 @@ class UnitOfWork:
     def __init__(self, connection: sqlite3.Connection, recorder: EventRecorder) -> None:
         self._connection = connection
         self._recorder = recorder
-        self.events_added = 0
+        self.events: list[object] = []
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -74,7 +74,7 @@ class UnitOfWork:
         "<order_id>/OrderPlaced"): the same fact recorded twice is one event.
         """
         self._recorder.record(self._connection, event_id, event)
-        self.events_added += 1
+        self.events.append(event)
 
     def trace_context(self) -> dict[str, str]:
         """The trace this work belongs to, as W3C headers, for work that resumes it later."""

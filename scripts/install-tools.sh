@@ -9,6 +9,13 @@ NATS_SERVER_VERSION=v2.12.2
 JAEGER_MODULE_VERSION=v1.76.0 # Jaeger v2.13.0
 GHZ_VERSION=v0.121.0
 COMPOSE_VERSION=v5.6.0 # optional: validates compose.yaml, no engine needed
+# Alertmanager from its Go module, because Debian's package has no web UI. v0.31.1 is the newest
+# whose module carries the built UI: from v0.32 the UI is built by npm at release time and the
+# module lacks it, so `go install` fails ("pattern app/dist: no matching files found").
+ALERTMANAGER_VERSION=v0.31.1
+# Prometheus (with promtool) and the blackbox exporter come from Debian 12's packages:
+# prometheus 2.42, prometheus-blackbox-exporter 0.23.
+DEBIAN_PACKAGES="prometheus prometheus-blackbox-exporter"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SIMPLEBANK_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simplebank-mesh/tools}
@@ -20,12 +27,14 @@ say() { printf '[tools] %s\n' "$*"; }
 # link NAME PATH: point .tools/bin/NAME at PATH in the cache.
 link() { ln -sfn "$2" "$bin/$1"; }
 
-# go_tool NAME VERSION PACKAGE: `go install PACKAGE@VERSION` into its own cache folder.
+# go_tool NAME VERSION PACKAGE [GO-INSTALL-FLAGS...]: `go install PACKAGE@VERSION` into its own
+# cache folder.
 go_tool() {
-  local name=$1 version=$2 package=$3 dir="$cache/$1-$2"
+  local name=$1 version=$2 package=$3 dir="$cache/$1-$2" started=$SECONDS
   if [ ! -x "$dir/bin/$name" ]; then
     say "building $name $version with go install (first time only)"
-    GOBIN="$dir/bin" GOFLAGS=-mod=mod go install "$package@$version"
+    GOBIN="$dir/bin" GOFLAGS=-mod=mod go install "${@:4}" "$package@$version"
+    say "built $name in $((SECONDS - started)) s"
   fi
   link "$name" "$dir/bin/$name"
 }
@@ -70,12 +79,77 @@ compose_tool() {
   link docker-compose "$dir/bin/docker-compose"
 }
 
+# The Debian packages install system-wide, so they are linked from /usr/bin, not the cache.
+debian_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# without_daemons COMMAND...: run an apt-get install with a policy-rc.d that forbids starting
+# services (the packages would otherwise start Prometheus and the exporter on all interfaces),
+# restoring whatever policy-rc.d was there before.
+without_daemons() {
+  local policy=/usr/sbin/policy-rc.d saved="" rc=0
+  if [ -e "$policy" ]; then saved=$(mktemp) && cp -p "$policy" "$saved"; fi
+  printf '#!/bin/sh\n# written by simplebank-mesh scripts/install-tools.sh: start no daemon\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  "$@" || rc=$?
+  if [ -n "$saved" ]; then mv "$saved" "$policy"; else rm -f "$policy"; fi
+  return "$rc"
+}
+
+# Never run the packaged daemons: the mesh starts its own on loopback with its own config.
+# Without a running systemd, `systemctl disable` still edits the boot links (and the SysV ones).
+disable_packaged_daemons() {
+  local unit now=()
+  [ -d /run/systemd/system ] && now=(--now)
+  for unit in prometheus prometheus-blackbox-exporter; do
+    if command -v systemctl >/dev/null; then
+      systemctl disable "${now[@]}" --quiet "$unit" >/dev/null 2>&1 || say "warning: could not disable $unit"
+    else
+      update-rc.d "$unit" disable >/dev/null 2>&1 || say "warning: could not disable /etc/init.d/$unit"
+    fi
+  done
+}
+
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+prometheus_tools() {
+  local missing=() package started=$SECONDS
+  for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      say "missing ${missing[*]}: as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again" >&2
+      exit 1
+    fi
+    say "installing Debian packages ${missing[*]} (daemons not started)"
+    # A fresh machine has no package lists; stale ones can point at files the mirror dropped.
+    apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get update -q >/dev/null
+    if ! without_daemons apt_install "${missing[@]}"; then
+      say "retrying after apt-get update"
+      apt-get update -q >/dev/null
+      without_daemons apt_install "${missing[@]}"
+    fi
+    disable_packaged_daemons
+    say "installed ${missing[*]} in $((SECONDS - started)) s"
+  fi
+  link prometheus /usr/bin/prometheus
+  link promtool /usr/bin/promtool
+  link blackbox_exporter /usr/bin/prometheus-blackbox-exporter
+}
+
+# Alertmanager and amtool (which checks its config in `make lint`), stamped with their version.
+alertmanager_tool() {
+  local name common=github.com/prometheus/common/version
+  for name in alertmanager amtool; do
+    go_tool "$name" "$ALERTMANAGER_VERSION" "github.com/prometheus/alertmanager/cmd/$name" -trimpath \
+      -ldflags "-X $common.Version=${ALERTMANAGER_VERSION#v} -X $common.Revision=$ALERTMANAGER_VERSION"
+  done
+}
+
 # VictoriaLogs, the log store `make run` ships service logs to; its Go module carries its web UI.
 VICTORIALOGS_VERSION=v1.52.2
 victorialogs_tool() {
-  local started=$SECONDS
   go_tool victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
-  [ $((SECONDS - started)) -lt 2 ] || say "victoria-logs ready in $((SECONDS - started)) s"
 }
 
 # The Jaeger UI: the official jaeger-ui build that Jaeger module v1.76.0 embeds at release, from
@@ -124,7 +198,7 @@ chromium_tool() {
   link chromium "$(command -v chromium)"
 }
 
-want=${*:-grpcurl buf nats-server jaeger ghz docker-compose victoria-logs jaeger-ui chromium}
+want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium}
 for tool in $want; do
   case $tool in
     grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
@@ -133,6 +207,8 @@ for tool in $want; do
     jaeger) jaeger_tool ;;
     ghz) go_tool ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
     docker-compose) compose_tool ;;
+    prometheus) prometheus_tools ;; # also promtool and blackbox_exporter
+    alertmanager) alertmanager_tool ;; # also amtool
     victoria-logs) victorialogs_tool ;;
     jaeger-ui) jaeger_ui_assets ;; # optional download: never fails
     chromium) chromium_tool ;;

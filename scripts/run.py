@@ -43,13 +43,21 @@ def parse_args(argv: list[str] | None) -> Settings:
         help="start Jaeger and export spans to it (default: on)",
     )
     parser.add_argument(
+        "--observability",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start Prometheus, the blackbox exporter and Alertmanager (default: on)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, help="write addresses and pids here as JSON once all is ready"
     )
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for everything to be ready"
     )
     args = parser.parse_args(argv)
-    return load_settings(args.data_dir, args.tracing, args.timeout, args.ready_file, os.environ)
+    return load_settings(
+        args.data_dir, args.tracing, args.timeout, args.ready_file, os.environ, args.observability
+    )
 
 
 def stop_on_signals() -> threading.Event:
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted:
         pass
     finally:
-        say("\nstopping: services first, then NATS and Jaeger ...")
+        say("\nstopping: the watchers, the services, then NATS and Jaeger ...")
         stopping = time.monotonic()
         for name in supervisor.shutdown():
             say(

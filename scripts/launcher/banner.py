@@ -32,6 +32,20 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
         ]
     else:
         lines.append("  tracing is off (--no-tracing)")
+    parts = settings.observability
+    if parts is not None:
+        lines += [
+            f"  {'prometheus':<10} {parts.prometheus_url:<22} pid {pids['prometheus']}",
+            f"             alerts: {parts.prometheus_url}/alerts, "
+            f"graphs: {parts.prometheus_url}/graph",
+            f"  {'alerts':<10} {parts.alertmanager_url:<22} pid {pids['alertmanager']}"
+            "   (firing and resolved alerts are also printed here)",
+            f"  {'heartbeat':<10} {parts.blackbox_url:<22} pid {pids['blackbox']}",
+            "  metrics    "
+            + ", ".join(f"http://{a}/metrics" for a in settings.metrics_addrs.values()),
+        ]
+    else:
+        lines.append("  metrics, heartbeats and alerts are off (--no-observability)")
     lines += [
         "",
         f"  logs  {_shown(settings.log_dir)}/<name>.log",
@@ -62,6 +76,13 @@ def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Re
         else None,
         data_dir=settings.data_dir,
         log_dir=settings.log_dir,
+        watchers={}
+        if settings.observability is None
+        else {
+            "prometheus": Endpoint(settings.observability.prometheus_url, pids["prometheus"]),
+            "alertmanager": Endpoint(settings.observability.alertmanager_url, pids["alertmanager"]),
+            "blackbox": Endpoint(settings.observability.blackbox_url, pids["blackbox"]),
+        },
     )
 
 

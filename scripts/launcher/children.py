@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.launcher.settings import REPO_ROOT
+from scripts.launcher.paths import REPO_ROOT
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -46,6 +46,9 @@ class Ready:
     jaeger: Jaeger | None  # None with --no-tracing
     data_dir: Path
     log_dir: Path
+    # Prometheus, Alertmanager and the blackbox exporter: their URL and process; none with
+    # --no-observability.
+    watchers: Mapping[str, Endpoint] = field(default_factory=dict)
 
     @property
     def gateway(self) -> str:
@@ -58,6 +61,7 @@ class Ready:
         pids["nats"] = self.nats_pid
         if self.jaeger is not None:
             pids["jaeger"] = self.jaeger.pid
+        pids |= {name: endpoint.pid for name, endpoint in self.watchers.items()}
         return pids
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +83,10 @@ class Ready:
             },
             "data_dir": str(self.data_dir),
             "log_dir": str(self.log_dir),
+            "watchers": {
+                name: {"url": endpoint.address, "pid": endpoint.pid}
+                for name, endpoint in self.watchers.items()
+            },
         }
 
     @classmethod
@@ -98,6 +106,10 @@ class Ready:
             else Jaeger(str(jaeger["otlp_endpoint"]), str(jaeger["query_url"]), int(jaeger["pid"])),
             data_dir=Path(facts["data_dir"]),
             log_dir=Path(facts["log_dir"]),
+            watchers={
+                name: Endpoint(str(entry["url"]), int(entry["pid"]))
+                for name, entry in facts.get("watchers", {}).items()
+            },
         )
 
 

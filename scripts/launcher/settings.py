@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from mesh.config import DEFAULT_SHUTDOWN_GRACE_SECONDS, Env
 from mesh.services import NAMES
+from scripts.launcher.observability import Observability
+from scripts.launcher.paths import REPO_ROOT, TOOLS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS = REPO_ROOT / ".tools" / "bin"
 # Beyond a service's own grace: its drain before it, stopping its components after it.
 STOP_MARGIN_SECONDS = 5.0
 
@@ -28,6 +28,8 @@ class Settings:
     timeout: float
     ready_file: Path | None
     service_addrs: Mapping[str, str]
+    metrics_addrs: Mapping[str, str]
+    observability: Observability | None  # None with --no-observability
     nats_url: str
     jaeger_otlp_addr: str
     jaeger_query_addr: str
@@ -64,6 +66,7 @@ def load_settings(
     timeout: float,
     ready_file: Path | None,
     environ: Mapping[str, str],
+    observability: bool = True,
 ) -> Settings:
     """Raises ConfigError, naming the variable, for a value the mesh could not use."""
     env = Env(environ)
@@ -73,6 +76,8 @@ def load_settings(
         timeout=timeout,
         ready_file=ready_file,
         service_addrs={name: env.service_addr(name) for name in NAMES},
+        metrics_addrs={name: env.metrics_addr(name) for name in NAMES},
+        observability=Observability.from_env(env) if observability else None,
         nats_url=env.nats_url(),
         jaeger_otlp_addr=env.addr("JAEGER_OTLP_GRPC_ADDR", "127.0.0.1:4317"),
         jaeger_query_addr=env.addr("JAEGER_QUERY_ADDR", "127.0.0.1:16686"),
@@ -82,10 +87,15 @@ def load_settings(
 
 
 def nats_command(settings: Settings) -> list[str]:
-    """JetStream on, files under the data folder; no monitoring port (it is off unless -m)."""
+    """JetStream on, files under the data folder; with observability, the monitoring port for
+    its heartbeat (on the same host as the client port)."""
     host, port = settings.nats_host_port
     store = settings.data_dir / "nats"
-    return [str(TOOLS / "nats-server"), "-js", "-a", host, "-p", str(port), "-sd", str(store)]
+    command = [str(TOOLS / "nats-server"), "-js", "-a", host, "-p", str(port), "-sd", str(store)]
+    if settings.observability is not None:
+        monitor = settings.observability.addrs["NATS_MONITOR_ADDR"].rpartition(":")[2]
+        command += ["-m", monitor]
+    return command
 
 
 def jaeger_command() -> list[str]:
@@ -98,6 +108,15 @@ def jaeger_env(settings: Settings) -> dict[str, str]:
         **settings.environ,
         "JAEGER_OTLP_GRPC_ADDR": settings.jaeger_otlp_addr,
         "JAEGER_QUERY_ADDR": settings.jaeger_query_addr,
+        **(
+            {}
+            if settings.observability is None
+            else {
+                "JAEGER_METRICS_PORT": settings.observability.addrs[
+                    "JAEGER_METRICS_ADDR"
+                ].rpartition(":")[2]
+            }
+        ),
     }
 
 
@@ -110,6 +129,7 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
         **settings.environ,
         **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
+        **{f"{other.upper()}_METRICS_ADDR": a for other, a in settings.metrics_addrs.items()},
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they happen
         "DATA_DIR": str(settings.data_dir),

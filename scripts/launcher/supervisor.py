@@ -1,4 +1,4 @@
-"""The lifecycle of `make run`: start NATS and Jaeger, then the services; watch; stop in order."""
+"""The lifecycle of `make run`: NATS and Jaeger, the services, the watchers; stop in reverse."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from collections.abc import Mapping, Sequence
 import grpc
 
 from mesh.services import SERVICES
+from scripts.launcher import observability
+from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
+from scripts.launcher.paths import TOOLS
 from scripts.launcher.readiness import (
     QUICK_RECONNECT,
     Check,
@@ -25,13 +28,20 @@ from scripts.launcher.readiness import (
     wait_ready,
 )
 from scripts.launcher.settings import (
-    TOOLS,
     Settings,
     jaeger_command,
     jaeger_env,
     nats_command,
     service_env,
 )
+
+# Children whose exit leaves the mesh running: what a person is told when one goes.
+ONLOOKERS = {
+    "jaeger": "spans are dropped, the mesh keeps running",
+    "prometheus": "no metrics or alerts, the mesh keeps running",
+    "alertmanager": "alerts are not delivered, the mesh keeps running",
+    "blackbox": "no heartbeats, the mesh keeps running",
+}
 
 
 class Supervisor:
@@ -40,19 +50,27 @@ class Supervisor:
         self.stop = stop
         self.infrastructure: list[Child] = []
         self.services: list[Child] = []
+        self.watchers: list[Child] = []  # Prometheus, the blackbox exporter, Alertmanager
+        self.webhook: AlertWebhook | None = None
 
     @property
     def children(self) -> list[Child]:
-        return [*self.infrastructure, *self.services]
+        return [*self.infrastructure, *self.services, *self.watchers]
 
     def start(self) -> None:
         """Start everything and return once all of it is ready (or raise StartupError)."""
-        require_tools(["nats-server", "jaeger"] if self.settings.tracing else ["nats-server"])
+        settings = self.settings
+        tools = ["nats-server", *(["jaeger"] if settings.tracing else [])]
+        if settings.observability is not None:
+            tools += observability.TOOL_NAMES
+        require_tools(tools)
         self._check_ports_are_free()
-        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.settings.timeout
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + settings.timeout
         self._start_infrastructure(deadline)
         self._start_services(deadline)
+        if settings.observability is not None:
+            self._start_observability(settings.observability, deadline)
 
     def watch(self) -> Child | None:
         """Block until Ctrl-C or SIGTERM (None) or until a child exits (that child).
@@ -60,18 +78,16 @@ class Supervisor:
         Jaeger is the exception: tracing must never hold the mesh up, so when it goes away the
         services drop their spans and go on, and so does the launcher.
         """
-        jaeger_reported = False
+        reported: set[str] = set()
         while not self.stop.wait(0.5):
-            crashed = first_exited([c for c in self.children if c.name != "jaeger"])
+            crashed = first_exited([c for c in self.children if c.name not in ONLOOKERS])
             if crashed is not None:
                 return crashed
-            jaeger = next((c for c in self.children if c.name == "jaeger"), None)
-            if jaeger is not None and jaeger.exit_code() is not None and not jaeger_reported:
-                say(
-                    f"jaeger exited (code {jaeger.exit_code()}): spans are dropped, "
-                    "the mesh keeps running"
-                )
-                jaeger_reported = True
+            for child in self.children:
+                gone = child.name in ONLOOKERS and child.exit_code() is not None
+                if gone and child.name not in reported:
+                    say(f"{child.name} exited (code {child.exit_code()}): {ONLOOKERS[child.name]}")
+                    reported.add(child.name)
         return None
 
     def shutdown(self) -> list[str]:
@@ -80,7 +96,10 @@ class Supervisor:
         Returns the names of children that had to be killed.
         """
         timeout = self.settings.stop_timeout
-        return [*stop_all(self.services, timeout), *stop_all(self.infrastructure, timeout)]
+        killed = stop_all(self.watchers, timeout)
+        if self.webhook is not None:
+            self.webhook.stop()
+        return [*killed, *stop_all(self.services, timeout), *stop_all(self.infrastructure, timeout)]
 
     def _start_infrastructure(self, deadline: float) -> None:
         settings = self.settings
@@ -106,6 +125,21 @@ class Supervisor:
             with grpc.insecure_channel(address, options=QUICK_RECONNECT) as channel:
                 self._wait(child, grpc_serving(channel), "SERVING", deadline)
 
+    def _start_observability(self, parts: observability.Observability, deadline: float) -> None:
+        """After the services, so the first scrapes and probes find them up."""
+        settings = self.settings
+        moves = observability.address_moves(parts, settings.service_addrs, settings.metrics_addrs)
+        configs = observability.write_configs(settings.data_dir / "observability", moves)
+        self.webhook = AlertWebhook(parts.webhook_addr, say)
+        self.webhook.start()
+        commands = observability.commands(parts, configs, settings.data_dir)
+        started = {
+            name: self._spawn(self.watchers, name, command, settings.environ)
+            for name, command in commands.items()
+        }
+        for name, (check, what) in observability.readiness(parts).items():
+            self._wait(started[name], check, what, deadline)
+
     def _spawn(
         self, group: list[Child], name: str, args: Sequence[str], env: Mapping[str, str]
     ) -> Child:
@@ -126,6 +160,9 @@ class Supervisor:
                 "jaeger": settings.jaeger_otlp_addr,
                 "jaeger query": settings.jaeger_query_addr,
             }
+        wanted |= {f"{name} metrics": addr for name, addr in settings.metrics_addrs.items()}
+        if settings.observability is not None:
+            wanted |= settings.observability.listening()
         for name, address in wanted.items():
             if port_open(address)():
                 raise StartupError(

@@ -9,6 +9,7 @@ from mesh.config import Env
 from mesh.consumer import Subscription
 from mesh.server import Service
 from services import events
+from services.business_metrics import BusinessMetrics
 from services.fees import handlers, store
 from services.fees.config import FeesConfig
 from services.fees.messages import CODEC
@@ -26,6 +27,7 @@ def build(env: Env) -> Service:
         Subscription(events.OrderRejected, handlers.refund_rejected_order),
     )
     backbone = Backbone("fees", config.store, store.SCHEMA, CODEC, subscriptions)
+    backbone.database.on_events_committed(BusinessMetrics().count)
     servicer = FeeServicer(config.schedule)
     return Service(
         config=config.server,

@@ -9,6 +9,7 @@ from mesh.config import Env
 from mesh.consumer import Subscription
 from mesh.server import Service
 from services import events
+from services.business_metrics import BusinessMetrics
 from services.market import handlers, store
 from services.market.config import MarketConfig
 from services.market.domain import Exchange
@@ -28,6 +29,7 @@ def build(env: Env) -> Service:
         ),
     )
     backbone = Backbone("market", config.store, store.SCHEMA, CODEC, subscriptions)
+    backbone.database.on_events_committed(BusinessMetrics().count)
     servicer = MarketServicer(exchange)
     return Service(
         config=config.server,

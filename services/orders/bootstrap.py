@@ -8,6 +8,7 @@ from mesh.config import Env
 from mesh.consumer import Subscription
 from mesh.server import Service
 from services import events
+from services.business_metrics import BusinessMetrics
 from services.orders import handlers, store
 from services.orders.config import OrdersConfig
 from services.orders.holdings import AccountsHoldings
@@ -26,6 +27,7 @@ def build(env: Env) -> Service:
         Subscription(events.FeeRefunded, handlers.record_fee_refund),
     )
     backbone = Backbone("orders", config.store, store.SCHEMA, CODEC, subscriptions)
+    backbone.database.on_events_committed(BusinessMetrics().count)
     accounts = Upstream(config.accounts_addr)
     servicer = OrderServicer(backbone.database, AccountsHoldings(accounts.channel))
     return Service(

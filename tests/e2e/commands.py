@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scripts.launcher.settings import REPO_ROOT, TOOLS
+from scripts.launcher.paths import REPO_ROOT, TOOLS
 from tests.support.tools.grpcurl import require_grpcurl
 
 TIMEOUT_SECONDS = 30.0

@@ -19,10 +19,10 @@ from bench.ports import mesh_on_free_ports
 from scripts.launcher import ready_file
 from scripts.launcher.ready_file import NotReady, Ready
 from tests.e2e.leftovers import alive, start_time_of
+from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
 from tests.support.servers.processes import log_tail, start_process, stop_process
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_SCRIPT = REPO_ROOT / "scripts" / "run.py"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.ports import mesh_on_free_ports
-from scripts.launcher.settings import REPO_ROOT, TOOLS
+from scripts.launcher.paths import REPO_ROOT, TOOLS
 from tests.e2e.leftovers import busy_ports, processes_mentioning
 from tests.support.servers.processes import log_tail, start_process, stop_process
 

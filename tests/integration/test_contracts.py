@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO_ROOT
+
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUF = REPO_ROOT / ".tools" / "bin" / "buf"
 BASELINE = REPO_ROOT / "protos" / "baseline.binpb"
 GATEWAY_PROTO = Path("protos/simplebank/gateway/v1/gateway.proto")

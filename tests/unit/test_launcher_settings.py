@@ -9,8 +9,8 @@ import pytest
 
 from mesh.config import ConfigError
 from scripts import run
+from scripts.launcher.paths import REPO_ROOT
 from scripts.launcher.settings import (
-    REPO_ROOT,
     STOP_MARGIN_SECONDS,
     Settings,
     load_settings,
@@ -68,7 +68,17 @@ def test_without_tracing_the_sdk_is_disabled() -> None:
 def test_nats_listens_where_nats_url_points_with_jetstream_under_the_data_folder() -> None:
     args = nats_command(settings(NATS_URL="nats://127.0.0.1:14222"))
 
-    assert args[1:] == ["-js", "-a", "127.0.0.1", "-p", "14222", "-sd", "/tmp/mesh-data/nats"]
+    assert args[1:8] == ["-js", "-a", "127.0.0.1", "-p", "14222", "-sd", "/tmp/mesh-data/nats"]
+
+
+def test_nats_serves_its_monitoring_port_for_the_heartbeat_only_with_observability() -> None:
+    watched = nats_command(settings(NATS_MONITOR_ADDR="127.0.0.1:18222"))
+    unwatched = nats_command(
+        load_settings(Path("/tmp/mesh-data"), True, 30.0, None, {}, observability=False)
+    )
+
+    assert watched[8:] == ["-m", "18222"]
+    assert "-m" not in unwatched
 
 
 def test_the_services_get_their_grace_and_the_launcher_waits_a_margin_beyond_it() -> None:

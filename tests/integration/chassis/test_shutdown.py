@@ -22,6 +22,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from simplebank.fees.v1 import fees_pb2_grpc
+from tests.support import REPO_ROOT
 from tests.support.servers import slow_service
 from tests.support.servers.grpc_servers import quote_request
 from tests.support.servers.health_watch import NOT_SERVING, SERVING, status_name, watching
@@ -35,7 +36,6 @@ from tests.support.servers.processes import (
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 START_TIMEOUT_SECONDS = 15.0
 PROBE_INTERVAL_SECONDS = 0.005
 EXIT_TIMEOUT_SECONDS = slow_service.SLOW_SECONDS + slow_service.SHUTDOWN_GRACE_SECONDS + 2

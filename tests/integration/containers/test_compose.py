@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from mesh.services import BY_NAME, NAMES
+from tests.support import REPO_ROOT
 from tests.support.tools.compose import (
-    REPO_ROOT,
     app_services,
     compose_services,
     config_file,

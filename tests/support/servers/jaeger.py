@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import REPO_ROOT
 from tests.support.servers.processes import (
     free_port,
     log_tail,
@@ -22,7 +23,6 @@ from tests.support.servers.processes import (
     wait_for_http,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 JAEGER_BINARY = REPO_ROOT / ".tools" / "bin" / "jaeger"
 JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
 START_TIMEOUT_SECONDS = 30.0

@@ -18,11 +18,11 @@ import pytest
 
 from mesh.healthcheck import is_serving
 from mesh.services import BY_NAME, NAMES
+from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
 from tests.support.servers.nats import NatsServer, run_nats
 from tests.support.servers.processes import free_port, log_tail, start_process, stop_process
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # Started in this order (callees first), so nobody waits on an address nothing listens on yet.
 SERVICES = tuple(reversed(NAMES))
 START_TIMEOUT_SECONDS = 20.0

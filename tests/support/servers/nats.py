@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO_ROOT
 from tests.support.servers.processes import (
     free_port,
     log_tail,
@@ -17,7 +18,6 @@ from tests.support.servers.processes import (
     wait_for_port,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 NATS_BINARY = REPO_ROOT / ".tools" / "bin" / "nats-server"
 START_TIMEOUT_SECONDS = 15.0
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 COMPOSE_FILE = REPO_ROOT / "compose.yaml"
 COMPOSE_BINARY = REPO_ROOT / ".tools" / "bin" / "docker-compose"
 INSTALL_HINT = "run `scripts/install-tools.sh docker-compose` (builds the pinned Compose CLI)"

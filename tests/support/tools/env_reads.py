@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 SHARED_PACKAGES = ("mesh", "tracing")
 _SUFFIX = re.compile(r"_[A-Z0-9_]+")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support import REPO_ROOT
+
 GRPCURL_BINARY = REPO_ROOT / ".tools" / "bin" / "grpcurl"
 TIMEOUT_SECONDS = 20.0
 

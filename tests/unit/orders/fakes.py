@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from mesh.deadline import remaining
@@ -37,5 +37,5 @@ class Commits:
 
     count: int = 0
 
-    def __call__(self) -> None:
+    def __call__(self, events: Sequence[object]) -> None:
         self.count += 1

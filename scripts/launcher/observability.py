@@ -1,0 +1,141 @@
+"""Prometheus, the blackbox exporter and Alertmanager for `make run`, on loopback.
+
+Their configuration lives in config/; the launcher writes a copy under the data folder with the
+addresses of this run (tests move every port), because neither program reads the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mesh.config import Env
+from mesh.services import SERVICES
+from scripts.launcher.paths import CONFIG, TOOLS
+from scripts.launcher.readiness import Check, http_ok
+
+TOOL_NAMES = ("prometheus", "blackbox_exporter", "alertmanager")
+
+# Each part's variable and the default address config/ is written for.
+DEFAULTS = {
+    "PROMETHEUS_ADDR": "127.0.0.1:9090",
+    "ALERTMANAGER_ADDR": "127.0.0.1:9093",
+    "BLACKBOX_ADDR": "127.0.0.1:9115",
+    "ALERT_WEBHOOK_ADDR": "127.0.0.1:9095",
+    "NATS_MONITOR_ADDR": "127.0.0.1:8222",
+    "JAEGER_METRICS_ADDR": "127.0.0.1:8888",
+}
+
+
+@dataclass(frozen=True)
+class Observability:
+    """Where each part listens in this run, by variable."""
+
+    addrs: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls, env: Env) -> Observability:
+        """Raises ConfigError, naming the variable, for an address it could not use."""
+        return cls({name: env.addr(name, default) for name, default in DEFAULTS.items()})
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.addrs['PROMETHEUS_ADDR']}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://{self.addrs['ALERTMANAGER_ADDR']}"
+
+    @property
+    def blackbox_url(self) -> str:
+        return f"http://{self.addrs['BLACKBOX_ADDR']}"
+
+    @property
+    def webhook_addr(self) -> str:
+        return self.addrs["ALERT_WEBHOOK_ADDR"]
+
+    def listening(self) -> dict[str, str]:
+        """The ports the parts bind, by a name a person recognises (the webhook is ours)."""
+        return {
+            "prometheus": self.addrs["PROMETHEUS_ADDR"],
+            "alertmanager": self.addrs["ALERTMANAGER_ADDR"],
+            "blackbox exporter": self.addrs["BLACKBOX_ADDR"],
+            "alert webhook": self.webhook_addr,
+        }
+
+
+def rendered(text: str, moves: Mapping[str, str]) -> str:
+    """`text` with each default address replaced by this run's, as whole addresses only."""
+    if not moves:
+        return text
+    pattern = re.compile(r"(?<![\d.])(" + "|".join(map(re.escape, moves)) + r")(?!\d)")
+    return pattern.sub(lambda match: moves[match.group(1)], text)
+
+
+def address_moves(
+    parts: Observability, service_addrs: Mapping[str, str], metrics_addrs: Mapping[str, str]
+) -> dict[str, str]:
+    moves = {DEFAULTS[name]: addr for name, addr in parts.addrs.items()}
+    for service in SERVICES:
+        moves[service.address] = service_addrs[service.name]
+        moves[service.metrics_address] = metrics_addrs[service.name]
+    return {default: actual for default, actual in moves.items() if default != actual}
+
+
+def write_configs(directory: Path, moves: Mapping[str, str]) -> dict[str, Path]:
+    """This run's copies of config/prometheus and config/alertmanager, rules by absolute path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    prometheus = (CONFIG / "prometheus" / "prometheus.yml").read_text()
+    prometheus = prometheus.replace("- rules/*.yml", f"- {CONFIG / 'prometheus' / 'rules'}/*.yml")
+    files = {
+        "prometheus": ("prometheus.yml", prometheus),
+        "blackbox": ("blackbox.yml", (CONFIG / "prometheus" / "blackbox.yml").read_text()),
+        "alertmanager": (
+            "alertmanager.yml",
+            (CONFIG / "alertmanager" / "alertmanager.yml").read_text(),
+        ),
+    }
+    written = {}
+    for part, (name, text) in files.items():
+        path = directory / name
+        path.write_text(rendered(text, moves))
+        written[part] = path
+    return written
+
+
+def commands(
+    parts: Observability, configs: Mapping[str, Path], data_dir: Path
+) -> dict[str, list[str]]:
+    """Each part's command line, in the order to start them: the exporter Prometheus probes
+    through, then Alertmanager it sends to, then Prometheus."""
+    return {
+        "blackbox": [
+            str(TOOLS / "blackbox_exporter"),
+            f"--config.file={configs['blackbox']}",
+            f"--web.listen-address={parts.addrs['BLACKBOX_ADDR']}",
+        ],
+        "alertmanager": [
+            str(TOOLS / "alertmanager"),
+            f"--config.file={configs['alertmanager']}",
+            f"--storage.path={data_dir / 'alertmanager'}",
+            f"--web.listen-address={parts.addrs['ALERTMANAGER_ADDR']}",
+            "--cluster.listen-address=",  # no gossip port (it would bind 0.0.0.0:9094)
+        ],
+        "prometheus": [
+            str(TOOLS / "prometheus"),
+            f"--config.file={configs['prometheus']}",
+            f"--storage.tsdb.path={data_dir / 'prometheus'}",
+            f"--web.listen-address={parts.addrs['PROMETHEUS_ADDR']}",
+            "--storage.tsdb.retention.time=2d",
+        ],
+    }
+
+
+def readiness(parts: Observability) -> dict[str, tuple[Check, str]]:
+    return {
+        "blackbox": (http_ok(f"{parts.blackbox_url}/-/healthy"), "healthy"),
+        "alertmanager": (http_ok(f"{parts.alertmanager_url}/-/ready"), "ready"),
+        "prometheus": (http_ok(f"{parts.prometheus_url}/-/ready"), "ready"),
+    }
