@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from scripts.launcher.settings import REPO_ROOT, TOOLS
+from scripts.launcher.paths import REPO_ROOT, TOOLS
 
 DEFAULT_VICTORIALOGS_ADDR = "127.0.0.1:9428"
 OTLP_LOGS_PATH = "/insert/opentelemetry/v1/logs"

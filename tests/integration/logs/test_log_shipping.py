@@ -1,5 +1,6 @@
-"""Log records reach a real VictoriaLogs over OTLP/HTTP with their service, trace and span; a store
-that is down costs dropped (and counted) records, never a blocked service; back, it gets new ones."""
+"""Log records reach a real VictoriaLogs over OTLP/HTTP with their service, trace and span; a
+store that is down costs dropped (and counted) records, never a blocked service; back, it gets
+new ones."""
 
 from __future__ import annotations
 

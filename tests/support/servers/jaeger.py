@@ -37,9 +37,7 @@ class JaegerInstance:
 
 
 @contextmanager
-def run_jaeger(
-    tmp_path: Path, extra_env: dict[str, str] | None = None
-) -> Iterator[JaegerInstance]:
+def run_jaeger(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[JaegerInstance]:
     """Run Jaeger on free 127.0.0.1 ports until the block ends, `extra_env` added to its own."""
     if not JAEGER_BINARY.exists():
         pytest.fail(f"{JAEGER_BINARY} is missing: run `make tools` first", pytrace=False)

@@ -46,10 +46,14 @@ class LogStore:
         command = parts_logs.victorialogs_command(self.data_dir, self.addr)
         self.process = start_process(command, {}, self.log_path)
         try:
-            wait_for_http(parts_logs.victorialogs_ready_url(self.addr), START_TIMEOUT_SECONDS, self.process)
+            wait_for_http(
+                parts_logs.victorialogs_ready_url(self.addr), START_TIMEOUT_SECONDS, self.process
+            )
         except (TimeoutError, RuntimeError) as error:
             self.stop()
-            pytest.fail(f"VictoriaLogs did not start: {error}\n{log_tail(self.log_path)}", pytrace=False)
+            pytest.fail(
+                f"VictoriaLogs did not start: {error}\n{log_tail(self.log_path)}", pytrace=False
+            )
 
     def stop(self) -> None:
         if self.process is not None:

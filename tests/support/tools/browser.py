@@ -55,7 +55,9 @@ def render(url: str, screenshot: Path, budget_ms: int = VIRTUAL_TIME_BUDGET_MS) 
     """The DOM of `url` once its scripts ran (as HTML text), and a PNG of it at `screenshot`."""
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     dom = _chromium(url, budget_ms, "--dump-dom")
-    _chromium(url, budget_ms, f"--screenshot={screenshot}", f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    _chromium(
+        url, budget_ms, f"--screenshot={screenshot}", f"--window-size={WINDOW[0]},{WINDOW[1]}"
+    )
     if not screenshot.is_file():
         pytest.fail(f"chromium wrote no screenshot of {url} at {screenshot}", pytrace=False)
     return dom, screenshot
