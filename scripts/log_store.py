@@ -104,6 +104,14 @@ def format_line(line: LogLine, ids: bool = True) -> str:
     return "  ".join(parts) + "".join(f"\n    {row}" for row in traceback.splitlines())
 
 
+def ui_url(store: str, query: str) -> str:
+    """The store's web UI (vmui) showing the schema's fields of `query`'s lines, as JSON (its table
+    view leaves columns out). It opens on the last 5 minutes; widen the range for older lines."""
+    shown = f"{query} | fields _time, service.name, severity_text, _msg, trace_id, span_id"
+    params = urllib.parse.urlencode({"query": shown, "view": "json"}, quote_via=urllib.parse.quote)
+    return f"{store.rstrip('/')}/select/vmui/#/?{params}"
+
+
 def in_time_order(lines: Sequence[LogLine]) -> list[LogLine]:
     return sorted(lines, key=lambda line: line.time)
 

@@ -27,6 +27,7 @@ from scripts.log_store import (
     format_line,
     is_trace_id,
     store_url,
+    ui_url,
 )
 
 HISTORY_LINES = 20
@@ -59,6 +60,7 @@ def show_trace(store: str, trace_id: str, wait: float, services: int) -> int:
     print(f"trace {trace_id}: {len(lines)} log lines from {', '.join(names)}, in time order")
     for line in lines:
         print(format_line(line), flush=True)
+    print(f"in the browser: {ui_url(store, build_query(trace_id=trace_id))}")
     return 0
 
 

@@ -32,7 +32,7 @@ FLAGS = (
     "--disable-sync",
     "--hide-scrollbars",
 )
-WINDOW = (1280, 800)
+WINDOW = (1280, 900)
 VIRTUAL_TIME_BUDGET_MS = 15_000
 TIMEOUT_SECONDS = 90.0
 
