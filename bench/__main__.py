@@ -23,6 +23,7 @@ from bench import report
 from bench.baseline import running_baseline
 from bench.machine import describe
 from bench.mesh import (
+    METRICS_OFF,
     REPO_ROOT,
     SAMPLER_OFF,
     SDK_OFF,
@@ -91,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = dataclasses.replace(plan, no_tracing=False)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     root = Path(tempfile.mkdtemp(prefix="simplebank-bench-"))
-    configurations = {report.TRACING_ON: TRACING_ON, report.SAMPLER_OFF: SAMPLER_OFF}
+    configurations = {
+        report.TRACING_ON: TRACING_ON,
+        report.SAMPLER_OFF: SAMPLER_OFF,
+        report.METRICS_OFF: METRICS_OFF,
+    }
     if plan.no_tracing:
         configurations[report.NO_TRACING] = SDK_OFF
     measured: dict[str, Measurement] = {}

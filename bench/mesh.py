@@ -53,6 +53,13 @@ TRACING_ON = Tracing("tracing on")
 SAMPLER_OFF = Tracing("sampler off", env={"OTEL_TRACES_SAMPLER": "always_off"})
 # `make run --no-tracing`: no Jaeger, and OTEL_SDK_DISABLED hands out no-op tracers.
 SDK_OFF = Tracing("no tracing", launcher_args=("--no-tracing",))
+# Tracing on, but no metrics: no meter provider (its instruments do nothing), no metrics port,
+# and no Prometheus, Alertmanager or blackbox exporter (`make run --no-observability`).
+METRICS_OFF = Tracing(
+    "metrics off",
+    launcher_args=("--no-observability",),
+    env={"OTEL_METRICS_EXPORTER": "none"},
+)
 
 
 @dataclass(frozen=True)

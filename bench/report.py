@@ -15,10 +15,11 @@ from bench.memory import rss_sum_mb
 from bench.plan import Plan
 from bench.scenario import Measurement
 
-TRACING_ON, SAMPLER_OFF, NO_TRACING, BASELINE = (
+TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, BASELINE = (
     "tracing on",
     "sampler off",
     "no tracing",
+    "metrics off",
     f"bare grpc.aio, {HOPS} hops",
 )
 
@@ -68,15 +69,32 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
             on.saturation.rps, none.saturation.rps
         )
         found["cpu_ms_per_order_no_tracing"] = sum(none.cpu_ms_per_order.values())
+    if METRICS_OFF in measured:
+        bare_metrics = measured[METRICS_OFF]
+        found["tracing_on_over_metrics_off_throughput"] = _ratio(
+            on.saturation.rps, bare_metrics.saturation.rps
+        )
+        found["metrics_cost_percent"] = 100 * (1 - found["tracing_on_over_metrics_off_throughput"])
+        found["cpu_ms_per_order_metrics_off"] = sum(bare_metrics.cpu_ms_per_order.values())
+        found["metrics_cost_percent_by_cpu"] = 100 * (
+            1 - _ratio(found["cpu_ms_per_order_metrics_off"], found["cpu_ms_per_order_tracing_on"])
+        )
     return found
 
 
 def targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
     on = measured[TRACING_ON]
-    ratio = comparisons(measured)["tracing_on_over_sampler_off_throughput"]
+    found = comparisons(measured)
+    ratio = found["tracing_on_over_sampler_off_throughput"]
+    metrics = (
+        [Target("throughput metrics cost", found["metrics_cost_percent"], 5.0, "%")]
+        if "metrics_cost_percent" in found
+        else []
+    )
     return [
         Target(f"p95 at {plan.rate}/s, tracing on", on.fixed_rate.p95_ms, 100.0, "ms"),
         Target("throughput tracing costs", 100 * (1 - ratio), 15.0, "%"),
+        *metrics,
         Target("spawn to every service SERVING", on.ready_seconds or 0.0, 5.0, "s"),
         Target("memory of the whole mesh, after load", on.memory_together_mb, 400.0, "MB"),
     ]
@@ -196,6 +214,15 @@ def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
                 f"{ratios['tracing_on_over_no_tracing_throughput']:.2f}",
             )
         )
+    if "metrics_cost_percent" in ratios:
+        lines.append(
+            line(
+                "tracing on / metrics off, throughput",
+                f"{ratios['tracing_on_over_metrics_off_throughput']:.2f}  (metrics and their "
+                f"watchers cost {ratios['metrics_cost_percent']:.0f}%; by CPU per order "
+                f"{ratios['metrics_cost_percent_by_cpu']:.0f}%)",
+            )
+        )
     return [
         *lines,
         line("mesh / bare baseline, throughput", f"{ratios['mesh_over_baseline_throughput']:.2f}"),
@@ -215,8 +242,14 @@ def _memory_lines(configs: Mapping[str, Any]) -> list[str]:
     config = configs[TRACING_ON]
     parts = [f"{name} {m['rss_mb']:.0f}" for name, m in config["memory_mb"].items()]
     cpu = [f"{name} {ms:.2f}" for name, ms in config["cpu_ms_per_order"].items()]
+    watchers = ("prometheus", "alertmanager", "blackbox")
+    memory = config["memory_mb"]
+    watched = sum(m["rss_mb"] for name, m in memory.items() if name in watchers)
+    core = sum(m["rss_mb"] for name, m in memory.items() if name not in watchers)
     return [
         f"RSS after load, tracing on (MB):  {', '.join(parts)}",
+        f"  core mesh (services, NATS, Jaeger) {core:.0f} MB RSS added up; "
+        f"Prometheus, Alertmanager and the blackbox exporter {watched:.0f} MB",
         f"  together {config['memory_together_mb']:.0f} MB with shared pages counted once "
         f"(RSS added up: {config['memory_rss_sum_mb']:.0f}; idle after start: "
         f"{config['memory_idle_together_mb']:.0f})",

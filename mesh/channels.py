@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from mesh.deadline import DeadlineClientInterceptor
 from mesh.rpc_metrics import ClientMetricsInterceptor
-from tracing.rpc import client_interceptors
+from tracing.rpc import traced_calls
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Chan
     interceptors: list[Any] = [
         DeadlineClientInterceptor(policy.timeout_seconds),
         ClientMetricsInterceptor(target),
-        *client_interceptors(),
+        *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
     ]
     return grpc.aio.insecure_channel(
         target,

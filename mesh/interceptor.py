@@ -1,4 +1,4 @@
-"""A base for server interceptors that wrap each unary call: deadline, errors, trace header."""
+"""A base for server interceptors that wrap each unary call; the trace-id header; crash marks."""
 
 from __future__ import annotations
 

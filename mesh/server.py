@@ -12,6 +12,7 @@ from typing import Protocol
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mesh import reflection
 from mesh.config import ServerConfig
@@ -19,8 +20,9 @@ from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
 from mesh.refusals import DomainErrorInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
+from mesh.span_marks import CrashSpanInterceptor
 from mesh.trace_header import TraceIdHeaderInterceptor
-from tracing.rpc import server_interceptor
+from tracing.rpc import traced_calls
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,8 @@ class ServiceHost:
             # Outermost first: the tracing span wraps the deadline and the error translation,
             # and the call is timed with the status the error translation gave it.
             interceptors=[
-                server_interceptor(),
+                aio_server_interceptor(filter_=traced_calls()),  # type: ignore[no-untyped-call]
+                CrashSpanInterceptor(),
                 ServerMetricsInterceptor(),
                 TraceIdHeaderInterceptor(),
                 DeadlineServerInterceptor(),

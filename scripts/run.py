@@ -1,9 +1,11 @@
-"""`make run`: NATS, Jaeger and the five services as local processes, until Ctrl-C.
+"""`make run`: NATS, Jaeger, the five services and their watchers as local processes, until Ctrl-C.
 
-    python scripts/run.py [--data-dir ./data] [--no-tracing] [--ready-file PATH] [--timeout 30]
+    python scripts/run.py [--data-dir ./data] [--no-tracing] [--no-observability]
+                          [--ready-file PATH] [--timeout 30]
 
-Ports come from the same variables the services read (GATEWAY_ADDR ... MARKET_ADDR, NATS_URL)
-plus JAEGER_OTLP_GRPC_ADDR and JAEGER_QUERY_ADDR. One log file per process: <data>/logs/.
+Ports come from the same variables the services read (GATEWAY_ADDR ... MARKET_ADDR, NATS_URL,
+<SERVICE>_METRICS_ADDR) plus JAEGER_OTLP_GRPC_ADDR, JAEGER_QUERY_ADDR and the watchers' own
+(scripts/launcher/observability.py). One log file per process: <data>/logs/.
 A setting it cannot use stops it with one line, exit code 2, before anything starts.
 """
 
