@@ -25,10 +25,11 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMesh]:
 @pytest.fixture(scope="session", autouse=True)
 def every_log_line_follows_the_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """After the last test, when every mesh has stopped: each line of each service's log file
-    under this session's temporary folder (every `make run` the tests started keeps its
-    data/logs there) is parsed against mesh/logs.py's schema; one bad line fails the session."""
+    that a `make run` started by these tests wrote (in its data/logs/, under this session's
+    temporary folder) is parsed against mesh/logs.py's schema; one bad line fails the session.
+    """
     yield
     base = tmp_path_factory.getbasetemp()
-    logs = [(path, name) for name in NAMES for path in sorted(base.glob(f"**/logs/{name}.log"))]
+    logs = [(path, n) for n in NAMES for path in sorted(base.glob(f"**/data/logs/{n}.log"))]
     problems = [problem for path, name in logs for problem in file_problems(path, name)]
     assert not problems, f"{len(problems)} log lines break the schema:\n" + "\n".join(problems[:20])
