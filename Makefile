@@ -78,6 +78,10 @@ trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 alerts: ## With `make run` going: print what Alertmanager has firing now
 	@$(PYTHON) scripts/alerts.py
 
+.PHONY: logs
+logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=), or TRACE=<id>
+	@$(PY) scripts/logs.py $(if $(SERVICE),--service '$(SERVICE)') $(if $(LEVEL),--level '$(LEVEL)') $(if $(TRACE),--trace '$(TRACE)')
+
 .PHONY: bench
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
 	$(PY) -m bench

@@ -45,6 +45,9 @@ SERVICE_USER = "10001:10001"  # the Dockerfile's USER
 TRACE_ID = re.compile(r"^x-trace-id: ([0-9a-f]{32})$", re.MULTILINE)
 MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
 SCRAPE_SECONDS = 60.0
+# A connection to a container that crashed can take a call or two to be replaced.
+TRANSIENT = re.compile(r"Code: (Unavailable|DeadlineExceeded)")
+TRANSIENT_TRIES = 5
 # Every service scraped and probed, and NATS, Jaeger and the watchers themselves.
 EVERY_JOB_UP = {
     *(("services", name) for name in NAMES),
@@ -74,9 +77,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject
 
 
 def gateway_call(project: ComposeProject, method: str, body: dict[str, Any], *flags: str) -> str:
+    """One call, tried again like a client would when the mesh says it is passing (every call
+    here is safe to repeat: PlaceSellOrder is idempotent per request_id)."""
     gateway = project.published("gateway", BY_NAME["gateway"].port)
     auth = ["-H", "authorization: Bearer alice-token"]
-    called = grpcurl(*flags, *auth, "-d", json.dumps(body), gateway, f"{GATEWAY}/{method}")
+    for _ in range(TRANSIENT_TRIES):
+        called = grpcurl(*flags, *auth, "-d", json.dumps(body), gateway, f"{GATEWAY}/{method}")
+        if called.returncode == 0 or not TRANSIENT.search(called.output):
+            break
+        time.sleep(1.0)
     assert called.returncode == 0, f"{method}: {called.output}"
     return called.output
 
