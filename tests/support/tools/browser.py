@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.support import REPO_ROOT
+
 CHROMIUM = REPO_ROOT / ".tools" / "bin" / "chromium"
 RESULTS = REPO_ROOT / "results" / "browser"
 FLAGS = (
@@ -54,10 +55,10 @@ def chromium() -> Path:
 def render(url: str, screenshot: Path, budget_ms: int = VIRTUAL_TIME_BUDGET_MS) -> tuple[str, Path]:
     """The DOM of `url` once its scripts ran (as HTML text), and a PNG of it at `screenshot`."""
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    dom = _chromium(url, budget_ms, "--dump-dom")
-    _chromium(
-        url, budget_ms, f"--screenshot={screenshot}", f"--window-size={WINDOW[0]},{WINDOW[1]}"
-    )
+    # The same window for both, so a page that lays itself out by size (graphs) renders alike.
+    window = f"--window-size={WINDOW[0]},{WINDOW[1]}"
+    dom = _chromium(url, budget_ms, "--dump-dom", window)
+    _chromium(url, budget_ms, f"--screenshot={screenshot}", window)
     if not screenshot.is_file():
         pytest.fail(f"chromium wrote no screenshot of {url} at {screenshot}", pytrace=False)
     return dom, screenshot
