@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -92,7 +92,7 @@ class ServerConfig:
     # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
     metrics_addr: str = ""
     # Fault injection (simplebank.ops.v1.FaultService): off unless OPS_FAULTS_ENABLED=true.
-    faults: FaultSettings = FaultSettings()
+    faults: FaultSettings = field(default_factory=FaultSettings)
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> ServerConfig:

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
-from google.protobuf import descriptor_pool
 
 from mesh import errors, reflection
 from mesh.config import ConfigError, ServerConfig
