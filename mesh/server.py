@@ -16,6 +16,7 @@ from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mesh import errors, reflection
+from mesh.channels import Upstream
 from mesh.config import ConfigError, ServerConfig
 from mesh.consumer import EventConsumer
 from mesh.deadline import DeadlineServerInterceptor
@@ -112,11 +113,13 @@ class ServiceHost:
             options=[("grpc.so_reuseport", 0)],
         )
         self._health = HealthServicer()
+        upstreams = [c for c in service.components if isinstance(c, Upstream)]
         self._reporter = HealthReporter(
             self._health,
             list(service.service_names),
             service.required_checks,
             service.informational_checks,
+            circuits=lambda: {u.target: u.breaker.state.name for u in upstreams},
         )
         self._started: list[Component] = []
         self.port = 0
