@@ -21,6 +21,11 @@ def breaker(clock: Clock) -> CircuitBreaker:
     return CircuitBreaker("127.0.0.1:1", POLICY, clock)
 
 
+def state_of(circuit: CircuitBreaker) -> State:
+    """The state now (a function, so a type checker does not carry one check over to the next)."""
+    return circuit.state
+
+
 def calls(circuit: CircuitBreaker, *failed: bool) -> None:
     for outcome in failed:
         assert circuit.allow()
@@ -32,7 +37,7 @@ def test_a_run_of_failures_opens_the_circuit_and_calls_are_refused() -> None:
 
     calls(circuit, True, True, True)
 
-    assert circuit.state is State.OPEN
+    assert state_of(circuit) is State.OPEN
     assert not circuit.allow()
 
 
@@ -40,10 +45,10 @@ def test_a_success_between_failures_keeps_it_closed_until_the_rate_is_too_high()
     circuit = breaker(Clock())
 
     calls(circuit, True, True, False, True, True)
-    assert circuit.state is State.CLOSED
+    assert state_of(circuit) is State.CLOSED
 
     calls(circuit, False)  # six calls, three failed: 50%
-    assert circuit.state is State.OPEN
+    assert state_of(circuit) is State.OPEN
 
 
 def test_failures_older_than_the_window_are_forgotten() -> None:
@@ -54,7 +59,7 @@ def test_failures_older_than_the_window_are_forgotten() -> None:
     clock.now += 11
     calls(circuit, False, False, True, True, False, False)
 
-    assert circuit.state is State.CLOSED
+    assert state_of(circuit) is State.CLOSED
 
 
 def test_after_open_seconds_one_probe_goes_through_and_its_success_closes_the_circuit() -> None:
@@ -64,11 +69,11 @@ def test_after_open_seconds_one_probe_goes_through_and_its_success_closes_the_ci
 
     clock.now += 5
     assert circuit.allow()  # the probe
-    assert circuit.state is State.HALF_OPEN
+    assert state_of(circuit) is State.HALF_OPEN
     assert not circuit.allow()  # one probe at a time
     circuit.record(False)
 
-    assert circuit.state is State.CLOSED
+    assert state_of(circuit) is State.CLOSED
     assert circuit.allow()
 
 
@@ -81,7 +86,7 @@ def test_a_failed_probe_opens_the_circuit_again_for_another_open_seconds() -> No
 
     circuit.record(True)
 
-    assert circuit.state is State.OPEN
+    assert state_of(circuit) is State.OPEN
     clock.now += 4
     assert not circuit.allow()
 
@@ -95,5 +100,5 @@ def test_a_cancelled_probe_lets_the_next_call_probe() -> None:
 
     circuit.record(None)
 
-    assert circuit.state is State.HALF_OPEN
+    assert state_of(circuit) is State.HALF_OPEN
     assert circuit.allow()
