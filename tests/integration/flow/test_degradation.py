@@ -19,7 +19,7 @@ SETTLE_SECONDS = 20.0
 # Calls that may wait out a deadline before the gateway's or orders' circuit opens.
 CALLS_TO_OPEN = 8
 RESERVE = "/simplebank.accounts.v1.AccountService/ReserveHoldings"
-SLOW_MS = 1500
+SLOW_MS = 700  # under the 1 s timeout of orders' calls to accounts
 SLOW_RESERVE = json.dumps([{"target": RESERVE, "delay_ms": SLOW_MS, "percent": 100}])
 SLOW_ACCOUNTS = {"accounts": {"OPS_FAULTS_ENABLED": "true", "OPS_FAULTS": SLOW_RESERVE}}
 WAITED_OUT = "DEADLINE_EXCEEDED DEADLINE_EXCEEDED"
