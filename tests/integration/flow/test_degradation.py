@@ -101,7 +101,7 @@ def test_orders_down_the_gateway_fails_fast_and_portfolios_still_work(
 
 @pytest.mark.parametrize(
     "mesh",
-    [{"accounts": {"OPS_FAULTS_ENABLED": "true", "OPS_FAULTS": SLOW_RESERVE}}],
+    [SLOW_ACCOUNTS],
     indirect=True,
 )
 def test_a_slow_upstream_does_not_stall_unrelated_calls(mesh: Mesh, alice: Customer) -> None:
