@@ -31,13 +31,13 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from mesh.errors import CIRCUIT_OPEN
 from mesh.status import DOMAIN
 from tracing.metrics import meter
 from tracing.span_events import note
 
 log = logging.getLogger(__name__)
 
-CIRCUIT_OPEN = "CIRCUIT_OPEN"
 # Codes that say the upstream cannot do the work now; any other answer is the upstream working.
 COUNTED = frozenset(
     {

@@ -74,6 +74,10 @@ class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
 
 
+# The reason of an Unavailable refused by a circuit breaker (mesh.breaker), kept on every hop.
+CIRCUIT_OPEN = "CIRCUIT_OPEN"
+
+
 class Unavailable(DomainError):
     """A service this call depends on cannot be reached now; the same call may work later."""
 

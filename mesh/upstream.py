@@ -9,7 +9,6 @@ import grpc
 from google.rpc import error_details_pb2
 
 from mesh import errors
-from mesh.breaker import CIRCUIT_OPEN
 from mesh.status import STATUS_CODES, details_of
 
 T = TypeVar("T")
@@ -32,10 +31,11 @@ def domain_error_from(error: grpc.aio.AioRpcError, upstream: str) -> errors.Doma
     found = details_of(error)
     if kind is None or kind in (errors.Unavailable, errors.DeadlineExceeded):
         # An open circuit is worth telling the client about: it fails fast, try again later.
-        if any(
-            isinstance(d, error_details_pb2.ErrorInfo) and d.reason == CIRCUIT_OPEN for d in found
-        ):
-            return errors.Unavailable(f"{upstream} is unavailable: {message}", reason=CIRCUIT_OPEN)
+        reasons = {d.reason for d in found if isinstance(d, error_details_pb2.ErrorInfo)}
+        if errors.CIRCUIT_OPEN in reasons:
+            return errors.Unavailable(
+                f"{upstream} is unavailable: {message}", reason=errors.CIRCUIT_OPEN
+            )
         return errors.Unavailable(f"{upstream} is unavailable: {message}")
     if kind is errors.InvalidArgument:
         violations = [
