@@ -50,6 +50,8 @@ class Ready:
     # Prometheus, Alertmanager and the blackbox exporter: their URL and process; none with
     # --no-observability.
     watchers: Mapping[str, Endpoint] = field(default_factory=dict)
+    # The log store (VictoriaLogs): its URL and process; None with --no-tracing.
+    log_store: Endpoint | None = None
 
     @property
     def gateway(self) -> str:
@@ -63,19 +65,24 @@ class Ready:
         if self.jaeger is not None:
             pids["jaeger"] = self.jaeger.pid
         pids |= {name: endpoint.pid for name, endpoint in self.watchers.items()}
+        if self.log_store is not None:
+            pids["victorialogs"] = self.log_store.pid
         return pids
 
     def with_pids(self, pids: Mapping[str, int]) -> Ready:
         """The same mesh after restarts: each named process's new pid."""
-        jaeger = self.jaeger
+        jaeger, log_store = self.jaeger, self.log_store
         if jaeger is not None and "jaeger" in pids:
             jaeger = jaeger._replace(pid=pids["jaeger"])
+        if log_store is not None and "victorialogs" in pids:
+            log_store = log_store._replace(pid=pids["victorialogs"])
         return replace(
             self,
             services={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.services.items()},
             nats_pid=pids.get("nats", self.nats_pid),
             jaeger=jaeger,
             watchers={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.watchers.items()},
+            log_store=log_store,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -101,6 +108,9 @@ class Ready:
                 name: {"url": endpoint.address, "pid": endpoint.pid}
                 for name, endpoint in self.watchers.items()
             },
+            "log_store": None
+            if self.log_store is None
+            else {"url": self.log_store.address, "pid": self.log_store.pid},
         }
 
     @classmethod
@@ -124,6 +134,9 @@ class Ready:
                 name: Endpoint(str(entry["url"]), int(entry["pid"]))
                 for name, entry in facts.get("watchers", {}).items()
             },
+            log_store=None
+            if not facts.get("log_store")
+            else Endpoint(str(facts["log_store"]["url"]), int(facts["log_store"]["pid"])),
         )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import grpc
 
 from mesh.services import SERVICES
-from scripts.launcher import observability, ready_file
+from scripts.launcher import observability, parts_logs, ready_file
 from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
@@ -46,6 +46,7 @@ from scripts.launcher.settings import (
 # Children whose absence leaves the mesh working: what a person is told when one goes.
 ONLOOKERS = {
     "jaeger": "spans are dropped meanwhile",
+    "victorialogs": "log records are dropped meanwhile (data/logs keeps every line)",
     "prometheus": "no metrics or alerts meanwhile",
     "alertmanager": "alerts are not delivered meanwhile",
     "blackbox": "no heartbeats meanwhile",
@@ -75,7 +76,7 @@ class Supervisor:
     def start(self) -> None:
         """Start everything and return once all of it is ready (or raise StartupError)."""
         settings = self.settings
-        tools = ["nats-server", *(["jaeger"] if settings.tracing else [])]
+        tools = ["nats-server", *(["jaeger", "victoria-logs"] if settings.tracing else [])]
         if settings.observability is not None:
             tools += observability.TOOL_NAMES
         require_tools(tools)
@@ -152,16 +153,25 @@ class Supervisor:
     def _start_infrastructure(self, deadline: float) -> None:
         settings = self.settings
         nats = self._spawn(self.infrastructure, "nats", nats_command(settings), settings.environ)
-        jaeger = None
+        jaeger = store = None
         if settings.tracing:
             jaeger = self._spawn(
                 self.infrastructure, "jaeger", jaeger_command(), jaeger_env(settings)
+            )
+            store_command = parts_logs.victorialogs_command(
+                settings.data_dir, settings.victorialogs_addr
+            )
+            store = self._spawn(
+                self.infrastructure, "victorialogs", store_command, settings.environ
             )
         self._wait(nats, nats_accepts(*settings.nats_host_port), "accepting connections", deadline)
         if jaeger is not None:
             self._wait(jaeger, port_open(settings.jaeger_otlp_addr), "taking OTLP", deadline)
             api = f"{settings.query_url}/api/services"
             self._wait(jaeger, http_ok(api), "answering queries", deadline)
+        if store is not None:
+            health = parts_logs.victorialogs_ready_url(settings.victorialogs_addr)
+            self._wait(store, http_ok(health), "taking log records", deadline)
 
     def _start_services(self, deadline: float) -> None:
         # All five start together and wait for each other through their health.
@@ -207,6 +217,7 @@ class Supervisor:
             wanted |= {
                 "jaeger": settings.jaeger_otlp_addr,
                 "jaeger query": settings.jaeger_query_addr,
+                "victorialogs": settings.victorialogs_addr,
             }
         wanted |= {f"{name} metrics": addr for name, addr in settings.metrics_addrs.items()}
         if settings.observability is not None:
