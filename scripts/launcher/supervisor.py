@@ -1,7 +1,8 @@
 """The lifecycle of `make run`: NATS and Jaeger, the services, the watchers; stop in reverse.
 
-A child that exits while the mesh runs is restarted after a backoff (0.5 s, doubling, at most
-8 s), with one line in the terminal. One that exits GIVE_UP_AFTER times within CRASH_WINDOW
+A service or NATS that exits while the mesh runs is restarted after a backoff (0.5 s, doubling,
+at most 8 s), with one line in the terminal; Jaeger, the log store and the watchers are not
+(ONLOOKERS). One that exits GIVE_UP_AFTER times within CRASH_WINDOW
 seconds is given up on, with the end of its log shown; the rest of the mesh keeps running
 (degraded, as the README's table says) until Ctrl-C, which then exits 1.
 """
@@ -43,13 +44,14 @@ from scripts.launcher.settings import (
     service_env,
 )
 
-# Children whose absence leaves the mesh working: what a person is told when one goes.
+# Children whose exit leaves the mesh running: what a person is told when one goes. They are
+# not restarted: they watch the mesh, and a person (or a test) may stop one on purpose.
 ONLOOKERS = {
-    "jaeger": "spans are dropped meanwhile",
-    "victorialogs": "log records are dropped meanwhile (data/logs keeps every line)",
-    "prometheus": "no metrics or alerts meanwhile",
-    "alertmanager": "alerts are not delivered meanwhile",
-    "blackbox": "no heartbeats meanwhile",
+    "jaeger": "spans are dropped, the mesh keeps running",
+    "victorialogs": "log records are dropped (data/logs keeps every line), the mesh keeps running",
+    "prometheus": "no metrics or alerts, the mesh keeps running",
+    "alertmanager": "alerts are not delivered, the mesh keeps running",
+    "blackbox": "no heartbeats, the mesh keeps running",
 }
 GIVE_UP_AFTER = 5  # exits within CRASH_WINDOW seconds
 CRASH_WINDOW = 60.0
@@ -94,11 +96,19 @@ class Supervisor:
         Children are restarted from this (the main) thread: the kernel's parent-death signal
         follows the thread that started a child (scripts/launcher/children.py).
         """
+        reported: set[str] = set()
         while not self.stop.wait(0.2):
             for group in (self.infrastructure, self.services, self.watchers):
                 for index, child in enumerate(group):
-                    if child not in self.given_up and child.exit_code() is not None:
+                    if child in self.given_up or child.exit_code() is None:
+                        continue
+                    if child.name not in ONLOOKERS:
                         group[index] = self._restart_or_give_up(child)
+                    elif child.name not in reported:
+                        say(
+                            f"{child.name} exited (code {child.exit_code()}): {ONLOOKERS[child.name]}"
+                        )
+                        reported.add(child.name)
 
     def _restart_or_give_up(self, child: Child) -> Child:
         """The child to watch from now on: `child` itself until its backoff is over."""
@@ -109,19 +119,18 @@ class Supervisor:
             exits.append(now)
             while exits[0] < now - CRASH_WINDOW:
                 exits.popleft()
-            why = f": {ONLOOKERS[child.name]}" if child.name in ONLOOKERS else ""
             if len(exits) >= GIVE_UP_AFTER:
                 self.given_up.append(child)
                 say(
-                    f"{child.name} exited {len(exits)} times within {CRASH_WINDOW:.0f}s: given up"
-                    f"{why}; the rest keeps running. {exited_message(child)}",
+                    f"{child.name} exited {len(exits)} times within {CRASH_WINDOW:.0f}s: given up;"
+                    f" the rest keeps running. {exited_message(child)}",
                     error=True,
                 )
                 return child
             backoff = min(FIRST_BACKOFF * 2 ** (len(exits) - 1), MAX_BACKOFF)
             self._restart_at[child.name] = now + backoff
             say(
-                f"{child.name} exited with code {child.exit_code()}{why}; restarting it in"
+                f"{child.name} exited with code {child.exit_code()}; restarting it in"
                 f" {backoff:g}s ({len(exits)} of {GIVE_UP_AFTER} exits allowed in"
                 f" {CRASH_WINDOW:.0f}s)",
                 error=True,
