@@ -105,9 +105,8 @@ class Supervisor:
                     if child.name not in ONLOOKERS:
                         group[index] = self._restart_or_give_up(child)
                     elif child.name not in reported:
-                        say(
-                            f"{child.name} exited (code {child.exit_code()}): {ONLOOKERS[child.name]}"
-                        )
+                        code, why = child.exit_code(), ONLOOKERS[child.name]
+                        say(f"{child.name} exited (code {code}): {why}")
                         reported.add(child.name)
 
     def _restart_or_give_up(self, child: Child) -> Child:
