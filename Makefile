@@ -74,6 +74,15 @@ trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
 	$(PY) scripts/trace.py $(ID)
 
+.PHONY: fault
+fault: ## With `make run` going: make fault SERVICE=accounts METHOD=ReserveHoldings CODE=UNAVAILABLE PERCENT=100 (CLEAR=1, LIST=1, EVENT=, DELAY=, SEED=)
+	@$(PYTHON) scripts/fault.py
+
+.PHONY: chaos
+CHAOS_FLAGS ?=
+chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"
+	$(PY) -m chaos $(CHAOS_FLAGS)
+
 .PHONY: alerts
 alerts: ## With `make run` going: print what Alertmanager has firing now
 	@$(PYTHON) scripts/alerts.py

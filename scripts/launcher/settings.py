@@ -131,6 +131,7 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         python_path.append(settings.environ["PYTHONPATH"])
     env = {
         "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
+        "OPS_FAULTS_ENABLED": "true",  # faults on purpose (simplebank.ops.v1); not in containers
         **settings.environ,
         **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
         **{f"{other.upper()}_METRICS_ADDR": a for other, a in settings.metrics_addrs.items()},
