@@ -11,6 +11,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 from mesh.deadline import DeadlineClientInterceptor
 from mesh.rpc_metrics import ClientMetricsInterceptor
+from mesh.tls import ChannelTls
 from tracing.rpc import traced_calls
 
 
@@ -55,8 +56,10 @@ class CallPolicy:
         )
 
 
-def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Channel:
-    """A long-lived insecure channel to an upstream on the local mesh."""
+def make_channel(
+    target: str, policy: CallPolicy | None = None, tls: ChannelTls | None = None
+) -> grpc.aio.Channel:
+    """A long-lived channel to an upstream: mTLS with `tls` (the mesh), else plaintext."""
     policy = policy or CallPolicy()
     # Deadline first, so the timing, the tracing span and the retries see the shortened timeout.
     interceptors: list[Any] = [
@@ -64,25 +67,28 @@ def make_channel(target: str, policy: CallPolicy | None = None) -> grpc.aio.Chan
         ClientMetricsInterceptor(target),
         *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
     ]
-    return grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.service_config", policy.service_config()),
-            ("grpc.enable_retries", 1),
-            # Reconnect quickly after an upstream restarts instead of backing off for seconds.
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
-        ],
-        interceptors=interceptors,
+    options = [
+        ("grpc.service_config", policy.service_config()),
+        ("grpc.enable_retries", 1),
+        # Reconnect quickly after an upstream restarts instead of backing off for seconds.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1000),
+    ]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(
+        target, tls.credentials(), options=options + tls.options(), interceptors=interceptors
     )
 
 
 class Upstream:
     """A channel to one upstream service, closed when the service stops."""
 
-    def __init__(self, target: str, policy: CallPolicy | None = None) -> None:
+    def __init__(
+        self, target: str, policy: CallPolicy | None = None, *, tls: ChannelTls | None = None
+    ) -> None:
         self.target = target
-        self.channel = make_channel(target, policy)
+        self.channel = make_channel(target, policy, tls)
 
     async def start(self) -> None:
         return None

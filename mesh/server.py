@@ -15,12 +15,14 @@ from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mesh import reflection
+from mesh.authz import AuthorizationInterceptor
 from mesh.config import ServerConfig
 from mesh.deadline import DeadlineServerInterceptor
 from mesh.health import Check, HealthReporter
 from mesh.refusals import DomainErrorInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.span_marks import CrashSpanInterceptor
+from mesh.tls import add_port
 from mesh.trace_header import TraceIdHeaderInterceptor
 from tracing.rpc import traced_calls
 
@@ -54,6 +56,7 @@ class ServiceHost:
 
     def __init__(self, service: Service) -> None:
         self._service = service
+        policy = service.config.policy
         self._server = grpc.aio.server(
             # Outermost first: the tracing span wraps the deadline and the error translation,
             # and the call is timed with the status the error translation gave it.
@@ -62,6 +65,8 @@ class ServiceHost:
                 CrashSpanInterceptor(),
                 ServerMetricsInterceptor(),
                 TraceIdHeaderInterceptor(),
+                # Who may call what: before any handler runs, a denial timed and traced too.
+                *([AuthorizationInterceptor(policy)] if policy is not None else []),
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),
             ],
@@ -87,7 +92,8 @@ class ServiceHost:
         reflection.enable([*service.service_names, HEALTH_SERVICE], self._server)
         # Bind before starting anything, so a taken port fails fast with nothing to undo.
         try:
-            self.port = self._server.add_insecure_port(service.config.listen_addr)
+            config = service.config
+            self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
         for component in service.components:
@@ -96,7 +102,14 @@ class ServiceHost:
         # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
         await self._server.start()
-        log.info("serving", extra={"addr": service.config.listen_addr, "port": self.port})
+        log.info(
+            "serving",
+            extra={
+                "addr": service.config.listen_addr,
+                "port": self.port,
+                "listener": service.config.listener.value,
+            },
+        )
         return self.port
 
     async def stop(self) -> None:

@@ -17,9 +17,9 @@ from simplebank.orders.v1 import orders_pb2_grpc
 
 def build(env: Env) -> Service:
     config = GatewayConfig.from_env(env)
-    orders = Upstream(config.orders_addr)
-    accounts = Upstream(config.accounts_addr)
-    market = Upstream(config.market_addr)
+    orders = Upstream(config.orders_addr, tls=config.server.calling("orders"))
+    accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
+    market = Upstream(config.market_addr, tls=config.server.calling("market"))
     upstreams = Upstreams(
         orders=orders_pb2_grpc.OrderServiceStub(orders.channel),
         accounts=accounts_pb2_grpc.AccountServiceStub(accounts.channel),

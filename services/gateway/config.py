@@ -29,7 +29,7 @@ class GatewayConfig:
         except ValueError as error:
             raise ConfigError(f"GATEWAY_TOKENS: {error}") from None
         return cls(
-            server=ServerConfig.from_env("gateway", env),
+            server=ServerConfig.from_env("gateway", env, public=True),
             orders_addr=env.service_addr("orders"),
             accounts_addr=env.service_addr("accounts"),
             market_addr=env.service_addr("market"),
