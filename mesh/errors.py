@@ -84,3 +84,20 @@ class DeadlineExceeded(DomainError):
     """The call's time budget ran out before a service it depends on answered."""
 
     reason = "DEADLINE_EXCEEDED"
+
+
+class ResourceExhausted(DomainError):
+    """Too much work at once: refused without being started; try again after a while."""
+
+    reason = "OVERLOADED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_after_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_seconds = retry_after_seconds

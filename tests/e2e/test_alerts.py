@@ -12,12 +12,13 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
+from tests.support.data import jetstream
 
 pytestmark = pytest.mark.e2e
 
@@ -116,7 +117,7 @@ def _first(alerts: list[dict[str, str]]) -> dict[str, str]:
 
 
 def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
-    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url))
+    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url, mesh.data_dir / "certs"))
 
     eventually(
         lambda: any(
@@ -126,15 +127,11 @@ def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
     )
 
 
-async def publish_unreadable_order_created(url: str) -> None:
-    """A message no consumer can read: market dead-letters it at once."""
-    client = await nats.connect(url)
-    try:
-        js = client.jetstream()
+async def publish_unreadable_order_created(url: str, certs: Path) -> None:
+    """A message no consumer can read: market dead-letters it at once (sent as the operator)."""
+    async with jetstream.jetstream(url, certs) as (_, js):
         await js.publish(
             "simplebank.events.OrderCreated",
             b"\xff\xff not a protobuf",
             headers={"Nats-Msg-Id": f"e2e-unreadable-{time.time_ns()}"},
         )
-    finally:
-        await client.close()
