@@ -7,6 +7,7 @@ from mesh.config import Env
 from mesh.server import Service
 from services.gateway.config import GatewayConfig
 from services.gateway.handlers import Upstreams
+from services.gateway.rate_limit import RateLimiter
 from services.gateway.servicer import GatewayServicer
 from services.gateway.symbols import ListedSymbols
 from simplebank.accounts.v1 import accounts_pb2_grpc
@@ -25,7 +26,8 @@ def build(env: Env) -> Service:
         accounts=accounts_pb2_grpc.AccountServiceStub(accounts.channel),
         symbols=ListedSymbols(market_pb2_grpc.MarketServiceStub(market.channel)),
     )
-    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds)
+    limiter = RateLimiter(config.rate_per_second, config.rate_burst)
+    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds, limiter)
     return Service(
         config=config.server,
         register=lambda server: gateway_pb2_grpc.add_GatewayServiceServicer_to_server(

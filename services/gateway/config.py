@@ -18,6 +18,8 @@ class GatewayConfig:
     market_addr: str
     tokens: dict[str, Customer]
     deadline_seconds: float
+    rate_per_second: float = 50.0  # per customer; 0: no limit
+    rate_burst: int = 100
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
@@ -35,4 +37,6 @@ class GatewayConfig:
             market_addr=env.service_addr("market"),
             tokens=tokens,
             deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
+            rate_per_second=env.number("GATEWAY_RATE_LIMIT_PER_SECOND", 50.0),
+            rate_burst=env.integer("GATEWAY_RATE_LIMIT_BURST", 100, minimum=1),
         )
