@@ -92,7 +92,8 @@ def test_lint_names_an_unknown_identity_service_and_method(tmp_path: Path) -> No
     )
 
     assert list(problems(typos, known_methods())) == [
-        "unknown identity 'gatway' (known: gateway, orders, accounts, fees, market, operator, probe)",
+        "unknown identity 'gatway' "
+        "(known: gateway, orders, accounts, fees, market, operator, probe)",
         "orders: simplebank.accounts.v1.AccountService has no method 'ReserveHolding'",
         "orders: unknown service 'simplebank.accounts.v1.AccountsService' in "
         "'simplebank.accounts.v1.AccountsService/*'",
