@@ -88,8 +88,8 @@ def write_configs(
     directory: Path, moves: Mapping[str, str], certs_dir: Path | None = None
 ) -> dict[str, Path]:
     """This run's copies of config/prometheus and config/alertmanager, rules by absolute path,
-    the probe's certificate files (data/certs/ in config/) in `certs_dir`; without it (MESH_TLS
-    off) every heartbeat is plaintext."""
+    the probe's certificate files (/certs/ in config/, where compose mounts them) in
+    `certs_dir`; without it (MESH_TLS off) every heartbeat is plaintext."""
     directory.mkdir(parents=True, exist_ok=True)
     prometheus = (CONFIG / "prometheus" / "prometheus.yml").read_text()
     prometheus = prometheus.replace("- rules/*.yml", f"- {CONFIG / 'prometheus' / 'rules'}/*.yml")
@@ -105,7 +105,7 @@ def write_configs(
     for part, (name, text) in files.items():
         path = directory / name
         if certs_dir is not None:
-            text = text.replace("data/certs/", f"{certs_dir}/")
+            text = text.replace(" /certs/", f" {certs_dir}/")
         else:
             text = text.replace(", __param_module: grpc_health_mtls", "")
         path.write_text(rendered(text, moves))

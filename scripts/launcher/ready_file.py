@@ -49,6 +49,8 @@ class Ready:
     # Prometheus, Alertmanager and the blackbox exporter: their URL and process; none with
     # --no-observability.
     watchers: Mapping[str, Endpoint] = field(default_factory=dict)
+    # The log store (VictoriaLogs): its URL and process; None with --no-tracing.
+    log_store: Endpoint | None = None
 
     @property
     def gateway(self) -> str:
@@ -62,6 +64,8 @@ class Ready:
         if self.jaeger is not None:
             pids["jaeger"] = self.jaeger.pid
         pids |= {name: endpoint.pid for name, endpoint in self.watchers.items()}
+        if self.log_store is not None:
+            pids["victorialogs"] = self.log_store.pid
         return pids
 
     def to_json(self) -> dict[str, Any]:
@@ -87,6 +91,9 @@ class Ready:
                 name: {"url": endpoint.address, "pid": endpoint.pid}
                 for name, endpoint in self.watchers.items()
             },
+            "log_store": None
+            if self.log_store is None
+            else {"url": self.log_store.address, "pid": self.log_store.pid},
         }
 
     @classmethod
@@ -110,6 +117,9 @@ class Ready:
                 name: Endpoint(str(entry["url"]), int(entry["pid"]))
                 for name, entry in facts.get("watchers", {}).items()
             },
+            log_store=None
+            if not facts.get("log_store")
+            else Endpoint(str(facts["log_store"]["url"]), int(facts["log_store"]["pid"])),
         )
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from mesh.services import SERVICES
-from scripts.launcher import observability, security
+from scripts.launcher import observability, parts_logs, security
 from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
@@ -35,6 +35,7 @@ from scripts.launcher.settings import (
 # Children whose exit leaves the mesh running: what a person is told when one goes.
 ONLOOKERS = {
     "jaeger": "spans are dropped, the mesh keeps running",
+    "victorialogs": "log records are dropped (data/logs keeps every line), the mesh keeps running",
     "prometheus": "no metrics or alerts, the mesh keeps running",
     "alertmanager": "alerts are not delivered, the mesh keeps running",
     "blackbox": "no heartbeats, the mesh keeps running",
@@ -57,7 +58,7 @@ class Supervisor:
     def start(self) -> None:
         """Start everything and return once all of it is ready (or raise StartupError)."""
         settings = self.settings
-        tools = ["nats-server", *(["jaeger"] if settings.tracing else [])]
+        tools = ["nats-server", *(["jaeger", "victoria-logs"] if settings.tracing else [])]
         if settings.observability is not None:
             tools += observability.TOOL_NAMES
         require_tools(tools)
@@ -104,16 +105,25 @@ class Supervisor:
     def _start_infrastructure(self, deadline: float) -> None:
         settings = self.settings
         nats = self._spawn(self.infrastructure, "nats", nats_command(settings), settings.environ)
-        jaeger = None
+        jaeger = store = None
         if settings.tracing:
             jaeger = self._spawn(
                 self.infrastructure, "jaeger", jaeger_command(), jaeger_env(settings)
+            )
+            store_command = parts_logs.victorialogs_command(
+                settings.data_dir, settings.victorialogs_addr
+            )
+            store = self._spawn(
+                self.infrastructure, "victorialogs", store_command, settings.environ
             )
         self._wait(nats, nats_accepts(*settings.nats_host_port), "accepting connections", deadline)
         if jaeger is not None:
             self._wait(jaeger, port_open(settings.jaeger_otlp_addr), "taking OTLP", deadline)
             api = f"{settings.query_url}/api/services"
             self._wait(jaeger, http_ok(api), "answering queries", deadline)
+        if store is not None:
+            health = parts_logs.victorialogs_ready_url(settings.victorialogs_addr)
+            self._wait(store, http_ok(health), "taking log records", deadline)
 
     def _start_services(self, deadline: float) -> None:
         # All five start together and wait for each other through their health.
@@ -162,6 +172,7 @@ class Supervisor:
             wanted |= {
                 "jaeger": settings.jaeger_otlp_addr,
                 "jaeger query": settings.jaeger_query_addr,
+                "victorialogs": settings.victorialogs_addr,
             }
         wanted |= {f"{name} metrics": addr for name, addr in settings.metrics_addrs.items()}
         if settings.observability is not None:

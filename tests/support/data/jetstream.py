@@ -57,9 +57,7 @@ async def consumers(url: str, certs: Path | None = None) -> dict[str, api.Consum
         return {str(c.name): c for c in await js.consumers_info(STREAM)}
 
 
-async def delete_consumers(
-    url: str, names: Iterable[str], certs: Path | None = None
-) -> None:
+async def delete_consumers(url: str, names: Iterable[str], certs: Path | None = None) -> None:
     async with jetstream(url, certs) as (_, js):
         for name in names:
             await js.delete_consumer(STREAM, name)
