@@ -107,7 +107,7 @@ def write_configs(
         if certs_dir is not None:
             text = text.replace(" /certs/", f" {certs_dir}/")
         else:
-            text = text.replace(", __param_module: grpc_health_mtls", "")
+            text = text.replace("replacement: grpc_health_mtls", "replacement: grpc_health")
         path.write_text(rendered(text, moves))
         written[part] = path
     return written

@@ -1,12 +1,15 @@
-"""Rotation under `make run`: a service's new certificate files are used by new connections at
-once, with no restart and no failed call."""
+"""mTLS under `make run`: a service's new certificate files are used by new connections at once,
+with no restart and no failed call; the heartbeats get through as the probe identity."""
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import threading
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -93,3 +96,17 @@ def test_new_connections_use_a_replaced_certificate_and_no_call_fails(mesh: Laun
 
     assert caller.failures == []
     assert SERVICE in mesh.running()  # the same process, never restarted
+
+
+def test_every_heartbeat_succeeds_the_internal_ones_as_the_probe(mesh: LaunchedMesh) -> None:
+    """The blackbox exporter reaches the gateway in plaintext and the others over mTLS."""
+    prometheus = mesh.ready.watchers["prometheus"].address
+    query = urllib.parse.urlencode({"query": 'probe_success{job="heartbeat"} == 1'})
+    deadline = time.monotonic() + WAIT_SECONDS
+    succeeding: set[str] = set()
+    while succeeding != set(mesh.services):
+        assert time.monotonic() < deadline, f"only {sorted(succeeding)} pass their heartbeat"
+        time.sleep(1.0)
+        with urllib.request.urlopen(f"{prometheus}/api/v1/query?{query}", timeout=5) as answer:
+            results = json.load(answer)["data"]["result"]
+        succeeding = {result["metric"]["service"] for result in results}
