@@ -37,7 +37,7 @@ check-protos: venv ## Fail if generated/ is stale
 	@scripts/check-generated.sh
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool and amtool checks
+lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtool, the authz policy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -46,6 +46,7 @@ lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool and am
 	$(TOOLS)/promtool check config --lint=all config/prometheus/prometheus.yml
 	$(TOOLS)/promtool check rules --lint=all config/prometheus/rules/*.yml
 	$(TOOLS)/amtool check-config config/alertmanager/alertmanager.yml
+	$(PY) scripts/check_authz.py config/authz.json
 
 .PHONY: baseline
 baseline: tools ## Record the current contracts as the baseline for buf breaking
@@ -64,6 +65,10 @@ test-unit: venv ## Unit tests only (seconds)
 RUN_FLAGS ?=
 run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
 	$(PY) scripts/run.py $(RUN_FLAGS)
+
+.PHONY: certs
+certs: venv ## Create the mesh's CA and certificates in data/certs (make run does too; FORCE=1 anew)
+	$(PY) scripts/certs.py $(if $(FORCE),--force)
 
 .PHONY: demo
 demo: venv tools ## With `make run` going: place a few orders and show their traces

@@ -23,6 +23,7 @@ from bench import report
 from bench.baseline import running_baseline
 from bench.machine import describe
 from bench.mesh import (
+    MESH_TLS_OFF,
     METRICS_OFF,
     REPO_ROOT,
     SAMPLER_OFF,
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         report.TRACING_ON: TRACING_ON,
         report.SAMPLER_OFF: SAMPLER_OFF,
         report.METRICS_OFF: METRICS_OFF,
+        report.MESH_TLS_OFF: MESH_TLS_OFF,
     }
     if plan.no_tracing:
         configurations[report.NO_TRACING] = SDK_OFF

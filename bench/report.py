@@ -15,11 +15,12 @@ from bench.memory import rss_sum_mb
 from bench.plan import OVERLOAD_FACTOR, Plan
 from bench.scenario import Measurement
 
-TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, BASELINE = (
+TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, MESH_TLS_OFF, BASELINE = (
     "tracing on",
     "sampler off",
     "no tracing",
     "metrics off",
+    "mesh TLS off",
     f"bare grpc.aio, {HOPS} hops",
 )
 
@@ -79,6 +80,17 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
         found["metrics_cost_percent_by_cpu"] = 100 * (
             1 - _ratio(found["cpu_ms_per_order_metrics_off"], found["cpu_ms_per_order_tracing_on"])
         )
+    if MESH_TLS_OFF in measured:
+        plain = measured[MESH_TLS_OFF]
+        found["tracing_on_over_mesh_tls_off_throughput"] = _ratio(
+            on.saturation.rps, plain.saturation.rps
+        )
+        found["mtls_cost_percent"] = 100 * (1 - found["tracing_on_over_mesh_tls_off_throughput"])
+        found["cpu_ms_per_order_mesh_tls_off"] = sum(plain.cpu_ms_per_order.values())
+        found["mtls_cost_percent_by_cpu"] = 100 * (
+            1 - _ratio(found["cpu_ms_per_order_mesh_tls_off"], found["cpu_ms_per_order_tracing_on"])
+        )
+        found["mtls_added_ms_p50"] = on.fixed_rate.p50_ms - plain.fixed_rate.p50_ms
     return found
 
 
@@ -222,6 +234,16 @@ def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
                 f"{ratios['tracing_on_over_metrics_off_throughput']:.2f}  (metrics and their "
                 f"watchers cost {ratios['metrics_cost_percent']:.0f}%; by CPU per order "
                 f"{ratios['metrics_cost_percent_by_cpu']:.0f}%)",
+            )
+        )
+    if "mtls_cost_percent" in ratios:
+        lines.append(
+            line(
+                "tracing on / mesh TLS off, throughput",
+                f"{ratios['tracing_on_over_mesh_tls_off_throughput']:.2f}  (mTLS and authorization "
+                f"cost {ratios['mtls_cost_percent']:.0f}%; by CPU per order "
+                f"{ratios['mtls_cost_percent_by_cpu']:.0f}%; "
+                f"{ratios['mtls_added_ms_p50']:+.1f} ms at p50, {rate}/s)",
             )
         )
     return [

@@ -9,11 +9,14 @@ import random
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from google.protobuf.message import Message
 
 from chaos.mesh import ChaosMesh
+from mesh.identity import server_name
+from mesh.tls import MeshTls
 from simplebank.ops.v1 import ops_pb2, ops_pb2_grpc
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
@@ -30,6 +33,18 @@ FAULT_TARGETS = {
     "fees": ["simplebank.events.OrderPlaced"],
     "market": ["simplebank.events.OrderCreated"],
 }
+
+
+def operator_channel(address: str, certs_dir: Path, service: str) -> grpc.Channel:
+    """A channel to an internal service as the operator (mTLS; plaintext if the mesh has none)."""
+    files = MeshTls("operator", certs_dir)
+    if not files.cert_file.exists():
+        return grpc.insecure_channel(address)
+    key, cert, ca = files.read()
+    credentials = grpc.ssl_channel_credentials(ca, key, cert)
+    return grpc.secure_channel(
+        address, credentials, options=[("grpc.ssl_target_name_override", server_name(service))]
+    )
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,10 @@ class Chaos:
                     time.sleep(0.2)
 
     def _fault_service(self, service: str, method: str, request: Message) -> None:
-        with grpc.insecure_channel(self._mesh.current().services[service].address) as channel:
+        ready = self._mesh.current()
+        with operator_channel(
+            ready.services[service].address, ready.data_dir / "certs", service
+        ) as channel:
             stub = ops_pb2_grpc.FaultServiceStub(channel)
             # Waits for a service the launcher is restarting right now.
             getattr(stub, method)(request, timeout=10, wait_for_ready=True)

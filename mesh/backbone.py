@@ -29,7 +29,7 @@ class Backbone:
         subscriptions: Iterable[Subscription[Any]] = (),
     ) -> None:
         self.database = Database(config.database_path, schema, Outbox(codec))
-        self.bus = EventBus(config.nats_url, name)
+        self.bus = EventBus(config.nats_url, name, config.nats_tls)
         relay = [OutboxRelay(self.database, self.bus)] if codec.publishes else []
         consumers = [
             EventConsumer(name, s, self.database, self.bus, codec, ack_wait=config.ack_wait)

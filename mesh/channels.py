@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.grpc import aio_client_interceptors
 from mesh.breaker import BreakerInterceptor, BreakerPolicy, CircuitBreaker
 from mesh.deadline import DeadlineClientInterceptor
 from mesh.rpc_metrics import ClientMetricsInterceptor
+from mesh.tls import ChannelTls
 from tracing.rpc import traced_calls
 
 
@@ -59,10 +60,13 @@ class CallPolicy:
 
 
 def make_channel(
-    target: str, policy: CallPolicy | None = None, breaker: CircuitBreaker | None = None
+    target: str,
+    policy: CallPolicy | None = None,
+    breaker: CircuitBreaker | None = None,
+    tls: ChannelTls | None = None,
 ) -> grpc.aio.Channel:
-    """A long-lived insecure channel to an upstream on the local mesh, behind `breaker` (one of
-    its own from the policy if none is given)."""
+    """A long-lived channel to an upstream behind `breaker` (one of its own from the policy if
+    none is given): mTLS with `tls` (the mesh), else plaintext."""
     policy = policy or CallPolicy()
     breaker = breaker or CircuitBreaker(target, policy.breaker)
     # Deadline first, so the timing, the tracing span and the retries see the shortened timeout.
@@ -75,27 +79,30 @@ def make_channel(
         BreakerInterceptor(breaker),
         *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
     ]
-    return grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.service_config", policy.service_config()),
-            ("grpc.enable_retries", 1),
-            # Reconnect quickly after an upstream restarts instead of backing off for seconds.
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
-        ],
-        interceptors=interceptors,
+    options = [
+        ("grpc.service_config", policy.service_config()),
+        ("grpc.enable_retries", 1),
+        # Reconnect quickly after an upstream restarts instead of backing off for seconds.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1000),
+    ]
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(
+        target, tls.credentials(), options=options + tls.options(), interceptors=interceptors
     )
 
 
 class Upstream:
     """A channel to one upstream service, closed when the service stops."""
 
-    def __init__(self, target: str, policy: CallPolicy | None = None) -> None:
+    def __init__(
+        self, target: str, policy: CallPolicy | None = None, *, tls: ChannelTls | None = None
+    ) -> None:
         self.target = target
         policy = policy or CallPolicy()
         self.breaker = CircuitBreaker(target, policy.breaker)
-        self.channel = make_channel(target, policy, self.breaker)
+        self.channel = make_channel(target, policy, self.breaker, tls)
 
     async def start(self) -> None:
         return None

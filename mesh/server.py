@@ -16,6 +16,7 @@ from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from mesh import errors, reflection
+from mesh.authz import AuthorizationInterceptor
 from mesh.channels import Upstream
 from mesh.config import ConfigError, ServerConfig
 from mesh.consumer import EventConsumer
@@ -28,6 +29,7 @@ from mesh.health import Check, HealthReporter
 from mesh.refusals import DomainErrorInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.span_marks import CrashSpanInterceptor
+from mesh.tls import add_port
 from mesh.trace_header import TraceIdHeaderInterceptor
 from simplebank.ops.v1 import ops_pb2_grpc
 from tracing.rpc import traced_calls
@@ -94,6 +96,7 @@ class ServiceHost:
         self._service = service
         self.faults = fault_book(service)
         faults = [] if self.faults is None else [FaultInterceptor(self.faults)]
+        policy = service.config.policy
         self._server = grpc.aio.server(
             # Outermost first: the tracing span wraps the deadline and the error translation,
             # and the call is timed with the status the error translation gave it. Faults are
@@ -103,6 +106,8 @@ class ServiceHost:
                 CrashSpanInterceptor(),
                 ServerMetricsInterceptor(),
                 TraceIdHeaderInterceptor(),
+                # Who may call what: before any handler runs, a denial timed and traced too.
+                *([AuthorizationInterceptor(policy)] if policy is not None else []),
                 *service.interceptors,
                 *faults,
                 DeadlineServerInterceptor(),
@@ -133,7 +138,8 @@ class ServiceHost:
         reflection.enable([*service.service_names, FAULT_SERVICE, HEALTH_SERVICE], self._server)
         # Bind before starting anything, so a taken port fails fast with nothing to undo.
         try:
-            self.port = self._server.add_insecure_port(service.config.listen_addr)
+            config = service.config
+            self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
         for component in service.components:
@@ -142,7 +148,14 @@ class ServiceHost:
         # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
         await self._server.start()
-        log.info("serving", extra={"addr": service.config.listen_addr, "port": self.port})
+        log.info(
+            "serving",
+            extra={
+                "addr": service.config.listen_addr,
+                "port": self.port,
+                "listener": service.config.listener.value,
+            },
+        )
         return self.port
 
     async def stop(self) -> None:

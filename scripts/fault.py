@@ -28,8 +28,16 @@ from scripts.launcher.paths import TOOLS
 FAULTS = "simplebank.ops.v1.FaultService"
 
 
-def grpcurl(address: str, method: str, request: object) -> str:
-    command = [str(TOOLS / "grpcurl"), "-plaintext", "-d", json.dumps(request), address]
+def security_flags(service: str) -> list[str]:
+    """Plaintext to the gateway's public port; the operator's certificate for the others."""
+    tls = Env().mesh_tls("operator")
+    if service == "gateway" or tls is None:
+        return ["-plaintext"]
+    return ["-cacert", str(tls.ca_file), "-cert", str(tls.cert_file), "-key", str(tls.key_file)]
+
+
+def grpcurl(flags: list[str], address: str, method: str, request: object) -> str:
+    command = [str(TOOLS / "grpcurl"), *flags, "-d", json.dumps(request), address]
     command.append(f"{FAULTS}/{method}")
     print("$ " + shlex.join(["grpcurl", *command[1:]]), flush=True)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -38,8 +46,8 @@ def grpcurl(address: str, method: str, request: object) -> str:
     return done.stdout
 
 
-def target_named(address: str, method: str, event: str) -> str:
-    targets = json.loads(grpcurl(address, "ListFaults", {})).get("targets", [])
+def target_named(flags: list[str], address: str, method: str, event: str) -> str:
+    targets = json.loads(grpcurl(flags, address, "ListFaults", {})).get("targets", [])
     wanted = f"/{method}" if method else f".{event}"
     found = [t for t in targets if t.endswith(wanted)]
     if len(found) != 1:
@@ -54,23 +62,24 @@ def main() -> None:
         sys.exit(f"usage: make fault SERVICE=<{'|'.join(NAMES)}> ... (see scripts/fault.py)")
     try:
         address = Env().service_addr(service)
-    except ConfigError as error:
+        flags = security_flags(service)
+    except (ConfigError, OSError) as error:  # a bad variable, or no certificates yet
         sys.exit(f"make fault: {error}")
     if option("CLEAR"):
-        print(grpcurl(address, "ClearFaults", {}), end="")
+        print(grpcurl(flags, address, "ClearFaults", {}), end="")
         return
     if option("LIST") or not (option("METHOD") or option("EVENT")):
-        print(grpcurl(address, "ListFaults", {}), end="")
+        print(grpcurl(flags, address, "ListFaults", {}), end="")
         return
     fault: dict[str, object] = {
-        "target": target_named(address, option("METHOD", ""), option("EVENT", "")),
+        "target": target_named(flags, address, option("METHOD", ""), option("EVENT", "")),
         "error_code": option("CODE", ""),
         "delay_ms": int(option("DELAY", "0")),
         "percent": int(option("PERCENT", "100")),
     }
     if option("SEED"):
         fault["seed"] = int(option("SEED", "0"))
-    print(grpcurl(address, "SetFault", {"fault": fault}), end="")
+    print(grpcurl(flags, address, "SetFault", {"fault": fault}), end="")
 
 
 if __name__ == "__main__":

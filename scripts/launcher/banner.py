@@ -23,7 +23,7 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
     lines = [f"SimpleBank mesh is up (started in {seconds:.1f}s)", ""]
     for name, address in settings.service_addrs.items():
         lines.append(f"  {name:<10} {address:<22} pid {pids[name]}")
-    lines.append(f"  {'nats':<10} {settings.nats_url:<22} pid {pids['nats']}")
+    lines.append(f"  {'nats':<10} {settings.services_nats_url:<22} pid {pids['nats']}")
     if settings.tracing:
         lines += [
             f"  {'jaeger':<10} {settings.query_url:<22} pid {pids['jaeger']}",
@@ -81,7 +81,7 @@ def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Re
         services={
             name: Endpoint(address, pids[name]) for name, address in settings.service_addrs.items()
         },
-        nats_url=settings.nats_url,
+        nats_url=settings.services_nats_url,
         nats_pid=pids["nats"],
         jaeger=Jaeger(f"http://{settings.jaeger_otlp_addr}", settings.query_url, pids["jaeger"])
         if settings.tracing

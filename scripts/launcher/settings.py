@@ -37,6 +37,23 @@ class Settings:
     victorialogs_addr: str  # the log store; started with tracing, like Jaeger
     shutdown_grace: float
     environ: Mapping[str, str] = field(repr=False)
+    # mTLS between the services and to NATS; off only for the benchmark's comparison.
+    mesh_tls: bool = True
+    gateway_tls: bool = False
+
+    @property
+    def certs_dir(self) -> Path:
+        return Path(self.environ.get("MESH_CERTS_DIR") or self.data_dir / "certs")
+
+    @property
+    def nats_config(self) -> Path:
+        return self.data_dir / "nats.json"
+
+    @property
+    def services_nats_url(self) -> str:
+        """What the services dial: tls:// when NATS takes only the mesh's certificates."""
+        host, port = self.nats_host_port
+        return f"{'tls' if self.mesh_tls else 'nats'}://{host}:{port}"
 
     @property
     def log_dir(self) -> Path:
@@ -86,6 +103,8 @@ def load_settings(
         victorialogs_addr=env.addr("VICTORIALOGS_ADDR", parts_logs.DEFAULT_VICTORIALOGS_ADDR),
         shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
         environ=dict(environ),
+        mesh_tls=env.mesh_tls_on(),
+        gateway_tls=env.flag("GATEWAY_TLS"),
     )
 
 
@@ -98,6 +117,8 @@ def nats_command(settings: Settings) -> list[str]:
     if settings.observability is not None:
         monitor = settings.observability.addrs["NATS_MONITOR_ADDR"].rpartition(":")[2]
         command += ["-m", monitor]
+    if settings.mesh_tls:  # TLS and one user per service: scripts/launcher/nats_auth.py
+        command += ["-c", str(settings.nats_config)]
     return command
 
 
@@ -138,7 +159,9 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they happen
         "DATA_DIR": str(settings.data_dir),
-        "NATS_URL": settings.nats_url,
+        "NATS_URL": settings.services_nats_url,
+        "MESH_CERTS_DIR": str(settings.certs_dir),
+        "MESH_TLS": "on" if settings.mesh_tls else "off",
         "OTEL_SERVICE_NAME": name,
         "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otlp_endpoint,
     }

@@ -16,17 +16,14 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-import grpc
-
 from mesh.services import SERVICES
-from scripts.launcher import observability, parts_logs, ready_file
+from scripts.launcher import observability, parts_logs, ready_file, security
 from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
 from scripts.launcher.paths import TOOLS
 from scripts.launcher.port_holders import holders
 from scripts.launcher.readiness import (
-    QUICK_RECONNECT,
     Check,
     StartupError,
     exited_message,
@@ -84,6 +81,9 @@ class Supervisor:
         require_tools(tools)
         self._check_ports_are_free()
         settings.log_dir.mkdir(parents=True, exist_ok=True)
+        issued = security.prepare(settings)
+        if issued:
+            say(f"certificates issued in {settings.certs_dir}: {', '.join(issued)}")
         deadline = time.monotonic() + settings.timeout
         self._start_infrastructure(deadline)
         self._start_services(deadline)
@@ -187,15 +187,18 @@ class Supervisor:
             args = [sys.executable, "-m", service.module]  # the launcher's virtualenv
             self._spawn(self.services, service.name, args, service_env(self.settings, service.name))
         for child in self.services:
-            address = self.settings.service_addrs[child.name]
-            with grpc.insecure_channel(address, options=QUICK_RECONNECT) as channel:
+            with security.health_channel_to(self.settings, child.name) as channel:
                 self._wait(child, grpc_serving(channel), "SERVING", deadline)
 
     def _start_observability(self, parts: observability.Observability, deadline: float) -> None:
         """After the services, so the first scrapes and probes find them up."""
         settings = self.settings
         moves = observability.address_moves(parts, settings.service_addrs, settings.metrics_addrs)
-        configs = observability.write_configs(settings.data_dir / "observability", moves)
+        configs = observability.write_configs(
+            settings.data_dir / "observability",
+            moves,
+            settings.certs_dir if settings.mesh_tls else None,
+        )
         self.webhook = AlertWebhook(parts.webhook_addr, say)
         self.webhook.start()
         commands = observability.commands(parts, configs, settings.data_dir)

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from scripts.launcher.paths import REPO_ROOT, TOOLS
-from tests.support.tools.grpcurl import require_grpcurl
+from tests.support.tools.grpcurl import identity_flags, require_grpcurl
 
 TIMEOUT_SECONDS = 30.0
 
@@ -49,5 +50,10 @@ def python(script: str, *args: str, env: Mapping[str, str] | None = None) -> Ran
 
 
 def grpcurl(*args: str) -> Ran:
-    """The real grpcurl, plaintext (the mesh is local and insecure)."""
+    """The real grpcurl, plaintext (the gateway's public port)."""
     return run([str(require_grpcurl()), "-plaintext", *args])
+
+
+def grpcurl_as_operator(certs_dir: Path, *args: str) -> Ran:
+    """The real grpcurl with the operator's certificate: what internal services take."""
+    return run([str(require_grpcurl()), *identity_flags(certs_dir, "operator"), *args])

@@ -18,6 +18,7 @@ import pytest
 from bench.ports import mesh_on_free_ports
 from scripts.launcher import ready_file
 from scripts.launcher.ready_file import NotReady, Ready
+from tests.e2e.commands import Ran, grpcurl, grpcurl_as_operator
 from tests.e2e.leftovers import alive, start_time_of
 from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
@@ -62,6 +63,12 @@ class LaunchedMesh:
     @property
     def data_dir(self) -> Path:
         return self.ready.data_dir
+
+    def grpcurl(self, service: str, *args: str) -> Ran:
+        """grpcurl as a person runs it: plaintext to the gateway, as the operator elsewhere."""
+        if service == "gateway":
+            return grpcurl(self.address(service), *args)
+        return grpcurl_as_operator(self.data_dir / "certs", self.address(service), *args)
 
     @property
     def pids(self) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mesh.services import SERVICES
 from tests.support import REPO_ROOT
@@ -68,6 +69,12 @@ def on_ports(command: str, addresses: Mapping[str, str]) -> str:
     ports = {str(service.port): _port(addresses[service.name]) for service in SERVICES}
     pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
     return pattern.sub(lambda match: ports[match.group(1)], command)
+
+
+def with_certs(command: str, certs_dir: Path) -> str:
+    """`command` with the README's data/certs/ (where `make run` keeps them) replaced by the
+    folder of the test mesh's certificates."""
+    return command.replace("data/certs/", f"{certs_dir}/")
 
 
 def masked(output: str) -> str:

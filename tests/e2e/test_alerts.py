@@ -14,12 +14,13 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
+from tests.support.data import jetstream
 from tests.support.tools.browser import RESULTS, render
 
 pytestmark = pytest.mark.e2e
@@ -127,7 +128,7 @@ def _first(alerts: list[dict[str, str]]) -> dict[str, str]:
 
 
 def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
-    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url))
+    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url, mesh.data_dir / "certs"))
 
     eventually(
         lambda: any(
@@ -179,15 +180,11 @@ def text_of(dom: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(dom)).split())
 
 
-async def publish_unreadable_order_created(url: str) -> None:
-    """A message no consumer can read: market dead-letters it at once."""
-    client = await nats.connect(url)
-    try:
-        js = client.jetstream()
+async def publish_unreadable_order_created(url: str, certs: Path) -> None:
+    """A message no consumer can read: market dead-letters it at once (sent as the operator)."""
+    async with jetstream.jetstream(url, certs) as (_, js):
         await js.publish(
             "simplebank.events.OrderCreated",
             b"\xff\xff not a protobuf",
             headers={"Nats-Msg-Id": f"e2e-unreadable-{time.time_ns()}"},
         )
-    finally:
-        await client.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +22,7 @@ SERVICES = {
 def test_grpcurl_list_shows_the_service_with_health_and_reflection(
     mesh: LaunchedMesh, service: str
 ) -> None:
-    listed = grpcurl(mesh.address(service), "list")
+    listed = mesh.grpcurl(service, "list")
 
     assert listed.returncode == 0, listed.output
     assert sorted(listed.output.split()) == sorted(

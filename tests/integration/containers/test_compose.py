@@ -26,6 +26,7 @@ UPSTREAMS = {"gateway": ("orders", "accounts", "market"), "orders": ("accounts",
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")
 INFRASTRUCTURE = {"nats": 4222, "jaeger": 4317}  # the compose service and the port called
 WATCHERS = {"prometheus", "alertmanager", "blackbox"}
+CERTS = "certs"  # makes the mesh's certificates into a volume, once
 JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
 GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its config
 
@@ -64,7 +65,7 @@ def test_compose_runs_the_services_of_make_run() -> None:
 
 
 def test_besides_the_services_compose_runs_nats_jaeger_and_the_watchers() -> None:
-    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE) | WATCHERS
+    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE) | WATCHERS | {CERTS}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -127,7 +128,16 @@ def test_each_service_reaches_nats_and_jaeger_by_compose_name(name: str) -> None
 
 @pytest.mark.parametrize("name", NAMES)
 def test_each_health_check_asks_grpc_health_at_the_service_port(name: str) -> None:
-    probe = ["CMD", "python", "-m", "mesh.healthcheck", f"127.0.0.1:{contract_port(name)}"]
+    # Internal services take only mTLS callers: the check presents the probe identity.
+    internal = [] if name == "gateway" else ["--mtls", name]
+    probe = [
+        "CMD",
+        "python",
+        "-m",
+        "mesh.healthcheck",
+        *internal,
+        f"127.0.0.1:{contract_port(name)}",
+    ]
     assert app_services()[name]["healthcheck"]["test"] == probe
 
 
