@@ -87,17 +87,12 @@ class Env:
         return mode == "on"
 
     def mesh_tls(self, identity: str) -> MeshTls | None:
-        """The identity's certificate files (MESH_CERTS_DIR, else $DATA_DIR/certs), checked now;
-        None with MESH_TLS=off."""
+        """Where the identity's certificate files are (MESH_CERTS_DIR, else $DATA_DIR/certs);
+        None with MESH_TLS=off. The process checks them before it serves (mesh.process)."""
         if not self.mesh_tls_on():
             return None
         default = Path(self.text("DATA_DIR", "./data")) / "certs"
-        tls = MeshTls(identity, Path(self.text("MESH_CERTS_DIR", str(default))))
-        try:
-            tls.check()
-        except OSError as error:
-            raise ConfigError(str(error)) from None
-        return tls
+        return MeshTls(identity, Path(self.text("MESH_CERTS_DIR", str(default))))
 
     def flag(self, name: str) -> bool:
         raw = self.text(name, "false").lower()

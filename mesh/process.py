@@ -23,6 +23,11 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     registry = configure_metrics(name) if metrics_enabled() else None
     # Built inside the running loop: gRPC channels and asyncio primitives bind to it.
     service = build(Env())
+    if service.config.tls is not None:
+        try:  # name the file now rather than fail at the first handshake
+            service.config.tls.check()
+        except OSError as error:
+            raise ConfigError(str(error)) from None
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
     shipping = configure_log_shipping(name)

@@ -33,6 +33,7 @@ def security_flags(service: str) -> list[str]:
     tls = Env().mesh_tls("operator")
     if service == "gateway" or tls is None:
         return ["-plaintext"]
+    tls.check()  # no certificates yet: say which file is missing
     return ["-cacert", str(tls.ca_file), "-cert", str(tls.cert_file), "-key", str(tls.key_file)]
 
 
