@@ -17,7 +17,13 @@ from scripts.k8s_check.control_plane import ControlPlane, control_plane
 from scripts.k8s_check.failure import CheckFailed
 from scripts.k8s_check.fake_nodes import lend
 from scripts.k8s_check.kubectl import render
-from scripts.k8s_check.manifests import Manifest, namespaces, parse, undeclared_probe_ports
+from scripts.k8s_check.manifests import (
+    Manifest,
+    namespaces,
+    outside,
+    parse,
+    undeclared_probe_ports,
+)
 from scripts.k8s_check.rollout import apply, wait_for_rollouts
 from scripts.k8s_check.tools import REPO_ROOT
 from scripts.k8s_check.verdicts import (
@@ -57,6 +63,9 @@ def check_manifests(manifests: list[Manifest]) -> str:
     if len(found) != 1:
         raise CheckFailed(f"an overlay must create exactly one namespace, not {len(found)}")
     name: str = found[0]["metadata"]["name"]
+    strays = outside(manifests, name)
+    if strays:
+        raise CheckFailed(f"not in namespace {name}: " + ", ".join(strays))
     return name
 
 

@@ -15,6 +15,7 @@ Manifest = dict[str, Any]
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 PROBE_HANDLERS = ("grpc", "httpGet", "tcpSocket")
+CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "ClusterRole", "ClusterRoleBinding"}
 
 
 def parse(rendered: str) -> list[Manifest]:
@@ -53,3 +54,13 @@ def undeclared_probe_ports(manifests: list[Manifest]) -> list[str]:
 
 def namespaces(manifests: list[Manifest]) -> list[Manifest]:
     return [m for m in manifests if m["kind"] == "Namespace"]
+
+
+def outside(manifests: list[Manifest], namespace: str) -> list[str]:
+    """Objects an overlay places elsewhere than its namespace (e.g. its own resources, when only
+    the base sets `namespace:`): kubectl would create them in the default namespace."""
+    return [
+        f"{m['kind']} {m['metadata']['name']}"
+        for m in manifests
+        if m["kind"] not in CLUSTER_SCOPED and m["metadata"].get("namespace") != namespace
+    ]

@@ -16,7 +16,8 @@ from scripts.k8s_check.failure import CheckFailed
 from scripts.k8s_check.kubectl import Kubectl, Result
 from scripts.k8s_check.manifests import Manifest, namespaces
 
-APPLY = ("apply", "--server-side", "--field-validation=Strict", "--field-manager=k8s-check")
+# --validate=strict: the API server refuses unknown or duplicate fields (fieldValidation=Strict).
+APPLY = ("apply", "--server-side", "--validate=strict", "--field-manager=k8s-check")
 ROLLOUT_SECONDS = 240
 
 

@@ -55,7 +55,7 @@ def test_the_deploy_job_applies_the_production_overlay_that_the_check_verifies()
     applied = [c.split(" -k ")[1] for c in applies if " -k " in c]
     assert applied == [PRODUCTION, PRODUCTION]
     assert any("--dry-run=server" in c for c in applies)
-    assert all("--server-side --field-validation=Strict" in c for c in applies)
+    assert all("--server-side --validate=strict" in c for c in applies)
 
 
 def test_the_deploy_job_sets_the_image_that_the_image_job_pushed() -> None:

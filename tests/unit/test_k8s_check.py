@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scripts.k8s_check.listening import Listener, parse_ss
-from scripts.k8s_check.manifests import undeclared_probe_ports
+from scripts.k8s_check.manifests import outside, undeclared_probe_ports
 
 SS = """\
 LISTEN 0      4096         127.0.0.1:34567      0.0.0.0:* users:(("etcd",pid=101,fd=7))
@@ -66,3 +66,12 @@ def test_objects_without_pod_templates_are_not_read() -> None:
         undeclared_probe_ports([{"kind": "Service", "metadata": {"name": "fees"}, "spec": {}}])
         == []
     )
+
+
+def test_an_object_left_outside_the_overlay_namespace_is_named() -> None:
+    manifests = [
+        {"kind": "Namespace", "metadata": {"name": "simplebank"}},
+        {"kind": "PersistentVolumeClaim", "metadata": {"name": "fees-data"}},
+        {"kind": "Service", "metadata": {"name": "fees", "namespace": "simplebank"}},
+    ]
+    assert outside(manifests, "simplebank") == ["PersistentVolumeClaim fees-data"]
