@@ -49,7 +49,8 @@ def measure_mesh(root: Path, name: str, tracing: Tracing, plan: Plan) -> Measure
                 root / f"{tracing.name.replace(' ', '-')}-{attempt}", tracing
             ) as mesh:
                 say(f"{name}: every service SERVING after {mesh.ready_seconds:.2f} s")
-                measured = measure(name, mesh.gateway, mesh.pids, plan, METADATA)
+                shedding = tracing is TRACING_ON  # once is enough: the gateway's admission
+                measured = measure(name, mesh.gateway, mesh.pids, plan, METADATA, shedding)
                 say(f"{name}: stopping the mesh")
             return dataclasses.replace(
                 measured, startup_seconds=mesh.startup_seconds, ready_seconds=mesh.ready_seconds

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.baseline import HOPS
 from bench.memory import rss_sum_mb
-from bench.plan import Plan
+from bench.plan import OVERLOAD_FACTOR, Plan
 from bench.scenario import Measurement
 
 TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, BASELINE = (
@@ -181,6 +181,7 @@ def table(doc: Mapping[str, Any]) -> str:
             f"{fixed['rps']:>10.1f}  {errors:>7}{'-' if ready is None else f'{ready:.2f}':>7}"
             f"{config['memory_together_mb']:>8.0f}"
         )
+    lines += _overload_lines(configs)
     failures = failed_calls(doc)
     if failures:
         lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
@@ -257,6 +258,25 @@ def _memory_lines(configs: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _overload_lines(configs: Mapping[str, Any]) -> list[str]:
+    """The overload run: what was asked, what was admitted and how fast, what was shed."""
+    lines = []
+    for name, config in configs.items():
+        over = config.get("overload")
+        if not over:
+            continue
+        shed = over["failures"].get("ResourceExhausted", 0) + over["failures"].get(
+            "RESOURCE_EXHAUSTED", 0
+        )
+        lines.append(
+            f"{name}, overload at {config['overload_offered']}/s ({OVERLOAD_FACTOR}x flat out):"
+            f" admitted {over['ok'] / max(over['seconds'], 1e-9):.0f}/s with p95"
+            f" {over['ok_p95_ms']:.0f} ms, shed {shed / max(over['count'], 1):.0%}"
+            f" (RESOURCE_EXHAUSTED), other errors {over['count'] - over['ok'] - shed}"
+        )
+    return ["", *lines] if lines else []
+
+
 def _measurement(m: Measurement) -> dict[str, Any]:
     return {
         **{phase: dataclasses.asdict(result) for phase, result in m.results.items()},
@@ -271,6 +291,8 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "memory_idle_together_mb": m.memory_idle_together_mb,
         "startup_seconds": m.startup_seconds,
         "ready_seconds": m.ready_seconds,
+        "overload": None if m.overload is None else dataclasses.asdict(m.overload),
+        "overload_offered": m.overload_offered,
     }
 
 

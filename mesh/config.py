@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from mesh.fault_settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
 from mesh.services import BY_NAME
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -90,6 +91,8 @@ class ServerConfig:
     shutdown_drain: float = 0.5
     # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
     metrics_addr: str = ""
+    # Fault injection (simplebank.ops.v1.FaultService): off unless OPS_FAULTS_ENABLED=true.
+    faults: FaultSettings = field(default_factory=FaultSettings)
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> ServerConfig:
@@ -103,7 +106,16 @@ class ServerConfig:
             log_level=level,
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
             metrics_addr=env.metrics_addr(name),
+            faults=fault_settings(env),
         )
+
+
+def fault_settings(env: Env) -> FaultSettings:
+    """OPS_FAULTS_ENABLED and OPS_FAULTS (mesh.fault_settings)."""
+    try:
+        return FaultSettings.parse(env.text(ENABLED_VARIABLE, ""), env.text(FAULTS_VARIABLE, ""))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
 from mesh.services import BY_NAME
+from tracing.log_shipping import configure_log_shipping, shutdown_log_shipping
 from tracing.metrics import MetricsEndpoint, configure_metrics, metrics_enabled
 from tracing.setup import configure_tracing, shutdown_tracing
 
@@ -24,6 +25,7 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     service = build(Env())
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
+    shipping = configure_log_shipping(name)
     endpoint = None
     if registry is not None and service.config.metrics_addr:
         endpoint = MetricsEndpoint(
@@ -35,6 +37,7 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     finally:
         if endpoint is not None:
             await endpoint.stop()
+        shutdown_log_shipping(shipping)
         shutdown_tracing(provider)
 
 

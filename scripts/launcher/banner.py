@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from scripts.launcher import parts_logs
 from scripts.launcher.children import Child
 from scripts.launcher.ready_file import Endpoint, Jaeger, Ready
 from scripts.launcher.settings import Settings
@@ -29,6 +30,16 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
             f"             API: {settings.query_url}/api/services, "
             f"{settings.query_url}/api/traces/<trace-id>",
             f"             spans in: OTLP gRPC {settings.jaeger_otlp_addr}",
+        ]
+        if not parts_logs.jaeger_ui_env(settings.environ)["JAEGER_UI_ASSETS_PATH"]:
+            lines.append(
+                "             its UI is a placeholder (no jaeger-ui assets): make trace ID=<id>"
+            )
+        lines += [
+            f"  {'log store':<10} {parts_logs.victorialogs_ui_url(settings.victorialogs_addr):<22}"
+            f" pid {pids['victorialogs']}",
+            "             make logs (SERVICE=, LEVEL=, TRACE=<trace-id>); LogsQL: "
+            f"http://{settings.victorialogs_addr}/select/logsql/query",
         ]
     else:
         lines.append("  tracing is off (--no-tracing)")
@@ -53,7 +64,8 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
         "",
         "Try:",
         "  " + FIRST_CALL % settings.service_addrs["gateway"],
-        "  python scripts/trace.py <trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "  make trace ID=<trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "  make logs TRACE=<trace-id>",
         "",
         "Ctrl-C stops everything.",
     ]
@@ -76,6 +88,9 @@ def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Re
         else None,
         data_dir=settings.data_dir,
         log_dir=settings.log_dir,
+        log_store=Endpoint(f"http://{settings.victorialogs_addr}", pids["victorialogs"])
+        if settings.tracing
+        else None,
         watchers={}
         if settings.observability is None
         else {

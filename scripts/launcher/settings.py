@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from mesh.config import DEFAULT_SHUTDOWN_GRACE_SECONDS, Env
 from mesh.services import NAMES
+from scripts.launcher import parts_logs
 from scripts.launcher.observability import Observability
 from scripts.launcher.paths import REPO_ROOT, TOOLS
 
@@ -33,6 +34,7 @@ class Settings:
     nats_url: str
     jaeger_otlp_addr: str
     jaeger_query_addr: str
+    victorialogs_addr: str  # the log store; started with tracing, like Jaeger
     shutdown_grace: float
     environ: Mapping[str, str] = field(repr=False)
 
@@ -81,6 +83,7 @@ def load_settings(
         nats_url=env.nats_url(),
         jaeger_otlp_addr=env.addr("JAEGER_OTLP_GRPC_ADDR", "127.0.0.1:4317"),
         jaeger_query_addr=env.addr("JAEGER_QUERY_ADDR", "127.0.0.1:16686"),
+        victorialogs_addr=env.addr("VICTORIALOGS_ADDR", parts_logs.DEFAULT_VICTORIALOGS_ADDR),
         shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
         environ=dict(environ),
     )
@@ -108,6 +111,7 @@ def jaeger_env(settings: Settings) -> dict[str, str]:
         **settings.environ,
         "JAEGER_OTLP_GRPC_ADDR": settings.jaeger_otlp_addr,
         "JAEGER_QUERY_ADDR": settings.jaeger_query_addr,
+        **parts_logs.jaeger_ui_env(settings.environ),
         **(
             {}
             if settings.observability is None
@@ -127,6 +131,7 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         python_path.append(settings.environ["PYTHONPATH"])
     env = {
         "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
+        "OPS_FAULTS_ENABLED": "true",  # faults on purpose (simplebank.ops.v1); not in containers
         **settings.environ,
         **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
         **{f"{other.upper()}_METRICS_ADDR": a for other, a in settings.metrics_addrs.items()},
@@ -138,5 +143,7 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otlp_endpoint,
     }
     if not settings.tracing:
-        env["OTEL_SDK_DISABLED"] = "true"
+        env["OTEL_SDK_DISABLED"] = "true"  # no spans, and no log records shipped
+    elif not settings.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"):
+        env |= parts_logs.log_shipping_env(settings.victorialogs_addr)
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mesh.admission import AdmissionInterceptor
 from mesh.channels import Upstream
 from mesh.config import Env
 from mesh.server import Service
@@ -33,6 +34,8 @@ def build(env: Env) -> Service:
         ),
         service_names=[gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
         components=[orders, accounts, market],
+        # The edge sheds what it cannot finish in time, so what it admits stays fast.
+        interceptors=[AdmissionInterceptor(config.max_in_flight, config.retry_after_seconds)],
         # The edge keeps serving while an upstream restarts (calls then fail UNAVAILABLE with
         # details); the heartbeat shows which upstream is away.
         informational_checks={

@@ -18,6 +18,8 @@ class GatewayConfig:
     market_addr: str
     tokens: dict[str, Customer]
     deadline_seconds: float
+    max_in_flight: int
+    retry_after_seconds: float
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
@@ -35,4 +37,6 @@ class GatewayConfig:
             market_addr=env.service_addr("market"),
             tokens=tokens,
             deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
+            max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 32, minimum=1),
+            retry_after_seconds=env.number("GATEWAY_RETRY_AFTER_SECONDS", 0.5, minimum=0.0),
         )

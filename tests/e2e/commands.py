@@ -20,7 +20,9 @@ class Ran:
     output: str  # stdout and stderr interleaved, as a terminal shows them
 
 
-def run(args: list[str], env: Mapping[str, str] | None = None) -> Ran:
+def run(
+    args: list[str], env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_SECONDS
+) -> Ran:
     """Run `args` in the repository with .tools/bin first on PATH; `env` adds variables."""
     environ = {**os.environ, **(env or {}), "PATH": f"{TOOLS}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
@@ -30,7 +32,7 @@ def run(args: list[str], env: Mapping[str, str] | None = None) -> Ran:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        timeout=TIMEOUT_SECONDS,
+        timeout=timeout,
         check=False,
     )
     return Ran(done.returncode, done.stdout.decode(errors="replace"))

@@ -37,6 +37,11 @@ class LaunchedMesh:
     ports: Mapping[str, str]
     ready: Ready
     start_times: Mapping[int, str]
+    ready_path: Path
+
+    def current(self) -> Ready:
+        """The ready file as the launcher keeps it now: new pids after it restarted children."""
+        return ready_file.read(self.ready_path)
 
     @property
     def gateway(self) -> str:
@@ -129,7 +134,7 @@ def start_launcher(root: Path) -> LaunchedMesh:
         pytest.fail(f"make run was not ready: {error}\n{log_tail(output_path)}", pytrace=False)
     pids = [ready.launcher_pid, *ready.pids.values()]
     start_times = {pid: start_time_of(pid) or "gone" for pid in pids}
-    return LaunchedMesh(process, output_path, ports, ready, start_times)
+    return LaunchedMesh(process, output_path, ports, ready, start_times, ready_path)
 
 
 @contextmanager

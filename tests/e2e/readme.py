@@ -11,7 +11,7 @@ from tests.support import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-COMMAND_STARTS = ("grpcurl ", "for port in ")
+COMMAND_STARTS = ("grpcurl ", "for port in ", "for attempt in ")
 TRACE_COMMAND = "make trace ID="
 # Values that differ from run to run, masked the same way in the README and in real output.
 # A mask matches only a well-formed value, so a missing, zero or malformed one still differs.

@@ -50,7 +50,7 @@ def launcher_lines(output: str) -> list[str]:
     """What the launcher printed: the lines after make echoes the command that starts it
     (before it come `make tools`' lines), less make's own report of the failure."""
     lines = output.splitlines()
-    started = next(i for i, line in enumerate(lines) if line.endswith("scripts/run.py"))
+    started = next(i for i, line in enumerate(lines) if " scripts/run.py" in line)
     return [line for line in lines[started + 1 :] if not MAKES_OWN_LINE.match(line)]
 
 

@@ -1,4 +1,5 @@
-"""grpcurl finds every service of the mesh through reflection, with health and reflection."""
+"""grpcurl finds every service of the mesh through reflection, with health, reflection and the
+fault service."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def test_grpcurl_list_shows_the_service_with_health_and_reflection(
     listed = grpcurl(mesh.address(service), "list")
 
     assert listed.returncode == 0, listed.output
-    assert sorted(listed.output.split()) == [
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1alpha.ServerReflection",
-        SERVICES[service],
-    ]
+    assert sorted(listed.output.split()) == sorted(
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection",
+            SERVICES[service],
+            "simplebank.ops.v1.FaultService",
+        ]
+    )

@@ -54,6 +54,7 @@ class Mesh:
         self.nats = nats
         self.data_dir = root / "data"
         self.addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
+        self.metrics_addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
         self._options = options
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._gateway = grpc.insecure_channel(self.addrs["gateway"])
@@ -61,6 +62,7 @@ class Mesh:
     def env(self, name: str) -> dict[str, str]:
         return {
             **{f"{service.upper()}_ADDR": addr for service, addr in self.addrs.items()},
+            **{f"{s.upper()}_METRICS_ADDR": addr for s, addr in self.metrics_addrs.items()},
             "NATS_URL": self.nats.url,
             "DATA_DIR": str(self.data_dir),
             "MARKET_HALTED_SYMBOLS": self._options.halted_symbols,
