@@ -35,7 +35,7 @@ T = TypeVar("T")
 POOL_SIZE = 4  # connections, and threads that use them: enough for two cores
 CONNECT_TIMEOUT_SECONDS = 3
 # How long a call waits for a connection before it fails UNAVAILABLE (the database is away).
-CHECKOUT_TIMEOUT_SECONDS = 2.0
+CHECKOUT_TIMEOUT_SECONDS = 1.0
 MAX_ATTEMPTS = 10  # of one transaction that keeps meeting conflicts
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 

@@ -15,6 +15,7 @@ from scripts.postgres import LocalPostgres, new_folder
 from tests.support.servers.processes import log_tail
 
 BACKENDS = ("sqlite", "postgres")
+STATEFUL = tuple(name for name in NAMES if name != "gateway")
 
 _names = itertools.count(1)
 
@@ -40,6 +41,15 @@ def run_postgres() -> Iterator[LocalPostgres]:
 def fresh_databases(server: LocalPostgres, services: tuple[str, ...] = NAMES) -> dict[str, str]:
     """A new role and database for each service, named apart from every earlier test's."""
     return server.provision(services, prefix=f"t{next(_names)}_")
+
+
+def stateful_databases(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """Each stateful service's DATABASE_URL on `backend` (none on SQLite), for a new mesh; the
+    session's PostgreSQL server comes from the `postgres` fixture."""
+    if backend == "sqlite":
+        return {}
+    server: LocalPostgres = request.getfixturevalue("postgres")
+    return fresh_databases(server, STATEFUL)
 
 
 def database_location(backend: str, tmp_path: Path, server: LocalPostgres | None) -> Path | str:
