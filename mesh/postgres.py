@@ -35,8 +35,11 @@ T = TypeVar("T")
 POOL_SIZE = 4  # connections, and threads that use them: enough for two cores
 CONNECT_TIMEOUT_SECONDS = 3
 # How long a call waits for a connection before it fails UNAVAILABLE (the database is away).
-CHECKOUT_TIMEOUT_SECONDS = 1.0
-MAX_ATTEMPTS = 10  # of one transaction that keeps meeting conflicts
+CHECKOUT_TIMEOUT_SECONDS = 0.5
+AWAY_CHECKOUT_TIMEOUT_SECONDS = 0.1
+# Of one transaction that keeps meeting conflicts: a hot row (one account) written by several
+# replicas at once can make the same transaction lose a dozen times in a row.
+MAX_ATTEMPTS = 40
 RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 
 CHASSIS_SCHEMA = """
@@ -147,7 +150,9 @@ class PostgresEngine:
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             kwargs={"row_factory": named_rows, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
-            min_size=1,
+            # Every connection is made at start: growing the pool under load costs a login
+            # (scram) each, just when calls are waiting.
+            min_size=POOL_SIZE,
             max_size=POOL_SIZE,
             open=False,
             configure=_configure,
@@ -156,6 +161,7 @@ class PostgresEngine:
             timeout=CHECKOUT_TIMEOUT_SECONDS,
             name="database",
         )
+        self._away = False  # the last transaction found the server unreachable
         self._leader: psycopg.Connection[Any] | None = None
         self._led: set[str] = set()
         self._leader_lock = threading.Lock()
@@ -186,18 +192,25 @@ class PostgresEngine:
                 return self._run_once(work)
             except RETRYABLE as conflict:
                 if attempt == MAX_ATTEMPTS:
-                    raise
+                    raise DatabaseUnavailable(
+                        f"database {self.where}: the transaction kept conflicting: {conflict}"
+                    ) from conflict
                 log.debug("transaction conflicted, again", extra={"error": repr(conflict)})
-                time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.2)))
+                time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.05)))
             except (psycopg.OperationalError, PoolTimeout) as error:
+                self._away = True
                 raise DatabaseUnavailable(f"database {self.where} unavailable: {error}") from error
         raise AssertionError("unreachable")
 
     def _run_once(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
-        with self._pool.connection() as connection:
+        # While the server is known to be away, a call fails at once instead of waiting out
+        # its caller's deadline for a connection; the first success ends that.
+        wait = AWAY_CHECKOUT_TIMEOUT_SECONDS if self._away else CHECKOUT_TIMEOUT_SECONDS
+        with self._pool.connection(timeout=wait) as connection:
             uow = UnitOfWork(PostgresStatements(connection), self._recorder)
             result = work(uow)
             connection.commit()
+        self._away = False
         return result, uow.events
 
     def leads(self, role: str) -> bool:

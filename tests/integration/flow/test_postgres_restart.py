@@ -1,5 +1,6 @@
 """A PostgreSQL restart under load is ridden out: while it is away calls fail UNAVAILABLE and the
-services report NOT_SERVING; once it is back they serve again, and nothing was corrupted."""
+services report NOT_SERVING; once it is back they serve again, and the invariants hold (checked
+after the test, as after every flow test)."""
 
 from __future__ import annotations
 
@@ -109,5 +110,8 @@ def test_a_postgresql_restart_under_load_fails_calls_unavailable_then_recovers(
     failures = [code for code in load.codes if code != grpc.StatusCode.OK]
     print(f"{len(load.codes)} calls, failed: {[code.name for code in failures]}")
     assert failures, "no call failed while PostgreSQL was away"
-    assert set(failures) == {grpc.StatusCode.UNAVAILABLE}
+    # A call in flight as the server goes may run out its deadline finding that out; once a
+    # service knows, its calls fail UNAVAILABLE at once (and clients may retry those).
+    assert set(failures) <= {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+    assert failures.count(grpc.StatusCode.UNAVAILABLE) > len(failures) / 2
     assert all(mesh.running(name) for name in STATEFUL), mesh.logs()
