@@ -20,18 +20,21 @@ ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data
-# /data is owned by the service user, so a named volume mounted there starts out writable.
+# /data and /certs are owned by the service user, so named volumes mounted there start out
+# writable (compose's `certs` container writes the mesh's certificates into /certs).
 RUN groupadd --system --gid 10001 simplebank \
     && useradd --system --uid 10001 --gid simplebank --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin simplebank \
-    && mkdir /data \
-    && chown simplebank:simplebank /data
+    && mkdir /data /certs \
+    && chown simplebank:simplebank /data /certs
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY generated/ generated/
 COPY mesh/ mesh/
 COPY tracing/ tracing/
 COPY services/ services/
+COPY config/authz.json config/authz.json
+COPY scripts/certs.py scripts/certs.py
 # The code belongs to root and is compiled once here, because the service user cannot write it.
 RUN python -m compileall -q /app
 USER 10001:10001

@@ -37,7 +37,7 @@ check-protos: venv ## Fail if generated/ is stale
 	@scripts/check-generated.sh
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool and amtool checks
+lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtool, the authz policy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -46,6 +46,7 @@ lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool and am
 	$(TOOLS)/promtool check config --lint=all config/prometheus/prometheus.yml
 	$(TOOLS)/promtool check rules --lint=all config/prometheus/rules/*.yml
 	$(TOOLS)/amtool check-config config/alertmanager/alertmanager.yml
+	$(PY) scripts/check_authz.py config/authz.json
 
 .PHONY: baseline
 baseline: tools ## Record the current contracts as the baseline for buf breaking
@@ -65,6 +66,10 @@ RUN_FLAGS ?=
 run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
 	$(PY) scripts/run.py $(RUN_FLAGS)
 
+.PHONY: certs
+certs: venv ## Create the mesh's CA and certificates in data/certs (make run does too; FORCE=1 anew)
+	$(PY) scripts/certs.py $(if $(FORCE),--force)
+
 .PHONY: demo
 demo: venv tools ## With `make run` going: place a few orders and show their traces
 	$(PY) scripts/demo.py
@@ -74,9 +79,22 @@ trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
 	$(PY) scripts/trace.py $(ID)
 
+.PHONY: fault
+fault: ## With `make run` going: make fault SERVICE=accounts METHOD=ReserveHoldings CODE=UNAVAILABLE PERCENT=100 (CLEAR=1, LIST=1, EVENT=, DELAY=, SEED=)
+	@$(PYTHON) scripts/fault.py
+
+.PHONY: chaos
+CHAOS_FLAGS ?=
+chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"
+	$(PY) -m chaos $(CHAOS_FLAGS)
+
 .PHONY: alerts
 alerts: ## With `make run` going: print what Alertmanager has firing now
 	@$(PYTHON) scripts/alerts.py
+
+.PHONY: logs
+logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=), or TRACE=<id>
+	@$(PY) scripts/logs.py $(if $(SERVICE),--service '$(SERVICE)') $(if $(LEVEL),--level '$(LEVEL)') $(if $(TRACE),--trace '$(TRACE)')
 
 .PHONY: bench
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
@@ -86,17 +104,25 @@ bench: venv tools ## Measure throughput, latency, tracing cost and memory
 bench-quick: venv tools ## A few seconds of the benchmark, to keep the harness working
 	$(PY) -m bench --quick
 
+# Compose: the Docker CLI's plugin if it has one, else the pinned one `make tools` builds.
+COMPOSE = $$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo $(TOOLS)/docker-compose)
+
 .PHONY: up
-up: ## docker compose up (needs Docker)
-	docker compose up --build -d
+up: ## The mesh in containers: docker compose up --wait (prepares a Docker engine and images if needed)
+	@eval "$$(scripts/docker-engine.sh start)" && eval "$$(scripts/docker-images.sh)" && \
+	  $(COMPOSE) up --detach --no-build --wait
 
 .PHONY: down
-down: ## docker compose down
-	docker compose down
+down: ## docker compose down (the volumes stay; the engine keeps running)
+	@eval "$$(scripts/docker-engine.sh env)" && $(COMPOSE) down
 
-.PHONY: logs
-logs: ## docker compose logs -f
-	docker compose logs -f
+.PHONY: compose-logs
+compose-logs: ## docker compose logs -f
+	@eval "$$(scripts/docker-engine.sh env)" && $(COMPOSE) logs -f
+
+.PHONY: docker-stop
+docker-stop: ## Stop the Docker engine `make up` started (never one it found running)
+	@scripts/docker-engine.sh stop
 
 .PHONY: clean
 clean: ## Remove data, results and caches (keeps the venv and tools)

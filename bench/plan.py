@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bench.ghz import Load
 
+OVERLOAD_FACTOR = 3
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -15,6 +17,10 @@ class Plan:
     fixed_rate: Load  # a steady rate: latency
     settle_seconds: float  # longest wait for the events an order sets off to be handled
     no_tracing: bool  # also measure `make run --no-tracing` (the SDK disabled)
+    # Overload: OVERLOAD_FACTOR times the rate the saturation run reached, with enough workers
+    # to keep offering it, so the gateway must shed (GATEWAY_MAX_IN_FLIGHT); the mesh only.
+    overload_seconds: float = 0.0
+    overload_concurrency: int = 256
 
     @property
     def rate(self) -> int:
@@ -30,6 +36,7 @@ def full(rate: int, seconds: float, concurrency: int) -> Plan:
         fixed_rate=Load(concurrency=max(50, rate // 4), seconds=seconds, rate=rate),
         settle_seconds=60.0,
         no_tracing=True,
+        overload_seconds=seconds,
     )
 
 
@@ -42,4 +49,12 @@ def quick() -> Plan:
         fixed_rate=Load(concurrency=8, total=50, rate=50),
         settle_seconds=10.0,
         no_tracing=True,
+        overload_seconds=2.0,
+        overload_concurrency=32,
     )
+
+
+def overload(plan: Plan, saturation_rps: float) -> Load:
+    """The overload run: OVERLOAD_FACTOR times what the saturation run got."""
+    rate = max(int(OVERLOAD_FACTOR * saturation_rps), 1)
+    return Load(concurrency=plan.overload_concurrency, seconds=plan.overload_seconds, rate=rate)

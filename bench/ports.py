@@ -49,6 +49,7 @@ def mesh_on_free_ports() -> dict[str, str]:
     env["NATS_URL"] = f"nats://{free_addr()}"
     env |= {variable: free_addr() for variable in JAEGER_ADDRESS_VARIABLES}
     env |= {variable: free_addr() for variable in OBSERVABILITY_DEFAULTS}
+    env["VICTORIALOGS_ADDR"] = free_addr()
     # Jaeger's metrics port, for runs without the watchers (with them, JAEGER_METRICS_ADDR).
     env["JAEGER_METRICS_PORT"] = env["JAEGER_METRICS_ADDR"].rpartition(":")[2]
     return env

@@ -12,14 +12,15 @@ from typing import Any
 
 from bench.baseline import HOPS
 from bench.memory import rss_sum_mb
-from bench.plan import Plan
+from bench.plan import OVERLOAD_FACTOR, Plan
 from bench.scenario import Measurement
 
-TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, BASELINE = (
+TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, MESH_TLS_OFF, BASELINE = (
     "tracing on",
     "sampler off",
     "no tracing",
     "metrics off",
+    "mesh TLS off",
     f"bare grpc.aio, {HOPS} hops",
 )
 
@@ -79,6 +80,17 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
         found["metrics_cost_percent_by_cpu"] = 100 * (
             1 - _ratio(found["cpu_ms_per_order_metrics_off"], found["cpu_ms_per_order_tracing_on"])
         )
+    if MESH_TLS_OFF in measured:
+        plain = measured[MESH_TLS_OFF]
+        found["tracing_on_over_mesh_tls_off_throughput"] = _ratio(
+            on.saturation.rps, plain.saturation.rps
+        )
+        found["mtls_cost_percent"] = 100 * (1 - found["tracing_on_over_mesh_tls_off_throughput"])
+        found["cpu_ms_per_order_mesh_tls_off"] = sum(plain.cpu_ms_per_order.values())
+        found["mtls_cost_percent_by_cpu"] = 100 * (
+            1 - _ratio(found["cpu_ms_per_order_mesh_tls_off"], found["cpu_ms_per_order_tracing_on"])
+        )
+        found["mtls_added_ms_p50"] = on.fixed_rate.p50_ms - plain.fixed_rate.p50_ms
     return found
 
 
@@ -181,6 +193,7 @@ def table(doc: Mapping[str, Any]) -> str:
             f"{fixed['rps']:>10.1f}  {errors:>7}{'-' if ready is None else f'{ready:.2f}':>7}"
             f"{config['memory_together_mb']:>8.0f}"
         )
+    lines += _overload_lines(configs)
     failures = failed_calls(doc)
     if failures:
         lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
@@ -223,6 +236,16 @@ def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
                 f"{ratios['metrics_cost_percent_by_cpu']:.0f}%)",
             )
         )
+    if "mtls_cost_percent" in ratios:
+        lines.append(
+            line(
+                "tracing on / mesh TLS off, throughput",
+                f"{ratios['tracing_on_over_mesh_tls_off_throughput']:.2f}  (mTLS and authorization "
+                f"cost {ratios['mtls_cost_percent']:.0f}%; by CPU per order "
+                f"{ratios['mtls_cost_percent_by_cpu']:.0f}%; "
+                f"{ratios['mtls_added_ms_p50']:+.1f} ms at p50, {rate}/s)",
+            )
+        )
     return [
         *lines,
         line("mesh / bare baseline, throughput", f"{ratios['mesh_over_baseline_throughput']:.2f}"),
@@ -257,6 +280,25 @@ def _memory_lines(configs: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _overload_lines(configs: Mapping[str, Any]) -> list[str]:
+    """The overload run: what was asked, what was admitted and how fast, what was shed."""
+    lines = []
+    for name, config in configs.items():
+        over = config.get("overload")
+        if not over:
+            continue
+        shed = over["failures"].get("ResourceExhausted", 0) + over["failures"].get(
+            "RESOURCE_EXHAUSTED", 0
+        )
+        lines.append(
+            f"{name}, overload at {config['overload_offered']}/s ({OVERLOAD_FACTOR}x flat out):"
+            f" admitted {over['ok'] / max(over['seconds'], 1e-9):.0f}/s with p95"
+            f" {over['ok_p95_ms']:.0f} ms, shed {shed / max(over['count'], 1):.0%}"
+            f" (RESOURCE_EXHAUSTED), other errors {over['count'] - over['ok'] - shed}"
+        )
+    return ["", *lines] if lines else []
+
+
 def _measurement(m: Measurement) -> dict[str, Any]:
     return {
         **{phase: dataclasses.asdict(result) for phase, result in m.results.items()},
@@ -271,6 +313,8 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "memory_idle_together_mb": m.memory_idle_together_mb,
         "startup_seconds": m.startup_seconds,
         "ready_seconds": m.ready_seconds,
+        "overload": None if m.overload is None else dataclasses.asdict(m.overload),
+        "overload_offered": m.overload_offered,
     }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bench import cpu, ghz, memory
-from bench.plan import Plan
+from bench.plan import OVERLOAD_FACTOR, Plan, overload
 from bench.progress import say
 
 
@@ -26,6 +26,9 @@ class Measurement:
     memory_together_mb: float
     startup_seconds: float | None = None  # the launcher's: its start to all five SERVING
     ready_seconds: float | None = None  # spawning the launcher to its ready file
+    # OVERLOAD_FACTOR times the saturation rate: the gateway sheds what it cannot admit.
+    overload: ghz.Result | None = None
+    overload_offered: int = 0  # calls a second asked for
 
     @property
     def results(self) -> Mapping[str, ghz.Result]:
@@ -38,7 +41,12 @@ class Measurement:
 
 
 def measure(
-    name: str, target: str, pids: Mapping[str, int], plan: Plan, metadata: Mapping[str, str]
+    name: str,
+    target: str,
+    pids: Mapping[str, int],
+    plan: Plan,
+    metadata: Mapping[str, str],
+    shedding: bool = False,
 ) -> Measurement:
     """Load `target` (the gateway, or the first baseline hop) and watch `pids` meanwhile."""
     idle, idle_together = memory.snapshot(pids), memory.together_mb(pids.values())
@@ -60,6 +68,13 @@ def measure(
     say(f"{name}: fixed rate ({_describe(plan.fixed_rate)})")
     fixed_rate = ghz.run(target, plan.fixed_rate, "rate", metadata)
     cpu.wait_until_idle(pids, plan.settle_seconds)
+    overloaded, offered = None, 0
+    if shedding and plan.overload_seconds:
+        load = overload(plan, saturation.rps)
+        offered = load.rate
+        say(f"{name}: overload, {OVERLOAD_FACTOR}x saturation ({_describe(load)})")
+        overloaded = ghz.run(target, load, "over", metadata)
+        cpu.wait_until_idle(pids, plan.settle_seconds)
     failed = sum(r.errors for r in (warmup, light, saturation, fixed_rate))
     say(
         f"{name}: {saturation.rps:.0f} orders/s flat out; at {plan.rate}/s "
@@ -78,6 +93,8 @@ def measure(
         memory=memory.snapshot(pids),
         memory_idle_together_mb=idle_together,
         memory_together_mb=memory.together_mb(pids.values()),
+        overload=overloaded,
+        overload_offered=offered,
     )
 
 

@@ -29,7 +29,7 @@ class Backbone:
         subscriptions: Iterable[Subscription[Any]] = (),
     ) -> None:
         self.database = Database(config.database, schema, Outbox(codec))
-        self.bus = EventBus(config.nats_url, name)
+        self.bus = EventBus(config.nats_url, name, config.nats_tls)
         # On PostgreSQL the leading replica also relays what the others commit, which only
         # its poll tells it of; a poll there is one cheap query.
         poll = 0.05 if config.database_url else 0.5

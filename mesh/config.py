@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from mesh.fault_settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
+from mesh.policy import DEFAULT_POLICY, Policy, PolicyError
 from mesh.services import BY_NAME
+from mesh.tls import ChannelTls, Listener, MeshTls
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -101,6 +104,27 @@ class Env:
             raise ConfigError(f"NATS_URL={url!r}: expected nats://host:port")
         return url
 
+    def mesh_tls_on(self) -> bool:
+        """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs."""
+        mode = self.text("MESH_TLS", "on").lower()
+        if mode not in {"on", "off"}:
+            raise ConfigError(f"MESH_TLS={mode!r}: expected on, or off (benchmark only)")
+        return mode == "on"
+
+    def mesh_tls(self, identity: str) -> MeshTls | None:
+        """Where the identity's certificate files are (MESH_CERTS_DIR, else $DATA_DIR/certs);
+        None with MESH_TLS=off. The process checks them before it serves (mesh.process)."""
+        if not self.mesh_tls_on():
+            return None
+        default = Path(self.text("DATA_DIR", "./data")) / "certs"
+        return MeshTls(identity, Path(self.text("MESH_CERTS_DIR", str(default))))
+
+    def flag(self, name: str) -> bool:
+        raw = self.text(name, "false").lower()
+        if raw not in {"true", "false"}:
+            raise ConfigError(f"{name}={raw!r}: expected true or false")
+        return raw == "true"
+
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -115,9 +139,36 @@ class ServerConfig:
     shutdown_drain: float = 0.5
     # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
     metrics_addr: str = ""
+    # Fault injection (simplebank.ops.v1.FaultService): off unless OPS_FAULTS_ENABLED=true.
+    faults: FaultSettings = field(default_factory=FaultSettings)
+    # The process's certificate, presented on its port and on every channel it makes; None:
+    # plaintext everywhere (tests that build servers, MESH_TLS=off).
+    tls: MeshTls | None = None
+    listener: Listener = Listener.PLAINTEXT
+    policy: Policy | None = None  # None: no authorization check (the public gateway port)
+
+    def calling(self, service: str) -> ChannelTls | None:
+        """How a channel of this process to `service` is secured."""
+        return None if self.tls is None else ChannelTls(self.tls, service)
 
     @classmethod
-    def from_env(cls, name: str, env: Env) -> ServerConfig:
+    def from_env(cls, name: str, env: Env, *, public: bool = False) -> ServerConfig:
+        """`public`: the port customers call (the gateway): plaintext unless <NAME>_TLS=true,
+        and no client certificate asked for; every other port takes only the mesh's callers."""
+        tls = env.mesh_tls(name)
+        if public:
+            serve_tls = env.flag(f"{name.upper()}_TLS")
+            if serve_tls and tls is None:
+                raise ConfigError(f"{name.upper()}_TLS=true needs MESH_TLS=on")
+            listener = Listener.TLS if serve_tls else Listener.PLAINTEXT
+        else:
+            listener = Listener.PLAINTEXT if tls is None else Listener.MTLS
+        policy = None
+        if listener is Listener.MTLS:
+            try:
+                policy = Policy.load(Path(env.text("AUTHZ_POLICY", str(DEFAULT_POLICY))))
+            except PolicyError as error:
+                raise ConfigError(f"AUTHZ_POLICY: {error}") from None
         level = env.text("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
@@ -128,7 +179,19 @@ class ServerConfig:
             log_level=level,
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
             metrics_addr=env.metrics_addr(name),
+            faults=fault_settings(env),
+            tls=tls,
+            listener=listener,
+            policy=policy,
         )
+
+
+def fault_settings(env: Env) -> FaultSettings:
+    """OPS_FAULTS_ENABLED and OPS_FAULTS (mesh.fault_settings)."""
+    try:
+        return FaultSettings.parse(env.text(ENABLED_VARIABLE, ""), env.text(FAULTS_VARIABLE, ""))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -139,6 +202,8 @@ class StoreConfig:
     nats_url: str
     # How long JetStream waits for an ack before delivering again, e.g. after a crash.
     ack_wait: float = 5.0
+    # The certificate the service shows NATS, which maps it to its NATS user; None: plaintext.
+    nats_tls: MeshTls | None = None
     # postgresql://... when the service keeps its state in PostgreSQL (shared by its replicas).
     database_url: str = ""
 
@@ -150,9 +215,15 @@ class StoreConfig:
     @classmethod
     def from_env(cls, name: str, env: Env) -> StoreConfig:
         data_dir = Path(env.text("DATA_DIR", "./data"))
+        nats_url = env.nats_url()
+        # The URL says whether NATS speaks TLS (tls://), as NATS clients read it everywhere.
+        nats_tls = env.mesh_tls(name) if nats_url.startswith("tls://") else None
+        if nats_url.startswith("tls://") and nats_tls is None:
+            raise ConfigError(f"NATS_URL={nats_url!r} needs MESH_TLS=on: TLS to NATS is mTLS")
         return cls(
             database_path=data_dir / f"{name}.sqlite3",
-            nats_url=env.nats_url(),
+            nats_url=nats_url,
             ack_wait=env.number("CONSUMER_ACK_WAIT_SECONDS", 5.0, minimum=0.1),
+            nats_tls=nats_tls,
             database_url=env.database_url(),
         )

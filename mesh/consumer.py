@@ -16,6 +16,7 @@ from nats.js.errors import FetchTimeoutError
 from mesh.background import BackgroundLoop
 from mesh.codec import EventCodec, UnreadableEvent
 from mesh.database import Database
+from mesh.faults import FaultBook, InjectedFault
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.messaging_metrics import ConsumerMetrics
 from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
@@ -83,6 +84,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         self._max_deliveries = max_deliveries
         self._batch = batch
         self._metrics = ConsumerMetrics(self.durable, subscription.name, self.subject)
+        # Faults on this consumer's subject, handed over by the ServiceHost when they are on.
+        self.faults: FaultBook | None = None
 
     def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
         inserted = uow.execute(
@@ -107,6 +110,9 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                     event = self._codec.decode(self.subscription.event, msg.data)
                 except UnreadableEvent as error:
                     raise PermanentFailure(str(error)) from error
+                fault = None if self.faults is None else await self.faults.inject(self.subject)
+                if fault is not None and fault.error_code:
+                    raise InjectedFault(fault)
                 applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
                 span.set_attribute("simplebank.duplicate", not applied)
             except Exception as error:
@@ -123,9 +129,13 @@ class EventConsumer(BackgroundLoop, Generic[E]):
 
     async def _failed(self, msg: Msg, event_id: str, error: Exception) -> None:
         deliveries = msg.metadata.num_delivered or 1
-        # The database being away says nothing about the message: it waits, however long.
-        hopeless = deliveries >= self._max_deliveries and not isinstance(error, DatabaseUnavailable)
-        if isinstance(error, PermanentFailure) or hopeless:
+        # An injected fault is transient by definition: redelivered until the fault is
+        # cleared, never dead-lettered (the fault would otherwise lose the event's effect).
+        # So is the database being away: the message waits for it, however long.
+        if isinstance(error, InjectedFault | DatabaseUnavailable):
+            await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
+            return
+        if isinstance(error, PermanentFailure) or deliveries >= self._max_deliveries:
             subject = f"{DEAD_LETTER_PREFIX}{self.service}.{self.subscription.name}"
             headers = dict(msg.headers or {})
             headers.pop("Nats-Msg-Id", None)

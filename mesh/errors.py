@@ -74,6 +74,10 @@ class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
 
 
+# The reason of an Unavailable refused by a circuit breaker (mesh.breaker), kept on every hop.
+CIRCUIT_OPEN = "CIRCUIT_OPEN"
+
+
 class Unavailable(DomainError):
     """A service this call depends on cannot be reached now; the same call may work later."""
 
@@ -84,3 +88,20 @@ class DeadlineExceeded(DomainError):
     """The call's time budget ran out before a service it depends on answered."""
 
     reason = "DEADLINE_EXCEEDED"
+
+
+class ResourceExhausted(DomainError):
+    """Too much work at once: refused without being started; try again after a while."""
+
+    reason = "OVERLOADED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_after_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after_seconds = retry_after_seconds

@@ -34,6 +34,7 @@ class HealthReporter:
         informational: Mapping[str, Check] | None = None,
         interval: float = 1.0,
         heartbeat_every: int = 30,
+        circuits: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self._servicer = servicer
         self._names = ["", *service_names]
@@ -41,6 +42,7 @@ class HealthReporter:
         self._informational = dict(informational or {})
         self._interval = interval
         self._heartbeat_every = heartbeat_every
+        self._circuits = circuits  # upstream -> its circuit's state, shown in the heartbeat
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._failing: dict[str, str] = {}  # check name -> why it failed last time
@@ -89,7 +91,8 @@ class HealthReporter:
         while True:
             serving, results = await self.refresh()
             if tick % self._heartbeat_every == 0:
-                log.info("heartbeat", extra={"serving": serving, "checks": results})
+                extra = {"serving": serving, "checks": results, "circuits": self._circuits()}
+                log.info("heartbeat", extra=extra)
             tick += 1
             await asyncio.sleep(self._interval)
 

@@ -10,6 +10,8 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
+from mesh.tls import MeshTls
+
 log = logging.getLogger(__name__)
 
 STREAM = "SIMPLEBANK"
@@ -25,13 +27,18 @@ def subject_for(event_name: str) -> str:
     return EVENT_SUBJECT_PREFIX + event_name
 
 
+def inbox_prefix(client_name: str) -> str:
+    return f"_INBOX.{client_name}"
+
+
 class EventBus:
     """Owns the NATS connection. Starting never waits for NATS: a service comes up (and its
     outbox fills) while NATS is down, and the client connects whenever NATS appears."""
 
-    def __init__(self, url: str, client_name: str) -> None:
+    def __init__(self, url: str, client_name: str, tls: MeshTls | None = None) -> None:
         self._url = url
         self._name = client_name
+        self._tls = tls
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -56,6 +63,10 @@ class EventBus:
             disconnected_cb=on_disconnect,
             reconnected_cb=on_reconnect,
             error_cb=on_error,
+            # With TLS the certificate is the login: NATS maps it to the service's user.
+            tls=None if self._tls is None else self._tls.ssl_context(),
+            # Replies come to _INBOX.<name>.>: the only inboxes the user may subscribe to.
+            inbox_prefix=inbox_prefix(self._name),
         )
         js = client.jetstream(timeout=2.0)
         await js.add_stream(

@@ -1,4 +1,19 @@
-"""JSON log lines that carry the service name and the current trace and span ids."""
+"""The one log schema of the mesh: every service writes each record as one JSON line on stderr.
+
+A line is an object with, in this order:
+
+    time      UTC, ISO 8601 with milliseconds: "2026-11-25T10:09:45.521+00:00"
+    level     DEBUG, INFO, WARNING, ERROR or CRITICAL
+    service   the service's name: gateway, orders, accounts, fees or market
+    logger    the Python logger that wrote it, e.g. "services.orders.handlers"
+    message   the message, formatted
+    trace_id  32 lowercase hex digits, and span_id 16, of the span current when it was
+    span_id   written; both or neither (nothing was being traced)
+
+then the record's named extra fields (`log.info("...", extra={"order_id": ...})`), and
+`exception` (the formatted traceback) when one is logged. tracing/log_shipping.py sends the same
+records to the log store.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +24,14 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 
+FIELDS = ("time", "level", "service", "logger", "message", "trace_id", "span_id")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, object]:
+    """The fields a caller added with `extra=`."""
+    return {key: value for key, value in vars(record).items() if key not in _STANDARD}
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,7 +53,7 @@ class JsonFormatter(logging.Formatter):
         if span.is_valid:
             line["trace_id"] = format(span.trace_id, "032x")
             line["span_id"] = format(span.span_id, "016x")
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        line.update(extra_fields(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

@@ -11,6 +11,7 @@ from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
 from mesh.services import BY_NAME
+from tracing.log_shipping import configure_log_shipping, shutdown_log_shipping
 from tracing.metrics import MetricsEndpoint, configure_metrics, metrics_enabled
 from tracing.setup import configure_tracing, shutdown_tracing
 
@@ -22,8 +23,14 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     registry = configure_metrics(name) if metrics_enabled() else None
     # Built inside the running loop: gRPC channels and asyncio primitives bind to it.
     service = build(Env())
+    if service.config.tls is not None:
+        try:  # name the file now rather than fail at the first handshake
+            service.config.tls.check()
+        except OSError as error:
+            raise ConfigError(str(error)) from None
     configure_logging(name, service.config.log_level)
     provider = configure_tracing(name)
+    shipping = configure_log_shipping(name)
     endpoint = None
     if registry is not None and service.config.metrics_addr:
         endpoint = MetricsEndpoint(
@@ -35,6 +42,7 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     finally:
         if endpoint is not None:
             await endpoint.stop()
+        shutdown_log_shipping(shipping)
         shutdown_tracing(provider)
 
 

@@ -14,6 +14,8 @@ from tracing.rpc import TRACE_ID_HEADER, current_trace_id
 
 log = logging.getLogger(__name__)
 
+NO_RETRY = ("grpc-retry-pushback-ms", "-1")
+
 
 async def abort_with(
     context: grpc.aio.ServicerContext[Any, Any], error: errors.DomainError
@@ -21,6 +23,11 @@ async def abort_with(
     """End the call with the error's status and details, and its trace id in the trailers."""
     status = to_status(error)
     trailers = tuple(status.trailing_metadata)
+    if isinstance(error, errors.Unavailable):
+        # Passed on from further up, where the channel nearest the failure retried already:
+        # retrying at every hop too would multiply the calls (3 x 3 ...) on a service that is
+        # struggling. A negative pushback tells the caller's gRPC not to retry (gRFC A6).
+        trailers += (NO_RETRY,)
     trace_id = current_trace_id()
     if trace_id:
         trailers += ((TRACE_ID_HEADER, trace_id),)

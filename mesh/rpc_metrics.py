@@ -78,9 +78,14 @@ class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: i
         request: Any,
     ) -> Any:
         started = time.perf_counter()
-        call = await continuation(client_call_details, request)
         method = client_call_details.method
         method = method.decode() if isinstance(method, bytes) else method
+        try:
+            call = await continuation(client_call_details, request)
+        except grpc.aio.AioRpcError as refused:  # refused before it went out: an open circuit
+            attributes = _attributes(method, refused.code()) | {"server.address": self._target}
+            self._duration.record(time.perf_counter() - started, attributes)
+            raise
         code = grpc.StatusCode.UNKNOWN
         try:
             code = await call.code()

@@ -10,18 +10,28 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from mesh import reflection
-from mesh.config import ServerConfig
+from mesh import errors, reflection
+from mesh.authz import AuthorizationInterceptor
+from mesh.channels import Upstream
+from mesh.config import ConfigError, ServerConfig
+from mesh.consumer import EventConsumer
 from mesh.deadline import DeadlineServerInterceptor
+from mesh.fault_service import SERVICE_NAME as FAULT_SERVICE
+from mesh.fault_service import FaultInterceptor, FaultServicer
+from mesh.fault_settings import FAULTS_VARIABLE
+from mesh.faults import FaultBook
 from mesh.health import Check, HealthReporter
 from mesh.refusals import DomainErrorInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.span_marks import CrashSpanInterceptor
+from mesh.tls import add_port
 from mesh.trace_header import TraceIdHeaderInterceptor
+from simplebank.ops.v1 import ops_pb2_grpc
 from tracing.rpc import traced_calls
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,36 @@ class Service:
     components: Sequence[Component] = ()
     required_checks: Mapping[str, Check] = field(default_factory=dict)
     informational_checks: Mapping[str, Check] = field(default_factory=dict)
+    # The service's own, run inside the tracing span and the timing, before anything else (the
+    # gateway's admission control).
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = ()  # type: ignore[type-arg]
+
+
+def rpc_targets(service_names: Sequence[str]) -> list[str]:
+    """Every method of these services by its full name, /package.Service/Method."""
+    pool = descriptor_pool.Default()
+    return [
+        f"/{name}/{method.name}"
+        for name in service_names
+        for method in pool.FindServiceByName(name).methods
+    ]
+
+
+def fault_book(service: Service) -> FaultBook | None:
+    """The process's faults, None when fault injection is off. Its consumers are handed the
+    book, so they can fail the events a fault targets."""
+    settings = service.config.faults
+    if not settings.enabled:
+        return None
+    consumers = [c for c in service.components if isinstance(c, EventConsumer)]
+    targets = [*rpc_targets(service.service_names), *(c.subject for c in consumers)]
+    try:
+        book = FaultBook(targets, settings.initial)
+    except errors.InvalidArgument as error:
+        raise ConfigError(f"{FAULTS_VARIABLE}: {error.message}") from None
+    for consumer in consumers:
+        consumer.faults = book
+    return book
 
 
 class ServiceHost:
@@ -54,14 +94,22 @@ class ServiceHost:
 
     def __init__(self, service: Service) -> None:
         self._service = service
+        self.faults = fault_book(service)
+        faults = [] if self.faults is None else [FaultInterceptor(self.faults)]
+        policy = service.config.policy
         self._server = grpc.aio.server(
             # Outermost first: the tracing span wraps the deadline and the error translation,
-            # and the call is timed with the status the error translation gave it.
+            # and the call is timed with the status the error translation gave it. Faults are
+            # injected inside the span, so they show on it and in the timing.
             interceptors=[
                 aio_server_interceptor(filter_=traced_calls()),  # type: ignore[no-untyped-call]
                 CrashSpanInterceptor(),
                 ServerMetricsInterceptor(),
                 TraceIdHeaderInterceptor(),
+                # Who may call what: before any handler runs, a denial timed and traced too.
+                *([AuthorizationInterceptor(policy)] if policy is not None else []),
+                *service.interceptors,
+                *faults,
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),
             ],
@@ -70,11 +118,13 @@ class ServiceHost:
             options=[("grpc.so_reuseport", 0)],
         )
         self._health = HealthServicer()
+        upstreams = [c for c in service.components if isinstance(c, Upstream)]
         self._reporter = HealthReporter(
             self._health,
             list(service.service_names),
             service.required_checks,
             service.informational_checks,
+            circuits=lambda: {u.target: u.breaker.state.name for u in upstreams},
         )
         self._started: list[Component] = []
         self.port = 0
@@ -84,10 +134,12 @@ class ServiceHost:
         service = self._service
         service.register(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable([*service.service_names, HEALTH_SERVICE], self._server)
+        ops_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(self.faults), self._server)
+        reflection.enable([*service.service_names, FAULT_SERVICE, HEALTH_SERVICE], self._server)
         # Bind before starting anything, so a taken port fails fast with nothing to undo.
         try:
-            self.port = self._server.add_insecure_port(service.config.listen_addr)
+            config = service.config
+            self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
         for component in service.components:
@@ -96,7 +148,14 @@ class ServiceHost:
         # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
         await self._server.start()
-        log.info("serving", extra={"addr": service.config.listen_addr, "port": self.port})
+        log.info(
+            "serving",
+            extra={
+                "addr": service.config.listen_addr,
+                "port": self.port,
+                "listener": service.config.listener.value,
+            },
+        )
         return self.port
 
     async def stop(self) -> None:

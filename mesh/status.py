@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -22,6 +22,7 @@ STATUS_CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
@@ -52,20 +53,31 @@ def to_status(error: errors.DomainError) -> grpc.Status:
         detail.Pack(
             error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
         )
+    details = [detail]
+    if isinstance(error, errors.ResourceExhausted):
+        retry = any_pb2.Any()
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(error.retry_after_seconds * 1e9))
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(retry)
     status = status_pb2.Status(
-        code=getattr(code_pb2, code.name), message=error.message, details=[detail]
+        code=getattr(code_pb2, code.name), message=error.message, details=details
     )
     return rpc_status.to_status(status)
 
 
 def details_of(error: grpc.aio.AioRpcError | grpc.RpcError) -> list[Any]:
-    """The google.rpc detail messages (BadRequest, ErrorInfo) a failed call carries."""
+    """The google.rpc detail messages (BadRequest, ErrorInfo, RetryInfo) a failed call carries."""
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     if status is None:
         return []
     found: list[Any] = []
     for detail in status.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.ErrorInfo):
+        for kind in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.RetryInfo,
+        ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)

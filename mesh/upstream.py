@@ -20,16 +20,23 @@ def domain_error_from(error: grpc.aio.AioRpcError, upstream: str) -> errors.Doma
     """The DomainError an upstream refusal stands for, so it can be passed on to our caller.
 
     Codes that mean the call did not get through become Unavailable or DeadlineExceeded; an
-    upstream INTERNAL or UNKNOWN is hidden behind Unavailable rather than leaked.
+    upstream INTERNAL or UNKNOWN is hidden behind Unavailable rather than leaked. An open
+    circuit keeps its reason CIRCUIT_OPEN all the way to the client.
     """
     code = error.code()
     message = error.details() or code.name
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
         return errors.DeadlineExceeded(f"{upstream} did not answer in time")
     kind = _KINDS.get(code)
-    if kind is None or kind in (errors.Unavailable, errors.DeadlineExceeded):
-        return errors.Unavailable(f"{upstream} is unavailable: {message}")
     found = details_of(error)
+    if kind is None or kind in (errors.Unavailable, errors.DeadlineExceeded):
+        # An open circuit is worth telling the client about: it fails fast, try again later.
+        reasons = {d.reason for d in found if isinstance(d, error_details_pb2.ErrorInfo)}
+        if errors.CIRCUIT_OPEN in reasons:
+            return errors.Unavailable(
+                f"{upstream} is unavailable: {message}", reason=errors.CIRCUIT_OPEN
+            )
+        return errors.Unavailable(f"{upstream} is unavailable: {message}")
     if kind is errors.InvalidArgument:
         violations = [
             errors.FieldViolation(v.field, v.description)

@@ -146,7 +146,59 @@ alertmanager_tool() {
   done
 }
 
-want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager}
+# VictoriaLogs, the log store `make run` ships service logs to; its Go module carries its web UI.
+VICTORIALOGS_VERSION=v1.52.2
+victorialogs_tool() {
+  go_tool victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
+}
+
+# The Jaeger UI: the official jaeger-ui build that Jaeger module v1.76.0 embeds at release, from
+# its GitHub release (no package registry ships it). Optional: where the download is refused, as
+# on machines without a route to GitHub, one line says so and Jaeger serves its placeholder page.
+JAEGER_UI_VERSION=v1.76.0
+JAEGER_UI_URL=https://github.com/jaegertracing/jaeger-ui/releases/download/$JAEGER_UI_VERSION/assets.tar.gz
+jaeger_ui_assets() {
+  local dir="$cache/jaeger-ui-$JAEGER_UI_VERSION" archive refused="$cache/jaeger-ui-$JAEGER_UI_VERSION.refused"
+  if [ ! -f "$dir/index.html" ] && [ -n "$(find "$refused" -mmin -1440 2>/dev/null)" ]; then
+    say "jaeger-ui $JAEGER_UI_VERSION assets: download refused within the last day, not retried (rm $refused to retry); Jaeger serves its placeholder page, use make trace"
+  elif [ ! -f "$dir/index.html" ]; then
+    archive=$(mktemp)
+    # The release publishes no checksum file; the archive is unpacked into a fresh folder only
+    # if it is a complete gzip tarball with an index.html inside.
+    if curl --fail --silent --show-error --location --max-time 20 -o "$archive" "$JAEGER_UI_URL" 2>"$archive.err" &&
+      tar -tzf "$archive" 2>/dev/null | grep -q 'build/index.html$'; then
+      rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+      tar -xzf "$archive" -C "$dir.tmp" --strip-components=3 && rm -rf "$dir" && mv "$dir.tmp" "$dir"
+      say "jaeger-ui $JAEGER_UI_VERSION assets installed: make run serves the Jaeger UI"
+    else
+      touch "$refused"
+      say "jaeger-ui $JAEGER_UI_VERSION assets not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')): Jaeger serves its placeholder page; use make trace"
+    fi
+    rm -f "$archive" "$archive.err"
+  fi
+  if [ -f "$dir/index.html" ]; then ln -sfn "$dir" "$root/.tools/jaeger-ui"; else rm -f "$root/.tools/jaeger-ui"; fi
+}
+
+# Headless Chromium for the browser tests, from Debian's `chromium` package (system-wide, so it
+# is linked from /usr/bin). Without root or apt it says what to install and carries on: only
+# the browser tests need it, and they fail saying so.
+chromium_tool() {
+  local started=$SECONDS
+  if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      say "chromium missing: as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
+      return 0
+    fi
+    say "installing Debian package chromium"
+    apt-cache show chromium >/dev/null 2>&1 || apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+    say "installed chromium in $((SECONDS - started)) s"
+  fi
+  link chromium "$(command -v chromium)"
+}
+
+want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium}
 for tool in $want; do
   case $tool in
     grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
@@ -157,6 +209,9 @@ for tool in $want; do
     docker-compose) compose_tool ;;
     prometheus) prometheus_tools ;; # also promtool and blackbox_exporter
     alertmanager) alertmanager_tool ;; # also amtool
+    victoria-logs) victorialogs_tool ;;
+    jaeger-ui) jaeger_ui_assets ;; # optional download: never fails
+    chromium) chromium_tool ;;
     *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 done

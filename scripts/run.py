@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `p
 from mesh.config import ConfigError
 from scripts.launcher import ready_file
 from scripts.launcher.banner import banner, ready_facts, say
-from scripts.launcher.readiness import Interrupted, StartupError, exited_message
+from scripts.launcher.readiness import Interrupted, StartupError
 from scripts.launcher.settings import Settings, load_settings
 from scripts.launcher.supervisor import Supervisor
 
@@ -89,9 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         if settings.ready_file is not None:
             ready = ready_facts(settings, supervisor.children, seconds)
             ready_file.write(settings.ready_file, ready)
-        crashed = supervisor.watch()
-        if crashed is not None:
-            say(f"\n{exited_message(crashed)}", error=True)
+        supervisor.watch()  # restarts what exits, until Ctrl-C
+        if supervisor.given_up:
             status = 1
     except StartupError as error:
         say(f"make run failed: {error}", error=True)

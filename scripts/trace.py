@@ -1,4 +1,5 @@
-"""A trace in the terminal: fetch one trace from Jaeger's query API and print its spans as a tree.
+"""A trace in the terminal: fetch one trace from Jaeger's query API and print its spans as a tree,
+each with the log lines it wrote (from the log store, when it answers).
 
     python scripts/trace.py <trace-id> [--jaeger http://127.0.0.1:16686] [--wait 10 --services 5]
 
@@ -17,7 +18,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make `scripts` importable, as `python -m` would
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.log_store import LogLine, StoreError, build_query, fetch, format_line, store_url
 
 DESCRIPTION = "Print one trace from Jaeger as a tree of spans."
 DEFAULT_JAEGER = "http://127.0.0.1:16686"
@@ -88,17 +95,33 @@ def build_tree(spans: Sequence[Span]) -> list[Node]:
     return sorted(roots, key=_start)
 
 
-def render_tree(roots: Sequence[Node]) -> list[str]:
-    """One line per span: tree and service/operation, then kind, duration and start offset."""
+def render_tree(
+    roots: Sequence[Node], logs: Mapping[str, Sequence[LogLine]] | None = None
+) -> list[str]:
+    """One line per span: tree and service/operation, then kind, duration and start offset;
+    under it, the log lines written in that span (`logs` by span id), marked with a dot."""
     if not roots:
         return []
     trace_start = min(root.span.start_us for root in roots)
-    rows: list[tuple[str, Span]] = []
+    rows: list[tuple[str, str, Span]] = []
     for index, root in enumerate(roots):
         _walk(root, "", index == len(roots) - 1, True, rows)
-    width = max(len(label) for label, _ in rows)
-    kind_width = max(len(span.kind) for _, span in rows)
-    return [_format_row(label, span, trace_start, width, kind_width) for label, span in rows]
+    width = max(len(label) for label, _, _ in rows)
+    kind_width = max(len(span.kind) for _, _, span in rows)
+    printed = []
+    for label, below, span in rows:
+        printed.append(_format_row(label, span, trace_start, width, kind_width))
+        for line in (logs or {}).get(span.span_id, ()):
+            printed.append(f"{below}   · {format_line(line, ids=False)}")
+    return printed
+
+
+def logs_by_span(lines: Sequence[LogLine]) -> dict[str, list[LogLine]]:
+    """A trace's log lines grouped by the span that wrote them, each group in time order."""
+    grouped: dict[str, list[LogLine]] = {}
+    for line in sorted(lines, key=lambda line: line.time):
+        grouped.setdefault(line.span_id, []).append(line)
+    return grouped
 
 
 def summarize(trace_id: str, spans: Sequence[Span]) -> str:
@@ -135,10 +158,13 @@ def _start(node: Node) -> tuple[int, str]:
     return (node.span.start_us, node.span.span_id)
 
 
-def _walk(node: Node, prefix: str, last: bool, root: bool, rows: list[tuple[str, Span]]) -> None:
+def _walk(
+    node: Node, prefix: str, last: bool, root: bool, rows: list[tuple[str, str, Span]]
+) -> None:
     branch = "" if root else ("└─ " if last else "├─ ")
-    rows.append((f"{prefix}{branch}{node.span.service}  {node.span.operation}", node.span))
     child_prefix = prefix if root else prefix + ("   " if last else "│  ")
+    below = child_prefix + ("│" if node.children else " ")
+    rows.append((f"{prefix}{branch}{node.span.service}  {node.span.operation}", below, node.span))
     for index, child in enumerate(node.children):
         _walk(child, child_prefix, index == len(node.children) - 1, False, rows)
 
@@ -202,6 +228,14 @@ def wait_for_spans(jaeger_url: str, trace_id: str, wait: float, services: int) -
         time.sleep(POLL_SECONDS)
 
 
+def fetch_logs(store: str, trace_id: str) -> tuple[list[LogLine], str]:
+    """The trace's log lines, or none and one line saying why they are unavailable."""
+    try:
+        return fetch(store, build_query(trace_id=trace_id)), ""
+    except StoreError as error:
+        return [], f"log lines unavailable: {error}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("trace_id", help="32 hex digits, e.g. from the x-trace-id response header")
@@ -214,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--services", type=int, default=1, metavar="N", help="...until spans of N services arrived"
     )
+    parser.add_argument("--logs", default=store_url(), help="log store (default: %(default)s)")
     args = parser.parse_args(argv)
     trace_id = args.trace_id.strip().lower()
     try:
@@ -225,8 +260,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not spans:
         print(f"trace {trace_id} not found in Jaeger at {args.jaeger}", file=sys.stderr)
         return 1
+    lines, unavailable = fetch_logs(args.logs, trace_id)
+    known = {span.span_id for span in spans}
+    strays = [line for line in lines if line.span_id not in known]
     print(summarize(trace_id, spans))
-    print("\n".join(render_tree(build_tree(spans))))
+    print("\n".join(render_tree(build_tree(spans), logs_by_span(lines))))
+    for line in strays:
+        print(f"· (span {line.span_id or '-'} not in the trace) {format_line(line, ids=False)}")
+    if unavailable:
+        print(unavailable)
     found = service_count(spans)
     if found < args.services:
         print(f"spans from only {found} of {args.services} services", file=sys.stderr)

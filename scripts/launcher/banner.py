@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from scripts.launcher import parts_logs
 from scripts.launcher.children import Child
 from scripts.launcher.ready_file import Endpoint, Jaeger, Ready
 from scripts.launcher.settings import Settings
@@ -22,13 +23,23 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
     lines = [f"SimpleBank mesh is up (started in {seconds:.1f}s)", ""]
     for name, address in settings.service_addrs.items():
         lines.append(f"  {name:<10} {address:<22} pid {pids[name]}")
-    lines.append(f"  {'nats':<10} {settings.nats_url:<22} pid {pids['nats']}")
+    lines.append(f"  {'nats':<10} {settings.services_nats_url:<22} pid {pids['nats']}")
     if settings.tracing:
         lines += [
             f"  {'jaeger':<10} {settings.query_url:<22} pid {pids['jaeger']}",
             f"             API: {settings.query_url}/api/services, "
             f"{settings.query_url}/api/traces/<trace-id>",
             f"             spans in: OTLP gRPC {settings.jaeger_otlp_addr}",
+        ]
+        if not parts_logs.jaeger_ui_env(settings.environ)["JAEGER_UI_ASSETS_PATH"]:
+            lines.append(
+                "             its UI is a placeholder (no jaeger-ui assets): make trace ID=<id>"
+            )
+        lines += [
+            f"  {'log store':<10} {parts_logs.victorialogs_ui_url(settings.victorialogs_addr):<22}"
+            f" pid {pids['victorialogs']}",
+            "             make logs (SERVICE=, LEVEL=, TRACE=<trace-id>); LogsQL: "
+            f"http://{settings.victorialogs_addr}/select/logsql/query",
         ]
     else:
         lines.append("  tracing is off (--no-tracing)")
@@ -53,7 +64,8 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
         "",
         "Try:",
         "  " + FIRST_CALL % settings.service_addrs["gateway"],
-        "  python scripts/trace.py <trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "  make trace ID=<trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "  make logs TRACE=<trace-id>",
         "",
         "Ctrl-C stops everything.",
     ]
@@ -69,13 +81,16 @@ def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Re
         services={
             name: Endpoint(address, pids[name]) for name, address in settings.service_addrs.items()
         },
-        nats_url=settings.nats_url,
+        nats_url=settings.services_nats_url,
         nats_pid=pids["nats"],
         jaeger=Jaeger(f"http://{settings.jaeger_otlp_addr}", settings.query_url, pids["jaeger"])
         if settings.tracing
         else None,
         data_dir=settings.data_dir,
         log_dir=settings.log_dir,
+        log_store=Endpoint(f"http://{settings.victorialogs_addr}", pids["victorialogs"])
+        if settings.tracing
+        else None,
         watchers={}
         if settings.observability is None
         else {

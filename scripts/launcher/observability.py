@@ -84,8 +84,12 @@ def address_moves(
     return {default: actual for default, actual in moves.items() if default != actual}
 
 
-def write_configs(directory: Path, moves: Mapping[str, str]) -> dict[str, Path]:
-    """This run's copies of config/prometheus and config/alertmanager, rules by absolute path."""
+def write_configs(
+    directory: Path, moves: Mapping[str, str], certs_dir: Path | None = None
+) -> dict[str, Path]:
+    """This run's copies of config/prometheus and config/alertmanager, rules by absolute path,
+    the probe's certificate files (/certs/ in config/, where compose mounts them) in
+    `certs_dir`; without it (MESH_TLS off) every heartbeat is plaintext."""
     directory.mkdir(parents=True, exist_ok=True)
     prometheus = (CONFIG / "prometheus" / "prometheus.yml").read_text()
     prometheus = prometheus.replace("- rules/*.yml", f"- {CONFIG / 'prometheus' / 'rules'}/*.yml")
@@ -100,6 +104,10 @@ def write_configs(directory: Path, moves: Mapping[str, str]) -> dict[str, Path]:
     written = {}
     for part, (name, text) in files.items():
         path = directory / name
+        if certs_dir is not None:
+            text = text.replace(" /certs/", f" {certs_dir}/")
+        else:
+            text = text.replace("replacement: grpc_health_mtls", "replacement: grpc_health")
         path.write_text(rendered(text, moves))
         written[part] = path
     return written

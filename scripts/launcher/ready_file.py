@@ -1,7 +1,8 @@
 """`make run --ready-file PATH`: where the running mesh is, as JSON, for programs that start it.
 
-The launcher writes it once every child is ready; the benchmark and the end-to-end tests wait
-for it and read it with the same class, so the format is written down once.
+The launcher writes it once every child is ready, and again with the new pid whenever it
+restarts a child; the benchmark and the end-to-end tests wait for it and read it with the same
+class, so the format is written down once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -49,6 +50,8 @@ class Ready:
     # Prometheus, Alertmanager and the blackbox exporter: their URL and process; none with
     # --no-observability.
     watchers: Mapping[str, Endpoint] = field(default_factory=dict)
+    # The log store (VictoriaLogs): its URL and process; None with --no-tracing.
+    log_store: Endpoint | None = None
 
     @property
     def gateway(self) -> str:
@@ -62,7 +65,25 @@ class Ready:
         if self.jaeger is not None:
             pids["jaeger"] = self.jaeger.pid
         pids |= {name: endpoint.pid for name, endpoint in self.watchers.items()}
+        if self.log_store is not None:
+            pids["victorialogs"] = self.log_store.pid
         return pids
+
+    def with_pids(self, pids: Mapping[str, int]) -> Ready:
+        """The same mesh after restarts: each named process's new pid."""
+        jaeger, log_store = self.jaeger, self.log_store
+        if jaeger is not None and "jaeger" in pids:
+            jaeger = jaeger._replace(pid=pids["jaeger"])
+        if log_store is not None and "victorialogs" in pids:
+            log_store = log_store._replace(pid=pids["victorialogs"])
+        return replace(
+            self,
+            services={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.services.items()},
+            nats_pid=pids.get("nats", self.nats_pid),
+            jaeger=jaeger,
+            watchers={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.watchers.items()},
+            log_store=log_store,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +108,9 @@ class Ready:
                 name: {"url": endpoint.address, "pid": endpoint.pid}
                 for name, endpoint in self.watchers.items()
             },
+            "log_store": None
+            if self.log_store is None
+            else {"url": self.log_store.address, "pid": self.log_store.pid},
         }
 
     @classmethod
@@ -110,6 +134,9 @@ class Ready:
                 name: Endpoint(str(entry["url"]), int(entry["pid"]))
                 for name, entry in facts.get("watchers", {}).items()
             },
+            log_store=None
+            if not facts.get("log_store")
+            else Endpoint(str(facts["log_store"]["url"]), int(facts["log_store"]["pid"])),
         )
 
 

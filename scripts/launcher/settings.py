@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from mesh.config import DEFAULT_SHUTDOWN_GRACE_SECONDS, Env
 from mesh.services import NAMES
+from scripts.launcher import parts_logs
 from scripts.launcher.observability import Observability
 from scripts.launcher.paths import REPO_ROOT, TOOLS
 
@@ -33,8 +34,26 @@ class Settings:
     nats_url: str
     jaeger_otlp_addr: str
     jaeger_query_addr: str
+    victorialogs_addr: str  # the log store; started with tracing, like Jaeger
     shutdown_grace: float
     environ: Mapping[str, str] = field(repr=False)
+    # mTLS between the services and to NATS; off only for the benchmark's comparison.
+    mesh_tls: bool = True
+    gateway_tls: bool = False
+
+    @property
+    def certs_dir(self) -> Path:
+        return Path(self.environ.get("MESH_CERTS_DIR") or self.data_dir / "certs")
+
+    @property
+    def nats_config(self) -> Path:
+        return self.data_dir / "nats.json"
+
+    @property
+    def services_nats_url(self) -> str:
+        """What the services dial: tls:// when NATS takes only the mesh's certificates."""
+        host, port = self.nats_host_port
+        return f"{'tls' if self.mesh_tls else 'nats'}://{host}:{port}"
 
     @property
     def log_dir(self) -> Path:
@@ -81,8 +100,11 @@ def load_settings(
         nats_url=env.nats_url(),
         jaeger_otlp_addr=env.addr("JAEGER_OTLP_GRPC_ADDR", "127.0.0.1:4317"),
         jaeger_query_addr=env.addr("JAEGER_QUERY_ADDR", "127.0.0.1:16686"),
+        victorialogs_addr=env.addr("VICTORIALOGS_ADDR", parts_logs.DEFAULT_VICTORIALOGS_ADDR),
         shutdown_grace=env.number("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
         environ=dict(environ),
+        mesh_tls=env.mesh_tls_on(),
+        gateway_tls=env.flag("GATEWAY_TLS"),
     )
 
 
@@ -95,6 +117,8 @@ def nats_command(settings: Settings) -> list[str]:
     if settings.observability is not None:
         monitor = settings.observability.addrs["NATS_MONITOR_ADDR"].rpartition(":")[2]
         command += ["-m", monitor]
+    if settings.mesh_tls:  # TLS and one user per service: scripts/launcher/nats_auth.py
+        command += ["-c", str(settings.nats_config)]
     return command
 
 
@@ -108,6 +132,7 @@ def jaeger_env(settings: Settings) -> dict[str, str]:
         **settings.environ,
         "JAEGER_OTLP_GRPC_ADDR": settings.jaeger_otlp_addr,
         "JAEGER_QUERY_ADDR": settings.jaeger_query_addr,
+        **parts_logs.jaeger_ui_env(settings.environ),
         **(
             {}
             if settings.observability is None
@@ -127,16 +152,21 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
         python_path.append(settings.environ["PYTHONPATH"])
     env = {
         "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
+        "OPS_FAULTS_ENABLED": "true",  # faults on purpose (simplebank.ops.v1); not in containers
         **settings.environ,
         **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
         **{f"{other.upper()}_METRICS_ADDR": a for other, a in settings.metrics_addrs.items()},
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONUNBUFFERED": "1",  # log lines reach the log file as they happen
         "DATA_DIR": str(settings.data_dir),
-        "NATS_URL": settings.nats_url,
+        "NATS_URL": settings.services_nats_url,
+        "MESH_CERTS_DIR": str(settings.certs_dir),
+        "MESH_TLS": "on" if settings.mesh_tls else "off",
         "OTEL_SERVICE_NAME": name,
         "OTEL_EXPORTER_OTLP_ENDPOINT": settings.otlp_endpoint,
     }
     if not settings.tracing:
-        env["OTEL_SDK_DISABLED"] = "true"
+        env["OTEL_SDK_DISABLED"] = "true"  # no spans, and no log records shipped
+    elif not settings.environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"):
+        env |= parts_logs.log_shipping_env(settings.victorialogs_addr)
     return env

@@ -1,4 +1,11 @@
-"""The lifecycle of `make run`: NATS and Jaeger, the services, the watchers; stop in reverse."""
+"""The lifecycle of `make run`: NATS and Jaeger, the services, the watchers; stop in reverse.
+
+A service or NATS that exits while the mesh runs is restarted after a backoff (0.5 s, doubling,
+at most 8 s), with one line in the terminal; Jaeger, the log store and the watchers are not
+(ONLOOKERS). One that exits GIVE_UP_AFTER times within CRASH_WINDOW
+seconds is given up on, with the end of its log shown; the rest of the mesh keeps running
+(degraded, as the README's table says) until Ctrl-C, which then exits 1.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +13,20 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 
-import grpc
-
 from mesh.services import SERVICES
-from scripts.launcher import observability
+from scripts.launcher import observability, parts_logs, ready_file, security
 from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
 from scripts.launcher.paths import TOOLS
+from scripts.launcher.port_holders import holders
 from scripts.launcher.readiness import (
-    QUICK_RECONNECT,
     Check,
     StartupError,
-    first_exited,
+    exited_message,
     grpc_serving,
     http_ok,
     nats_accepts,
@@ -35,13 +41,19 @@ from scripts.launcher.settings import (
     service_env,
 )
 
-# Children whose exit leaves the mesh running: what a person is told when one goes.
+# Children whose exit leaves the mesh running: what a person is told when one goes. They are
+# not restarted: they watch the mesh, and a person (or a test) may stop one on purpose.
 ONLOOKERS = {
     "jaeger": "spans are dropped, the mesh keeps running",
+    "victorialogs": "log records are dropped (data/logs keeps every line), the mesh keeps running",
     "prometheus": "no metrics or alerts, the mesh keeps running",
     "alertmanager": "alerts are not delivered, the mesh keeps running",
     "blackbox": "no heartbeats, the mesh keeps running",
 }
+GIVE_UP_AFTER = 5  # exits within CRASH_WINDOW seconds
+CRASH_WINDOW = 60.0
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
 
 
 class Supervisor:
@@ -52,6 +64,9 @@ class Supervisor:
         self.services: list[Child] = []
         self.watchers: list[Child] = []  # Prometheus, the blackbox exporter, Alertmanager
         self.webhook: AlertWebhook | None = None
+        self.given_up: list[Child] = []
+        self._exits: dict[str, deque[float]] = {}  # child name -> when it exited, recently
+        self._restart_at: dict[str, float] = {}
 
     @property
     def children(self) -> list[Child]:
@@ -60,35 +75,77 @@ class Supervisor:
     def start(self) -> None:
         """Start everything and return once all of it is ready (or raise StartupError)."""
         settings = self.settings
-        tools = ["nats-server", *(["jaeger"] if settings.tracing else [])]
+        tools = ["nats-server", *(["jaeger", "victoria-logs"] if settings.tracing else [])]
         if settings.observability is not None:
             tools += observability.TOOL_NAMES
         require_tools(tools)
         self._check_ports_are_free()
         settings.log_dir.mkdir(parents=True, exist_ok=True)
+        issued = security.prepare(settings)
+        if issued:
+            say(f"certificates issued in {settings.certs_dir}: {', '.join(issued)}")
         deadline = time.monotonic() + settings.timeout
         self._start_infrastructure(deadline)
         self._start_services(deadline)
         if settings.observability is not None:
             self._start_observability(settings.observability, deadline)
 
-    def watch(self) -> Child | None:
-        """Block until Ctrl-C or SIGTERM (None) or until a child exits (that child).
+    def watch(self) -> None:
+        """Block until Ctrl-C or SIGTERM, restarting children that exit meanwhile.
 
-        Jaeger is the exception: tracing must never hold the mesh up, so when it goes away the
-        services drop their spans and go on, and so does the launcher.
+        Children are restarted from this (the main) thread: the kernel's parent-death signal
+        follows the thread that started a child (scripts/launcher/children.py).
         """
         reported: set[str] = set()
-        while not self.stop.wait(0.5):
-            crashed = first_exited([c for c in self.children if c.name not in ONLOOKERS])
-            if crashed is not None:
-                return crashed
-            for child in self.children:
-                gone = child.name in ONLOOKERS and child.exit_code() is not None
-                if gone and child.name not in reported:
-                    say(f"{child.name} exited (code {child.exit_code()}): {ONLOOKERS[child.name]}")
-                    reported.add(child.name)
-        return None
+        while not self.stop.wait(0.2):
+            for group in (self.infrastructure, self.services, self.watchers):
+                for index, child in enumerate(group):
+                    if child in self.given_up or child.exit_code() is None:
+                        continue
+                    if child.name not in ONLOOKERS:
+                        group[index] = self._restart_or_give_up(child)
+                    elif child.name not in reported:
+                        code, why = child.exit_code(), ONLOOKERS[child.name]
+                        say(f"{child.name} exited (code {code}): {why}")
+                        reported.add(child.name)
+
+    def _restart_or_give_up(self, child: Child) -> Child:
+        """The child to watch from now on: `child` itself until its backoff is over."""
+        now = time.monotonic()
+        due = self._restart_at.get(child.name)
+        if due is None:
+            exits = self._exits.setdefault(child.name, deque())
+            exits.append(now)
+            while exits[0] < now - CRASH_WINDOW:
+                exits.popleft()
+            if len(exits) >= GIVE_UP_AFTER:
+                self.given_up.append(child)
+                say(
+                    f"{child.name} exited {len(exits)} times within {CRASH_WINDOW:.0f}s: given up;"
+                    f" the rest keeps running. {exited_message(child)}",
+                    error=True,
+                )
+                return child
+            backoff = min(FIRST_BACKOFF * 2 ** (len(exits) - 1), MAX_BACKOFF)
+            self._restart_at[child.name] = now + backoff
+            say(
+                f"{child.name} exited with code {child.exit_code()}; restarting it in"
+                f" {backoff:g}s ({len(exits)} of {GIVE_UP_AFTER} exits allowed in"
+                f" {CRASH_WINDOW:.0f}s)",
+                error=True,
+            )
+            return child
+        if now < due:
+            return child
+        del self._restart_at[child.name]
+        restarted = child.restarted()
+        self._rewrite_ready_file({child.name: restarted.pid})
+        return restarted
+
+    def _rewrite_ready_file(self, pids: Mapping[str, int]) -> None:
+        path = self.settings.ready_file
+        if path is not None and path.exists():
+            ready_file.write(path, ready_file.read(path).with_pids(pids))
 
     def shutdown(self) -> list[str]:
         """Services first, so they finish in-flight work and flush spans; then NATS and Jaeger.
@@ -104,16 +161,25 @@ class Supervisor:
     def _start_infrastructure(self, deadline: float) -> None:
         settings = self.settings
         nats = self._spawn(self.infrastructure, "nats", nats_command(settings), settings.environ)
-        jaeger = None
+        jaeger = store = None
         if settings.tracing:
             jaeger = self._spawn(
                 self.infrastructure, "jaeger", jaeger_command(), jaeger_env(settings)
+            )
+            store_command = parts_logs.victorialogs_command(
+                settings.data_dir, settings.victorialogs_addr
+            )
+            store = self._spawn(
+                self.infrastructure, "victorialogs", store_command, settings.environ
             )
         self._wait(nats, nats_accepts(*settings.nats_host_port), "accepting connections", deadline)
         if jaeger is not None:
             self._wait(jaeger, port_open(settings.jaeger_otlp_addr), "taking OTLP", deadline)
             api = f"{settings.query_url}/api/services"
             self._wait(jaeger, http_ok(api), "answering queries", deadline)
+        if store is not None:
+            health = parts_logs.victorialogs_ready_url(settings.victorialogs_addr)
+            self._wait(store, http_ok(health), "taking log records", deadline)
 
     def _start_services(self, deadline: float) -> None:
         # All five start together and wait for each other through their health.
@@ -121,15 +187,18 @@ class Supervisor:
             args = [sys.executable, "-m", service.module]  # the launcher's virtualenv
             self._spawn(self.services, service.name, args, service_env(self.settings, service.name))
         for child in self.services:
-            address = self.settings.service_addrs[child.name]
-            with grpc.insecure_channel(address, options=QUICK_RECONNECT) as channel:
+            with security.health_channel_to(self.settings, child.name) as channel:
                 self._wait(child, grpc_serving(channel), "SERVING", deadline)
 
     def _start_observability(self, parts: observability.Observability, deadline: float) -> None:
         """After the services, so the first scrapes and probes find them up."""
         settings = self.settings
         moves = observability.address_moves(parts, settings.service_addrs, settings.metrics_addrs)
-        configs = observability.write_configs(settings.data_dir / "observability", moves)
+        configs = observability.write_configs(
+            settings.data_dir / "observability",
+            moves,
+            settings.certs_dir if settings.mesh_tls else None,
+        )
         self.webhook = AlertWebhook(parts.webhook_addr, say)
         self.webhook.start()
         commands = observability.commands(parts, configs, settings.data_dir)
@@ -159,16 +228,22 @@ class Supervisor:
             wanted |= {
                 "jaeger": settings.jaeger_otlp_addr,
                 "jaeger query": settings.jaeger_query_addr,
+                "victorialogs": settings.victorialogs_addr,
             }
         wanted |= {f"{name} metrics": addr for name, addr in settings.metrics_addrs.items()}
         if settings.observability is not None:
             wanted |= settings.observability.listening()
-        for name, address in wanted.items():
-            if port_open(address)():
-                raise StartupError(
-                    f"{address} ({name}) is already taken: is another `make run` up? "
-                    "Stop it, or choose other ports with the *_ADDR variables."
-                )
+        taken = {name: address for name, address in wanted.items() if port_open(address)()}
+        if taken:
+            lines = []
+            for name, address in taken.items():
+                held = holders(int(address.rpartition(":")[2]))
+                lines.append(f"  {address} ({name}): {'; '.join(held) or 'holder not found'}")
+            raise StartupError(
+                "ports already taken, by another `make run` or one killed before it could stop"
+                " its children:\n" + "\n".join(lines) + "\nStop those processes, or choose"
+                " other ports with the *_ADDR variables."
+            )
 
 
 def require_tools(names: Sequence[str]) -> None:

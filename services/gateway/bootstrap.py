@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from mesh.admission import AdmissionInterceptor
 from mesh.channels import Upstream
 from mesh.config import Env
 from mesh.server import Service
 from services.gateway.config import GatewayConfig
 from services.gateway.handlers import Upstreams
+from services.gateway.rate_limit import RateLimiter
 from services.gateway.servicer import GatewayServicer
 from services.gateway.symbols import ListedSymbols
 from simplebank.accounts.v1 import accounts_pb2_grpc
@@ -17,15 +19,16 @@ from simplebank.orders.v1 import orders_pb2_grpc
 
 def build(env: Env) -> Service:
     config = GatewayConfig.from_env(env)
-    orders = Upstream(config.orders_addr)
-    accounts = Upstream(config.accounts_addr)
-    market = Upstream(config.market_addr)
+    orders = Upstream(config.orders_addr, tls=config.server.calling("orders"))
+    accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
+    market = Upstream(config.market_addr, tls=config.server.calling("market"))
     upstreams = Upstreams(
         orders=orders_pb2_grpc.OrderServiceStub(orders.channel),
         accounts=accounts_pb2_grpc.AccountServiceStub(accounts.channel),
         symbols=ListedSymbols(market_pb2_grpc.MarketServiceStub(market.channel)),
     )
-    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds)
+    limiter = RateLimiter(config.rate_per_second, config.rate_burst)
+    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds, limiter)
     return Service(
         config=config.server,
         register=lambda server: gateway_pb2_grpc.add_GatewayServiceServicer_to_server(
@@ -33,6 +36,8 @@ def build(env: Env) -> Service:
         ),
         service_names=[gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
         components=[orders, accounts, market],
+        # The edge sheds what it cannot finish in time, so what it admits stays fast.
+        interceptors=[AdmissionInterceptor(config.max_in_flight, config.retry_after_seconds)],
         # The edge keeps serving while an upstream restarts (calls then fail UNAVAILABLE with
         # details); the heartbeat shows which upstream is away.
         informational_checks={

@@ -18,6 +18,10 @@ class GatewayConfig:
     market_addr: str
     tokens: dict[str, Customer]
     deadline_seconds: float
+    max_in_flight: int
+    retry_after_seconds: float
+    rate_per_second: float = 50.0  # per customer; 0: no limit
+    rate_burst: int = 100
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
@@ -29,10 +33,14 @@ class GatewayConfig:
         except ValueError as error:
             raise ConfigError(f"GATEWAY_TOKENS: {error}") from None
         return cls(
-            server=ServerConfig.from_env("gateway", env),
+            server=ServerConfig.from_env("gateway", env, public=True),
             orders_addr=env.service_addr("orders"),
             accounts_addr=env.service_addr("accounts"),
             market_addr=env.service_addr("market"),
             tokens=tokens,
             deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
+            max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 32, minimum=1),
+            retry_after_seconds=env.number("GATEWAY_RETRY_AFTER_SECONDS", 0.5, minimum=0.0),
+            rate_per_second=env.number("GATEWAY_RATE_LIMIT_PER_SECOND", 50.0),
+            rate_burst=env.integer("GATEWAY_RATE_LIMIT_BURST", 100, minimum=1),
         )

@@ -48,11 +48,15 @@ def authenticate(tokens: Mapping[str, Customer], authorization_header: str | Non
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("expected authorization: Bearer <token>", reason="INVALID_TOKEN")
+    found = None
     for known, customer in tokens.items():
-        # Constant-time comparison, so response timing does not reveal how much of a guess matched.
+        # Constant-time comparisons, every token compared: response timing reveals neither how
+        # much of a guess matched nor which token it came close to. The token is never logged.
         if hmac.compare_digest(known.encode(), token.encode()):
-            return customer
-    raise Unauthenticated("unknown token", reason="INVALID_TOKEN")
+            found = customer
+    if found is None:
+        raise Unauthenticated("unknown token", reason="INVALID_TOKEN")
+    return found
 
 
 def authorize(customer: Customer, account_id: str) -> None:

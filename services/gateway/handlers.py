@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from services.gateway.domain import Customer
 from services.gateway.symbols import ListedSymbols
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from simplebank.orders.v1 import orders_pb2, orders_pb2_grpc
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ async def place_sell_order(
         request_id=cmd.request_id,
     )
     response = await call("orders", upstreams.orders.PlaceOrder(request))
+    log.info(
+        "sell order placed",
+        extra={"order_id": response.order.order_id, "customer": customer.customer_id},
+    )
     return response.order
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from mesh.deadline import budget
 from services.gateway import handlers
 from services.gateway.domain import Customer
+from services.gateway.rate_limit import RateLimiter
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from simplebank.orders.v1 import orders_pb2
 
@@ -38,14 +39,22 @@ def _authorization(context: Any) -> str | None:
 
 class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     def __init__(
-        self, tokens: Mapping[str, Customer], upstreams: handlers.Upstreams, deadline: float
+        self,
+        tokens: Mapping[str, Customer],
+        upstreams: handlers.Upstreams,
+        deadline: float,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._tokens = tokens
         self._upstreams = upstreams
         self._deadline = deadline
+        self._limiter = limiter or RateLimiter(per_second=0, burst=1)
 
     def _caller(self, context: Any) -> Customer:
-        return handlers.caller(self._tokens, _authorization(context))
+        """The customer behind the token, within their rate limit."""
+        customer = handlers.caller(self._tokens, _authorization(context))
+        self._limiter.admit(customer.customer_id)
+        return customer
 
     async def PlaceSellOrder(
         self, request: gateway_pb2.PlaceSellOrderRequest, context: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -18,6 +19,8 @@ from services.market.domain import (
     price_at,
 )
 from services.market.store import BookedOrder
+
+log = logging.getLogger(__name__)
 
 
 def quote(symbol: str, now: float) -> int:
@@ -49,6 +52,7 @@ def book_order(event: OrderCreated, uow: UnitOfWork, delay: float) -> None:
     except UnknownSymbol:
         notional = 0  # the exchange rejects it when due; there is nothing to charge on
     placed_at = datetime.fromtimestamp(now, UTC)
+    log.info("order booked", extra={"order_id": event.order_id, "notional": notional})
     uow.add_event(
         f"{event.order_id}/OrderPlaced",
         OrderPlaced(
@@ -70,6 +74,7 @@ def execute_order(
         return None
     at = datetime.fromtimestamp(now, UTC)
     if isinstance(outcome, Execution):
+        log.info("order executed", extra={"order_id": order.order_id, "price": outcome.price})
         uow.add_event(
             f"{order.order_id}/OrderExecuted",
             OrderExecuted(
@@ -83,6 +88,7 @@ def execute_order(
             ),
         )
     else:
+        log.info("order rejected", extra={"order_id": order.order_id, "reason": outcome.reason})
         uow.add_event(
             f"{order.order_id}/OrderRejected",
             OrderRejected(

@@ -28,7 +28,7 @@ def build(env: Env) -> Service:
     )
     backbone = Backbone("orders", config.store, store.SCHEMA, CODEC, subscriptions)
     backbone.database.on_events_committed(BusinessMetrics().count)
-    accounts = Upstream(config.accounts_addr)
+    accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
     servicer = OrderServicer(backbone.database, AccountsHoldings(accounts.channel))
     return Service(
         config=config.server,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +23,8 @@ from services.events import (
 )
 from services.orders import store
 from services.orders.domain import Order, check_same_request, order_id_for
+
+log = logging.getLogger(__name__)
 
 # Pauses between checks of whether a failed save was stored, while the database is away.
 RELEASE_CHECK_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0, None)
@@ -95,6 +98,10 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         raise
     # A rival request with the same request_id but other parameters may have won the race.
     check_same_request(order, cmd.account_id, cmd.symbol, cmd.quantity)
+    log.info(
+        "order stored, shares reserved",
+        extra={"order_id": order.order_id, "symbol": order.symbol, "quantity": order.quantity},
+    )
     return order
 
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from scripts.launcher.paths import REPO_ROOT, TOOLS
-from tests.support.tools.grpcurl import require_grpcurl
+from tests.support.tools.grpcurl import identity_flags, require_grpcurl
 
 TIMEOUT_SECONDS = 30.0
 
@@ -20,7 +21,9 @@ class Ran:
     output: str  # stdout and stderr interleaved, as a terminal shows them
 
 
-def run(args: list[str], env: Mapping[str, str] | None = None) -> Ran:
+def run(
+    args: list[str], env: Mapping[str, str] | None = None, timeout: float = TIMEOUT_SECONDS
+) -> Ran:
     """Run `args` in the repository with .tools/bin first on PATH; `env` adds variables."""
     environ = {**os.environ, **(env or {}), "PATH": f"{TOOLS}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
@@ -30,7 +33,7 @@ def run(args: list[str], env: Mapping[str, str] | None = None) -> Ran:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        timeout=TIMEOUT_SECONDS,
+        timeout=timeout,
         check=False,
     )
     return Ran(done.returncode, done.stdout.decode(errors="replace"))
@@ -47,5 +50,10 @@ def python(script: str, *args: str, env: Mapping[str, str] | None = None) -> Ran
 
 
 def grpcurl(*args: str) -> Ran:
-    """The real grpcurl, plaintext (the mesh is local and insecure)."""
+    """The real grpcurl, plaintext (the gateway's public port)."""
     return run([str(require_grpcurl()), "-plaintext", *args])
+
+
+def grpcurl_as_operator(certs_dir: Path, *args: str) -> Ran:
+    """The real grpcurl with the operator's certificate: what internal services take."""
+    return run([str(require_grpcurl()), *identity_flags(certs_dir, "operator"), *args])

@@ -18,6 +18,7 @@ import pytest
 from bench.ports import mesh_on_free_ports
 from scripts.launcher import ready_file
 from scripts.launcher.ready_file import NotReady, Ready
+from tests.e2e.commands import Ran, grpcurl, grpcurl_as_operator
 from tests.e2e.leftovers import alive, start_time_of
 from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
@@ -37,6 +38,11 @@ class LaunchedMesh:
     ports: Mapping[str, str]
     ready: Ready
     start_times: Mapping[int, str]
+    ready_path: Path
+
+    def current(self) -> Ready:
+        """The ready file as the launcher keeps it now: new pids after it restarted children."""
+        return ready_file.read(self.ready_path)
 
     @property
     def gateway(self) -> str:
@@ -57,6 +63,12 @@ class LaunchedMesh:
     @property
     def data_dir(self) -> Path:
         return self.ready.data_dir
+
+    def grpcurl(self, service: str, *args: str) -> Ran:
+        """grpcurl as a person runs it: plaintext to the gateway, as the operator elsewhere."""
+        if service == "gateway":
+            return grpcurl(self.address(service), *args)
+        return grpcurl_as_operator(self.data_dir / "certs", self.address(service), *args)
 
     @property
     def pids(self) -> dict[str, int]:
@@ -129,7 +141,7 @@ def start_launcher(root: Path) -> LaunchedMesh:
         pytest.fail(f"make run was not ready: {error}\n{log_tail(output_path)}", pytrace=False)
     pids = [ready.launcher_pid, *ready.pids.values()]
     start_times = {pid: start_time_of(pid) or "gone" for pid in pids}
-    return LaunchedMesh(process, output_path, ports, ready, start_times)
+    return LaunchedMesh(process, output_path, ports, ready, start_times, ready_path)
 
 
 @contextmanager

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mesh.services import SERVICES
 from tests.support import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-COMMAND_STARTS = ("grpcurl ", "for port in ")
+COMMAND_STARTS = ("grpcurl ", "for port in ", "for attempt in ")
 TRACE_COMMAND = "make trace ID="
 # Values that differ from run to run, masked the same way in the README and in real output.
 # A mask matches only a well-formed value, so a missing, zero or malformed one still differs.
@@ -68,6 +69,12 @@ def on_ports(command: str, addresses: Mapping[str, str]) -> str:
     ports = {str(service.port): _port(addresses[service.name]) for service in SERVICES}
     pattern = re.compile(r"\b(" + "|".join(ports) + r")\b")
     return pattern.sub(lambda match: ports[match.group(1)], command)
+
+
+def with_certs(command: str, certs_dir: Path) -> str:
+    """`command` with the README's data/certs/ (where `make run` keeps them) replaced by the
+    folder of the test mesh's certificates."""
+    return command.replace("data/certs/", f"{certs_dir}/")
 
 
 def masked(output: str) -> str:

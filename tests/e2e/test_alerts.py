@@ -5,25 +5,37 @@ event raises its alert."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
+import re
 import signal
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
+from tests.support.data import jetstream
+from tests.support.tools.browser import RESULTS, render
 
 pytestmark = pytest.mark.e2e
 
 ALERT_WITHIN_SECONDS = 60.0
 POLL_SECONDS = 1.0
 PLACE_SELL_ORDER = "simplebank.gateway.v1.GatewayService/PlaceSellOrder"
+ALERTS = (
+    "ServiceDown",
+    "SLOAvailabilityBurn",
+    "SLOLatencyBurn",
+    "EventsDeadLettered",
+    "ConsumerLagGrowing",
+    "OutboxBacklog",
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +128,7 @@ def _first(alerts: list[dict[str, str]]) -> dict[str, str]:
 
 
 def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
-    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url))
+    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url, mesh.data_dir / "certs"))
 
     eventually(
         lambda: any(
@@ -126,15 +138,53 @@ def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
     )
 
 
-async def publish_unreadable_order_created(url: str) -> None:
-    """A message no consumer can read: market dead-letters it at once."""
-    client = await nats.connect(url)
-    try:
-        js = client.jetstream()
+def test_the_prometheus_alerts_page_lists_every_alert_and_shows_one_firing(
+    mesh: LaunchedMesh,
+) -> None:
+    """Runs after the dead letter above: EventsDeadLettered is firing for 5 minutes."""
+    prometheus = mesh.ready.watchers["prometheus"].address
+
+    dom, _ = render(f"{prometheus}/classic/alerts", RESULTS / "prometheus-alerts.png")
+
+    for alert in ALERTS:
+        assert alert in dom
+    assert re.search(r"EventsDeadLettered\s*\(1 active\)", text_of(dom)), "not shown firing"
+
+
+def test_a_prometheus_graph_draws_the_place_sell_order_rate(mesh: LaunchedMesh) -> None:
+    prometheus = mesh.ready.watchers["prometheus"].address
+    calls = f'rpc_server_call_duration_seconds_count{{rpc_method="{PLACE_SELL_ORDER}"}}'
+    expr = f"sum by (rpc_method) (rate({calls}[1m]))"
+    query = urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": "15m"})
+
+    dom, _ = render(f"{prometheus}/classic/graph?{query}", RESULTS / "prometheus-graph.png")
+
+    shown = text_of(dom)
+    assert "Total time series: 1" in shown, "the query drew no series"
+    # Once in the expression, once in the graph's legend.
+    assert shown.count(f'{{rpc_method="{PLACE_SELL_ORDER}"}}') >= 2, "no series in the legend"
+
+
+def test_the_alertmanager_ui_shows_the_firing_alert_with_its_labels(mesh: LaunchedMesh) -> None:
+    alertmanager = mesh.ready.watchers["alertmanager"].address
+
+    dom, _ = render(f"{alertmanager}/#/alerts", RESULTS / "alertmanager.png")
+
+    shown = text_of(dom)
+    assert "EventsDeadLettered" in shown
+    assert "market-OrderCreated" in shown
+
+
+def text_of(dom: str) -> str:
+    """The page's text, tags dropped and spaces folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html.unescape(dom)).split())
+
+
+async def publish_unreadable_order_created(url: str, certs: Path) -> None:
+    """A message no consumer can read: market dead-letters it at once (sent as the operator)."""
+    async with jetstream.jetstream(url, certs) as (_, js):
         await js.publish(
             "simplebank.events.OrderCreated",
             b"\xff\xff not a protobuf",
             headers={"Nats-Msg-Id": f"e2e-unreadable-{time.time_ns()}"},
         )
-    finally:
-        await client.close()

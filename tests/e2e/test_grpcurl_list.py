@@ -1,10 +1,10 @@
-"""grpcurl finds every service of the mesh through reflection, with health and reflection."""
+"""grpcurl finds every service of the mesh through reflection, with health, reflection and the
+fault service."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +22,14 @@ SERVICES = {
 def test_grpcurl_list_shows_the_service_with_health_and_reflection(
     mesh: LaunchedMesh, service: str
 ) -> None:
-    listed = grpcurl(mesh.address(service), "list")
+    listed = mesh.grpcurl(service, "list")
 
     assert listed.returncode == 0, listed.output
-    assert sorted(listed.output.split()) == [
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1alpha.ServerReflection",
-        SERVICES[service],
-    ]
+    assert sorted(listed.output.split()) == sorted(
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection",
+            SERVICES[service],
+            "simplebank.ops.v1.FaultService",
+        ]
+    )

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.support.data.customer import FILLED, Customer, status_name
 
@@ -63,7 +62,7 @@ def stop_jaeger(mesh: LaunchedMesh) -> None:
     # launcher notice the exit (it looks every 0.5 s).
     time.sleep(1.0)
     for service in mesh.services:
-        health = grpcurl(mesh.address(service), "grpc.health.v1.Health/Check")
+        health = mesh.grpcurl(service, "grpc.health.v1.Health/Check")
         assert '"SERVING"' in health.output, (
             f"{service} is not SERVING with Jaeger gone: {health.output}\n"
             f"make run says:\n{mesh.said(lines=4)}"

@@ -4,9 +4,10 @@ The commands are taken from the README itself: each ```sh block that starts with
 `for port in`, with the ```text block after it as the expected output. They run in README order
 in bash, from the repository with .tools/bin on PATH (what the README's `export PATH` line does).
 
-One change is made to a command: the default ports 50051 ... 50055 become the ports of the same
-services in the test's mesh, since other runs on the machine may hold the defaults. Everything
-else, the 127.0.0.1 host included, is run as written.
+Two changes are made to a command: the default ports 50051 ... 50055 become the ports of the same
+services in the test's mesh, since other runs on the machine may hold the defaults, and the
+certificates in data/certs/ become those of the test's mesh. Everything else, the 127.0.0.1 host
+included, is run as written.
 
 Output (stdout and stderr, as a terminal shows them) is compared after masking, in the README and
 in the real output alike, what differs from run to run: timestamps, amounts of money that follow
@@ -22,6 +23,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -60,11 +62,12 @@ def fresh_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMes
 @pytest.fixture(scope="module")
 def outcomes(readme_text: str, fresh_mesh: LaunchedMesh) -> list[Outcome]:
     addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.services}
-    return [run_example(example, addresses) for example in readme.examples(readme_text)]
+    certs = fresh_mesh.data_dir / "certs"
+    return [run_example(example, addresses, certs) for example in readme.examples(readme_text)]
 
 
-def run_example(example: Example, addresses: dict[str, str]) -> Outcome:
-    command = readme.on_ports(example.command, addresses)
+def run_example(example: Example, addresses: dict[str, str], certs: Path) -> Outcome:
+    command = readme.with_certs(readme.on_ports(example.command, addresses), certs)
     settles = command.endswith(SETTLING_READS)
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:

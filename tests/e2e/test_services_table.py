@@ -22,7 +22,7 @@ A_FILLED_ORDER = {"OrderCreated", "OrderPlaced", "OrderExecuted", "FeeCharged"}
 
 
 def durable_consumers(mesh: LaunchedMesh) -> set[str]:
-    return set(asyncio.run(jetstream.consumers(mesh.ready.nats_url)))
+    return set(asyncio.run(jetstream.consumers(mesh.ready.nats_url, mesh.data_dir / "certs")))
 
 
 def test_each_service_has_a_durable_consumer_for_exactly_the_events_the_table_lists(
@@ -43,7 +43,7 @@ def test_every_event_on_the_bus_is_one_the_table_says_a_service_publishes(
         order = alice.sell("AAPL", 1, request_id="e2e-services-table")
         alice.wait_for_status(order.order_id, {FILLED}, SETTLE_SECONDS)
 
-    subjects = asyncio.run(jetstream.message_counts(mesh.ready.nats_url))
+    subjects = asyncio.run(jetstream.message_counts(mesh.ready.nats_url, mesh.data_dir / "certs"))
     on_the_bus = {subject.removeprefix(EVENT_SUBJECT_PREFIX) for subject in subjects}
     published = {event for service in SERVICES for event in service.publishes}
     assert on_the_bus >= A_FILLED_ORDER, sorted(on_the_bus)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.ports import free_addr
+from scripts import certs
 from tests.support import REPO_ROOT
 from tests.support.servers.processes import start_process, stop_process
 
@@ -23,6 +24,7 @@ START_TIMEOUT_SECONDS = 20.0
 
 
 def fees_env(tmp_path: Path, metrics_addr: str) -> dict[str, str]:
+    certs.ensure(tmp_path / "certs")  # where fees looks for its certificate: $DATA_DIR/certs
     return {
         "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'generated'}",
         "FEES_ADDR": free_addr(),

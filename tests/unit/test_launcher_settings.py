@@ -40,7 +40,24 @@ def test_every_service_learns_every_address_including_overridden_ones() -> None:
 
     assert env["ORDERS_ADDR"] == "127.0.0.1:6000"
     assert env["MARKET_ADDR"] == "127.0.0.1:50055"
-    assert env["NATS_URL"] == "nats://127.0.0.1:4222"
+    assert env["NATS_URL"] == "tls://127.0.0.1:4222"
+
+
+def test_services_reach_nats_over_tls_with_the_certificates_under_the_data_folder() -> None:
+    env = service_env(settings(), "fees")
+
+    assert env["NATS_URL"] == "tls://127.0.0.1:4222"
+    assert env["MESH_CERTS_DIR"] == "/tmp/mesh-data/certs"
+    assert env["MESH_TLS"] == "on"
+    assert nats_command(settings())[-2:] == ["-c", "/tmp/mesh-data/nats.json"]
+
+
+def test_without_mesh_tls_nats_and_the_services_speak_plaintext() -> None:
+    plain = settings(MESH_TLS="off")
+
+    assert service_env(plain, "fees")["NATS_URL"] == "nats://127.0.0.1:4222"
+    assert service_env(plain, "fees")["MESH_TLS"] == "off"
+    assert "-c" not in nats_command(plain)
 
 
 def test_market_halts_goog_unless_the_caller_says_otherwise() -> None:
@@ -77,7 +94,7 @@ def test_nats_serves_its_monitoring_port_for_the_heartbeat_only_with_observabili
         load_settings(Path("/tmp/mesh-data"), True, 30.0, None, {}, observability=False)
     )
 
-    assert watched[8:] == ["-m", "18222"]
+    assert watched[8:10] == ["-m", "18222"]
     assert "-m" not in unwatched
 
 
@@ -94,6 +111,8 @@ def test_the_services_get_their_grace_and_the_launcher_waits_a_margin_beyond_it(
         ("ORDERS_ADDR", "orders", "ORDERS_ADDR='orders': expected host:port"),
         ("NATS_URL", "127.0.0.1:4222", "NATS_URL='127.0.0.1:4222': expected nats://host:port"),
         ("JAEGER_QUERY_ADDR", "16686", "JAEGER_QUERY_ADDR='16686': expected host:port"),
+        ("MESH_TLS", "maybe", "MESH_TLS='maybe': expected on, or off (benchmark only)"),
+        ("GATEWAY_TLS", "yes", "GATEWAY_TLS='yes': expected true or false"),
     ],
 )
 def test_a_setting_the_mesh_cannot_use_is_refused_naming_the_variable(

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mesh.services import BY_NAME, NAMES
+from mesh.services import BY_NAME, NAMES, SERVICES
 from tests.support import REPO_ROOT
 from tests.support.tools.compose import (
     app_services,
@@ -25,6 +25,8 @@ pytestmark = pytest.mark.integration
 UPSTREAMS = {"gateway": ("orders", "accounts", "market"), "orders": ("accounts",)}
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")
 INFRASTRUCTURE = {"nats": 4222, "jaeger": 4317}  # the compose service and the port called
+WATCHERS = {"prometheus", "alertmanager", "blackbox"}
+CERTS = "certs"  # makes the mesh's certificates into a volume, once
 JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
 GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its config
 
@@ -49,7 +51,7 @@ def upstream_variables(name: str) -> dict[str, str]:
     return {
         variable: value
         for variable, value in environment(app_services()[name]).items()
-        if variable.endswith("_ADDR") and not variable.endswith("_LISTEN_ADDR")
+        if variable.endswith("_ADDR") and not variable.endswith(("_LISTEN_ADDR", "_METRICS_ADDR"))
     }
 
 
@@ -62,8 +64,8 @@ def test_compose_runs_the_services_of_make_run() -> None:
     assert set(app_services()) == set(NAMES)
 
 
-def test_besides_the_services_compose_runs_nats_and_jaeger() -> None:
-    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE)
+def test_besides_the_services_compose_runs_nats_jaeger_and_the_watchers() -> None:
+    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE) | WATCHERS | {CERTS}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -91,6 +93,17 @@ def test_each_service_listens_on_all_interfaces_at_its_contract_port(name: str) 
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_each_service_serves_its_metrics_on_all_interfaces_where_prometheus_scrapes(
+    name: str,
+) -> None:
+    service = BY_NAME[name]
+    metrics_addr = environment(app_services()[name]).get(service.metrics_variable)
+    assert metrics_addr == f"0.0.0.0:{service.metrics_port}"
+    scraped = (REPO_ROOT / "config" / "prometheus" / "compose.yml").read_text()
+    assert f'"{name}:{service.metrics_port}"' in scraped
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_each_service_calls_its_upstreams_by_compose_name_at_their_contract_ports(
     name: str,
 ) -> None:
@@ -115,7 +128,16 @@ def test_each_service_reaches_nats_and_jaeger_by_compose_name(name: str) -> None
 
 @pytest.mark.parametrize("name", NAMES)
 def test_each_health_check_asks_grpc_health_at_the_service_port(name: str) -> None:
-    probe = ["CMD", "python", "-m", "mesh.healthcheck", f"127.0.0.1:{contract_port(name)}"]
+    # Internal services take only mTLS callers: the check presents the probe identity.
+    internal = [] if name == "gateway" else ["--mtls", name]
+    probe = [
+        "CMD",
+        "python",
+        "-m",
+        "mesh.healthcheck",
+        *internal,
+        f"127.0.0.1:{contract_port(name)}",
+    ]
     assert app_services()[name]["healthcheck"]["test"] == probe
 
 
@@ -164,7 +186,7 @@ def test_every_container_has_a_memory_limit() -> None:
     assert not unlimited
 
 
-def test_only_the_gateway_and_the_jaeger_ui_are_published_and_only_on_loopback() -> None:
+def test_only_the_gateway_and_the_uis_are_published_and_only_on_loopback() -> None:
     published = {
         name: published_ports(spec)
         for name, spec in compose_services().items()
@@ -174,7 +196,34 @@ def test_only_the_gateway_and_the_jaeger_ui_are_published_and_only_on_loopback()
     assert published == {
         "gateway": {("127.0.0.1", str(gateway_port), gateway_port)},
         "jaeger": {("127.0.0.1", "16686", 16686)},
+        "prometheus": {("127.0.0.1", "9090", 9090)},
+        "alertmanager": {("127.0.0.1", "9093", 9093)},
     }
+
+
+def test_prometheus_in_containers_scrapes_what_make_runs_prometheus_scrapes() -> None:
+    """config/prometheus/compose.yml is prometheus.yml with container names for addresses."""
+    loopback = (REPO_ROOT / "config" / "prometheus" / "prometheus.yml").read_text()
+    containers = (REPO_ROOT / "config" / "prometheus" / "compose.yml").read_text()
+    back = {f"{s.name}:{s.port}": s.address for s in SERVICES}
+    back |= {f"{s.name}:{s.metrics_port}": s.metrics_address for s in SERVICES}
+    back |= {
+        "blackbox:9115": "127.0.0.1:9115",
+        "nats:8222": "127.0.0.1:8222",
+        "jaeger:8888": "127.0.0.1:8888",
+        "alertmanager:9093": "127.0.0.1:9093",
+        "localhost:9090": "127.0.0.1:9090",
+        "/etc/prometheus/rules/": "rules/",
+    }
+    for container, address in back.items():
+        containers = containers.replace(container, address)
+    assert _without_comments(containers) == _without_comments(loopback)
+
+
+def _without_comments(text: str) -> list[str]:
+    return [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_nats_keeps_jetstream_on_a_named_volume() -> None:

@@ -10,6 +10,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from mesh.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
 CALL_TIMEOUT_SECONDS = 5.0
@@ -49,6 +50,20 @@ class Customer:
             request_id=request_id or f"test-{uuid.uuid4()}",
         )
         return self._call(self.stub.PlaceSellOrder, request).order
+
+    def try_sell(self, symbol: str, quantity: int, timeout: float = CALL_TIMEOUT_SECONDS) -> str:
+        """One PlaceSellOrder, not retried: "OK", or the status name and the ErrorInfo reason."""
+        request = gateway_pb2.PlaceSellOrderRequest(
+            account_id=self.account_id,
+            symbol=symbol,
+            quantity=quantity,
+            request_id=f"test-{uuid.uuid4()}",
+        )
+        try:
+            self.stub.PlaceSellOrder(request, metadata=self.metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            return f"{error.code().name} {reason_of(error)}".strip()
+        return "OK"
 
     def order(self, order_id: str) -> gateway_pb2.Order:
         return self._call(self.stub.GetOrder, gateway_pb2.GetOrderRequest(order_id=order_id)).order

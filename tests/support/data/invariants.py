@@ -5,7 +5,7 @@ events in flight have all been delivered (each service's database is only eventu
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tests.support.data.snapshot import Row, Snapshot
 
@@ -17,12 +17,7 @@ OUTBOXES = ("orders", "fees", "market")
 
 def broken_at_any_moment(snapshot: Snapshot) -> list[str]:
     """What must never be seen, crashes and redeliveries included."""
-    return [
-        *_shares_not_conserved(snapshot),
-        *_ledger_out_of_balance(snapshot),
-        *_more_than_one_fee_or_proceeds(snapshot),
-        *_applied_twice(snapshot),
-    ]
+    return [problem for check in ALWAYS.values() for problem in check(snapshot)]
 
 
 def not_settled(snapshot: Snapshot) -> list[str]:
@@ -172,3 +167,12 @@ def _order_disagreements(snapshot: Snapshot, order: Row) -> list[str]:
     if status == "REJECTED" and order["fee"] != 0:
         problems.append(f"REJECTED order {order_id} still costs a fee of {order['fee']}")
     return problems
+
+
+# The invariants that hold at every moment, by name (make chaos reports each one).
+ALWAYS: dict[str, Callable[[Snapshot], list[str]]] = {
+    "shares conserved": _shares_not_conserved,
+    "ledger balanced": _ledger_out_of_balance,
+    "at most one net fee and one proceeds per order": _more_than_one_fee_or_proceeds,
+    "each event applied once": _applied_twice,
+}

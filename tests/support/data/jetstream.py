@@ -1,61 +1,71 @@
 """What a test asks JetStream directly: the stream's messages, its consumers, a re-publish, a nak.
 
 Each function opens its own short connection, so a synchronous test runs it with asyncio.run.
+A tls:// URL is the mesh's NATS: the test connects as the operator, with the certificates in
+`certs` (the operator's NATS user may do anything).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
+from mesh.identity import OPERATOR
 from mesh.jetstream import STREAM
+from mesh.tls import MeshTls
 
 
 @asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[tuple[Client, JetStreamContext]]:
-    client = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+async def jetstream(
+    url: str, certs: Path | None = None
+) -> AsyncIterator[tuple[Client, JetStreamContext]]:
+    tls = MeshTls(OPERATOR, certs).ssl_context() if certs is not None else None
+    client = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, tls=tls)
     try:
         yield client, client.jetstream(timeout=2.0)
     finally:
         await client.close()
 
 
-async def message_counts(url: str) -> dict[str, int]:
+async def message_counts(url: str, certs: Path | None = None) -> dict[str, int]:
     """How many messages the stream holds, per subject."""
-    async with jetstream(url) as (_, js):
+    async with jetstream(url, certs) as (_, js):
         info = await js.stream_info(STREAM, subjects_filter=">")
     return dict(info.state.subjects or {})
 
 
-async def last_message(url: str, subject: str) -> api.RawStreamMsg:
-    async with jetstream(url) as (_, js):
+async def last_message(url: str, subject: str, certs: Path | None = None) -> api.RawStreamMsg:
+    async with jetstream(url, certs) as (_, js):
         return await js.get_last_msg(STREAM, subject)
 
 
-async def publish(url: str, subject: str, payload: bytes, headers: dict[str, str]) -> api.PubAck:
-    async with jetstream(url) as (_, js):
+async def publish(
+    url: str, subject: str, payload: bytes, headers: dict[str, str], certs: Path | None = None
+) -> api.PubAck:
+    async with jetstream(url, certs) as (_, js):
         return await js.publish(subject, payload, headers=headers)
 
 
-async def consumers(url: str) -> dict[str, api.ConsumerInfo]:
+async def consumers(url: str, certs: Path | None = None) -> dict[str, api.ConsumerInfo]:
     """Every durable consumer on the stream, by name."""
-    async with jetstream(url) as (_, js):
+    async with jetstream(url, certs) as (_, js):
         return {str(c.name): c for c in await js.consumers_info(STREAM)}
 
 
-async def delete_consumers(url: str, names: Iterable[str]) -> None:
-    async with jetstream(url) as (_, js):
+async def delete_consumers(url: str, names: Iterable[str], certs: Path | None = None) -> None:
+    async with jetstream(url, certs) as (_, js):
         for name in names:
             await js.delete_consumer(STREAM, name)
 
 
-async def nak(url: str, ack_subjects: Iterable[str]) -> None:
+async def nak(url: str, ack_subjects: Iterable[str], certs: Path | None = None) -> None:
     """Answer deliveries with -NAK, as a consumer would: JetStream redelivers them at once."""
-    async with jetstream(url) as (client, _):
+    async with jetstream(url, certs) as (client, _):
         for subject in ack_subjects:
             await client.publish(subject, b"-NAK")
         await client.flush()

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from tests.support.data.invariants import broken_at_any_moment, not_settled
-from tests.support.servers.mesh import Mesh
 from tests.support.data.snapshot import Snapshot, take_snapshot
+from tests.support.servers.mesh import Mesh
 
 POLL_SECONDS = 0.1
 

@@ -11,6 +11,7 @@ import grpc
 
 from mesh.config import ServerConfig
 from mesh.convert import money
+from mesh.fault_settings import FaultSettings
 from mesh.health import Check
 from mesh.server import Service, ServiceHost
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
@@ -51,6 +52,7 @@ def fee_service(
     required_checks: Mapping[str, Check] | None = None,
     shutdown_grace: float = 1.0,
     listen_addr: str = "127.0.0.1:0",
+    faults: FaultSettings | None = None,
 ) -> Service:
     """A chassis Service that serves `servicer` as simplebank.fees.v1.FeeService."""
     return Service(
@@ -60,6 +62,7 @@ def fee_service(
             shutdown_grace=shutdown_grace,
             log_level="INFO",
             shutdown_drain=0.05,
+            faults=faults or FaultSettings(),
         ),
         register=lambda server: fees_pb2_grpc.add_FeeServiceServicer_to_server(servicer, server),
         service_names=[FEE_SERVICE],

@@ -37,8 +37,8 @@ class JaegerInstance:
 
 
 @contextmanager
-def run_jaeger(tmp_path: Path) -> Iterator[JaegerInstance]:
-    """Run Jaeger on free 127.0.0.1 ports until the block ends."""
+def run_jaeger(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[JaegerInstance]:
+    """Run Jaeger on free 127.0.0.1 ports until the block ends, `extra_env` added to its own."""
     if not JAEGER_BINARY.exists():
         pytest.fail(f"{JAEGER_BINARY} is missing: run `make tools` first", pytrace=False)
     otlp_grpc, query_http = _address(), _address()
@@ -49,6 +49,7 @@ def run_jaeger(tmp_path: Path) -> Iterator[JaegerInstance]:
         "JAEGER_QUERY_GRPC_ADDR": _address(),
         "JAEGER_HEALTH_ADDR": _address(),
         "JAEGER_METRICS_PORT": str(free_port()),
+        **(extra_env or {}),
     }
     log_path = tmp_path / "jaeger.log"
     args = [str(JAEGER_BINARY), f"--config=file:{JAEGER_CONFIG}"]

@@ -16,10 +16,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.healthcheck import is_serving
+from mesh.healthcheck import health_channel, is_serving
 from mesh.services import BY_NAME, NAMES
 from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
+from tests.support.servers.certs import channel_as, mesh_certs
 from tests.support.servers.nats import NatsServer, run_nats
 from tests.support.servers.processes import free_port, log_tail, start_process, stop_process
 
@@ -55,6 +56,7 @@ class Mesh:
         self.root = root
         self.nats = nats
         self.data_dir = root / "data"
+        self.certs_dir = mesh_certs(root)
         self.addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
         self.metrics_addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
         self._options = options
@@ -67,6 +69,7 @@ class Mesh:
             **{f"{service.upper()}_ADDR": addr for service, addr in self.addrs.items()},
             **{f"{s.upper()}_METRICS_ADDR": addr for s, addr in self.metrics_addrs.items()},
             "NATS_URL": self.nats.url,
+            "MESH_CERTS_DIR": str(self.certs_dir),
             "DATA_DIR": str(self.data_dir),
             "MARKET_HALTED_SYMBOLS": self._options.halted_symbols,
             "MARKET_EXECUTION_DELAY_SECONDS": str(self._options.execution_delay_seconds),
@@ -95,6 +98,10 @@ class Mesh:
         """A client of the public API that sends `authorization: Bearer <token>` (None: none)."""
         authorization = None if token is None else f"Bearer {token}"
         return Customer(self._gateway, authorization, account_id)
+
+    def channel_as(self, identity: str, service: str) -> grpc.Channel:
+        """A channel to an internal service presenting `identity`'s certificate."""
+        return channel_as(identity, self.certs_dir, self.addrs[service], service)
 
     def start(self, *names: str) -> None:
         """Start services (all when none are named) and wait until each reports SERVING."""
@@ -188,7 +195,9 @@ class Mesh:
     def _wait_until_serving(self, name: str) -> None:
         process = self._processes[name]
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        with grpc.insecure_channel(self.addr(name)) as channel:
+        service = name.split("#")[0]
+        internal = "" if service == "gateway" else service  # checked as the probe identity
+        with health_channel(self.addr(name), internal, self.certs_dir) as channel:
             while time.monotonic() < deadline and process.poll() is None:
                 if is_serving(channel, timeout=0.5):  # False while it is not listening yet
                     return
@@ -214,5 +223,5 @@ def mesh_on(nats: NatsServer, root: Path, options: MeshOptions | None = None) ->
 @contextmanager
 def run_mesh(root: Path, options: MeshOptions | None = None) -> Iterator[Mesh]:
     """nats-server and the five services, all SERVING, until the block ends."""
-    with run_nats(root) as nats, mesh_on(nats, root, options) as mesh:
+    with run_nats(root, certs_dir=mesh_certs(root)) as nats, mesh_on(nats, root, options) as mesh:
         yield mesh

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.launcher.nats_auth import write_config
 from tests.support import REPO_ROOT
 from tests.support.servers.processes import (
     free_port,
@@ -23,17 +24,23 @@ START_TIMEOUT_SECONDS = 15.0
 
 
 class NatsServer:
-    """One nats-server -js process; stop() and start() again keep the same port and store."""
+    """One nats-server -js process; stop() and start() again keep the same port and store.
 
-    def __init__(self, port: int, store_dir: Path, log_path: Path) -> None:
+    With `certs_dir` it is the mesh's NATS: TLS only, one user per service (as `make run` has it).
+    """
+
+    def __init__(
+        self, port: int, store_dir: Path, log_path: Path, certs_dir: Path | None = None
+    ) -> None:
         self.port = port
         self.store_dir = store_dir
         self.log_path = log_path
+        self.certs_dir = certs_dir
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'nats' if self.certs_dir is None else 'tls'}://127.0.0.1:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -57,6 +64,9 @@ class NatsServer:
             "-sd",
             str(self.store_dir),
         ]
+        if self.certs_dir is not None:
+            config = write_config(self.store_dir.parent / "nats.json", self.certs_dir)
+            args += ["-c", str(config)]
         # Append so a restart keeps the earlier run's log too.
         with self.log_path.open("ab") as log:
             log.write(b"--- nats-server start ---\n")
@@ -95,16 +105,19 @@ class NatsServer:
 
 
 @contextmanager
-def run_nats(tmp_path: Path, name: str = "nats") -> Iterator[NatsServer]:
+def run_nats(
+    tmp_path: Path, name: str = "nats", certs_dir: Path | None = None
+) -> Iterator[NatsServer]:
     """Run nats-server with JetStream on a free 127.0.0.1 port until the block ends.
 
-    The JetStream store is `tmp_path/<name>-store`, the log `tmp_path/<name>.log`.
+    The JetStream store is `tmp_path/<name>-store`, the log `tmp_path/<name>.log`; with
+    `certs_dir`, TLS and the mesh's users.
     """
     if not NATS_BINARY.exists():
         pytest.fail(f"{NATS_BINARY} is missing: run `make tools` first", pytrace=False)
     store_dir = tmp_path / f"{name}-store"
     store_dir.mkdir(parents=True, exist_ok=True)
-    server = NatsServer(free_port(), store_dir, tmp_path / f"{name}.log")
+    server = NatsServer(free_port(), store_dir, tmp_path / f"{name}.log", certs_dir)
     server.start()
     try:
         yield server

@@ -27,11 +27,24 @@ def require_grpcurl() -> Path:
     return GRPCURL_BINARY
 
 
-async def grpcurl(*args: str) -> Result:
-    """Run grpcurl with `args` (plaintext: the mesh is local and insecure) and capture output."""
+def identity_flags(certs_dir: Path, identity: str) -> tuple[str, ...]:
+    """grpcurl's flags to call an internal service as `identity` (the operator, say)."""
+    return (
+        "-cacert",
+        str(certs_dir / "ca.crt"),
+        "-cert",
+        str(certs_dir / f"{identity}.crt"),
+        "-key",
+        str(certs_dir / f"{identity}.key"),
+    )
+
+
+async def grpcurl(*args: str, transport: tuple[str, ...] = ("-plaintext",)) -> Result:
+    """Run grpcurl with `args` and capture output; plaintext unless `transport` gives the TLS
+    flags (identity_flags)."""
     process = await asyncio.create_subprocess_exec(
         str(require_grpcurl()),
-        "-plaintext",
+        *transport,
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -1,0 +1,1 @@
+"""What tests send and read: customers, events, JetStream, traces, snapshots and invariants."""
