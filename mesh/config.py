@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from mesh.fault_settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
 from mesh.policy import DEFAULT_POLICY, Policy, PolicyError
@@ -71,6 +72,30 @@ class Env:
         """Where Prometheus scrapes `service`: <SERVICE>_METRICS_ADDR."""
         info = BY_NAME[service]
         return self.addr(info.metrics_variable, info.metrics_address)
+
+    def database_url(self) -> str:
+        """Where a service keeps its state on PostgreSQL: DATABASE_URL; empty: SQLite."""
+        raw = self.text("DATABASE_URL", "")
+        if not raw:
+            return ""
+        parts = urlsplit(raw)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        host = parts.hostname or "no host"
+        if (
+            parts.scheme not in ("postgresql", "postgres")
+            or not parts.hostname
+            or port == -1
+            or not parts.path.strip("/")
+        ):
+            # Never echo the URL itself: it may hold a password.
+            raise ConfigError(
+                f"DATABASE_URL (host {host}): expected"
+                " postgresql://user:password@host:port/database, or unset for SQLite"
+            )
+        return raw
 
     def nats_url(self) -> str:
         """Where NATS is: NATS_URL."""
@@ -179,6 +204,13 @@ class StoreConfig:
     ack_wait: float = 5.0
     # The certificate the service shows NATS, which maps it to its NATS user; None: plaintext.
     nats_tls: MeshTls | None = None
+    # postgresql://... when the service keeps its state in PostgreSQL (shared by its replicas).
+    database_url: str = ""
+
+    @property
+    def database(self) -> Path | str:
+        """The database's location: DATABASE_URL if set, else the service's SQLite file."""
+        return self.database_url or self.database_path
 
     @classmethod
     def from_env(cls, name: str, env: Env) -> StoreConfig:
@@ -193,4 +225,5 @@ class StoreConfig:
             nats_url=nats_url,
             ack_wait=env.number("CONSUMER_ACK_WAIT_SECONDS", 5.0, minimum=0.1),
             nats_tls=nats_tls,
+            database_url=env.database_url(),
         )

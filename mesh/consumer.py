@@ -19,7 +19,7 @@ from mesh.database import Database
 from mesh.faults import FaultBook, InjectedFault
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.messaging_metrics import ConsumerMetrics
-from mesh.unit_of_work import UnitOfWork
+from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
 from tracing.messaging import consumer_span
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,13 @@ class EventConsumer(BackgroundLoop, Generic[E]):
     else apply it and record the id; then ack. A crash before the ack redelivers a message
     whose effect is already committed, and the inbox row makes that a no-op. A message that
     fails `max_deliveries` times is published to simplebank.deadletter.<service>.<Event> and
-    acked there, so it stops blocking nothing and is never silently dropped.
+    acked there, so it stops blocking nothing and is never silently dropped (a database that
+    is away does not count: the message waits for it).
+
+    Replicas share the durable consumer, so JetStream hands each message to one of them; a
+    redelivery that lands on another replica finds the inbox row and is a no-op. On PostgreSQL
+    two replicas inserting the same inbox row at once cannot both succeed: the second waits for
+    the first, then inserts nothing (or, SERIALIZABLE, conflicts and runs again to the same end).
     """
 
     def __init__(
@@ -83,8 +89,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
 
     def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
         inserted = uow.execute(
-            "INSERT OR IGNORE INTO processed_events (consumer, event_id, processed_at)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO processed_events (consumer, event_id, processed_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (self.durable, event_id, time.time()),
         ).rowcount
         if inserted == 0:
@@ -125,7 +131,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         deliveries = msg.metadata.num_delivered or 1
         # An injected fault is transient by definition: redelivered until the fault is
         # cleared, never dead-lettered (the fault would otherwise lose the event's effect).
-        if isinstance(error, InjectedFault):
+        # So is the database being away: the message waits for it, however long.
+        if isinstance(error, InjectedFault | DatabaseUnavailable):
             await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
             return
         if isinstance(error, PermanentFailure) or deliveries >= self._max_deliveries:

@@ -1,98 +1,117 @@
-"""One SQLite database per service, used from one thread so the event loop never blocks on it."""
+"""A service's database behind one interface, on SQLite (the default) or PostgreSQL.
+
+Handlers and stores see the same thing on both: `await database.transact(work)`, where `work`
+is a plain function of a UnitOfWork that runs plain SQL. It runs on a worker thread, so the
+event loop never blocks on the database: one thread for SQLite's single connection, a small
+pool of threads and connections for PostgreSQL. Keeping `work` synchronous is what lets one
+interface serve both drivers (sqlite3 has no async API), keeps every store readable SQL with no
+ORM in between, and lets PostgreSQL retry a transaction by simply calling `work` again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import sqlite3
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from mesh.unit_of_work import CHASSIS_SCHEMA, EventRecorder, NoEvents, UnitOfWork
+from mesh.postgres import PostgresEngine
+from mesh.sqlite import SqliteEngine
+from mesh.unit_of_work import EventRecorder, NoEvents, UnitOfWork
 
 T = TypeVar("T")
 
 
-class Database:
-    """Runs every piece of work in a transaction on a single dedicated thread.
+class Engine(Protocol):
+    """One backend: opens the database, runs work in a transaction, elects a leader."""
 
-    One writer thread means transactions never interleave, which is all the concurrency a
-    service's own database needs; the event loop only awaits the results.
+    workers: int
+
+    @property
+    def where(self) -> str: ...
+
+    def open(self, schema: str) -> None: ...
+
+    def run(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]: ...
+
+    def leads(self, role: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(location: Path | str) -> bool:
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+class Database:
+    """Runs every piece of work in a transaction on the backend's worker threads.
+
+    `location` is a SQLite file's path, or a postgresql:// URL (DATABASE_URL). The schema is
+    the service's tables in SQL both backends read; the backend adds the chassis' outbox and
+    processed-events tables in its own dialect.
     """
 
     def __init__(
-        self, path: Path | str, schema: str, recorder: EventRecorder | None = None
+        self, location: Path | str, schema: str, recorder: EventRecorder | None = None
     ) -> None:
-        self._path = str(path)
-        self._schema = schema + CHASSIS_SCHEMA
-        self._recorder = recorder or NoEvents()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._connection: sqlite3.Connection | None = None
+        recorder = recorder or NoEvents()
+        self._engine: Engine = (
+            PostgresEngine(str(location), recorder)
+            if is_postgres(location)
+            else SqliteEngine(location, recorder)
+        )
+        self._schema = schema
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._engine.workers, thread_name_prefix="database"
+        )
         self._listeners: list[Callable[[Sequence[object]], None]] = []
 
     def on_events_committed(self, listener: Callable[[Sequence[object]], None]) -> None:
         """Call `listener(events)` on the event loop after every commit that added events."""
         self._listeners.append(listener)
 
-    def _open(self) -> None:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self._path, isolation_level=None)
-        # WAL: readers never wait for the writer. synchronous=NORMAL: a process crash loses
-        # no committed transaction (only a power cut could lose the last few).
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        connection.row_factory = sqlite3.Row
-        connection.executescript(self._schema)
-        self._connection = connection
-
-    def _transact(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
-        connection = self._connection
-        if connection is None:
-            raise RuntimeError(f"database {self._path} is not open")
-        uow = UnitOfWork(connection, self._recorder)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(uow)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        return result, uow.events
-
-    def _close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+        await self._run(lambda: self._engine.open(self._schema))
 
     async def stop(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        await self._run(self._engine.close)
         self._executor.shutdown(wait=True)
 
     async def transact(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work` in one unit of work: its writes and events commit together or not at all.
 
         The caller's context (the current span) goes along, so recorded events carry it. After
-        a commit that added events, the listeners (the outbox relay) hear of it.
+        a commit that added events, the listeners (the outbox relay) hear of it. A caller that
+        is cancelled still waits for the work to commit or roll back, so whatever it does next
+        (such as checking whether an order was stored) sees the outcome.
         """
-        context = contextvars.copy_context()
-        result, events = await asyncio.get_running_loop().run_in_executor(
-            self._executor, context.run, self._transact, work
-        )
+        result, events = await self._run(lambda: self._engine.run(work))
         if events:
             for listener in self._listeners:
                 listener(events)
         return result
 
+    async def leads(self, role: str) -> bool:
+        """Whether this replica is the one that does `role` (such as relaying the outbox)."""
+        return await self._run(lambda: self._engine.leads(role))
+
     async def ping(self) -> bool:
         """Health check: the database answers a query."""
         return await self.transact(lambda c: c.execute("SELECT 1").fetchone() is not None)
 
+    async def _run(self, call: Callable[[], T]) -> T:
+        context = contextvars.copy_context()
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(context.run, call)
+        )
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])  # its outcome is the caller's to find out next
+            raise
+
     def __repr__(self) -> str:
-        return f"Database({self._path!r})"
+        return f"Database({self._engine.where!r})"

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import time
 
 from mesh.background import BackgroundLoop
@@ -14,10 +13,12 @@ from mesh.codec import EventCodec
 from mesh.database import Database
 from mesh.jetstream import EventBus
 from mesh.messaging_metrics import OutboxMetrics
-from mesh.unit_of_work import UnitOfWork
+from mesh.unit_of_work import Row, UnitOfWork
 from tracing.messaging import capture_context, producer_span
 
 log = logging.getLogger(__name__)
+
+RELAY_ROLE = "outbox-relay"
 
 
 class Outbox:
@@ -30,11 +31,11 @@ class Outbox:
     def __init__(self, codec: EventCodec) -> None:
         self._codec = codec
 
-    def record(self, connection: sqlite3.Connection, event_id: str, event: object) -> None:
+    def record(self, uow: UnitOfWork, event_id: str, event: object) -> None:
         subject, payload = self._codec.encode(event)
-        connection.execute(
-            "INSERT OR IGNORE INTO outbox (event_id, subject, payload, trace_context, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+        uow.execute(
+            "INSERT INTO outbox (event_id, subject, payload, trace_context, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (event_id, subject, payload, json.dumps(capture_context()), time.time()),
         )
 
@@ -52,6 +53,16 @@ class OutboxRelay(BackgroundLoop):
     A crash between the publish and the delete publishes the event again on restart; JetStream
     drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through. The
     database wakes the relay after every commit that added events; the poll is the fallback.
+
+    With several replicas on PostgreSQL, only the leader relays (`Database.leads`: a session
+    advisory lock; the others wait and take over when its session ends). One publisher reading
+    in `seq` order gives the ordering that matters, per aggregate: a later event of the same
+    order was written by a transaction that read the earlier one's commit, so it has the larger
+    seq and the earlier one is visible (or gone, published) whenever the later one is. Events
+    of unrelated transactions may commit out of seq order and be published in commit order;
+    nothing depends on their relative order. Rows are deleted by their own seq, never "up to"
+    one, so an earlier seq that commits late is never deleted unpublished. While leadership
+    changes hands two replicas may briefly both publish: the Nats-Msg-Id drops the copies.
     """
 
     task_name = "outbox-relay"
@@ -69,7 +80,7 @@ class OutboxRelay(BackgroundLoop):
         self._measured_at = float("-inf")
         database.on_events_committed(lambda _events: self._wake.set())
 
-    async def _next_batch(self) -> list[sqlite3.Row]:
+    async def _next_batch(self) -> list[Row]:
         return await self._database.transact(
             lambda c: c.execute(
                 "SELECT seq, event_id, subject, payload, trace_context FROM outbox"
@@ -78,15 +89,15 @@ class OutboxRelay(BackgroundLoop):
             ).fetchall()
         )
 
-    async def _publish(self, row: sqlite3.Row) -> None:
+    async def _publish(self, row: Row) -> None:
         parent = json.loads(row["trace_context"])
         with producer_span(row["subject"], row["event_id"], parent) as (_, headers):
             headers["Nats-Msg-Id"] = row["event_id"]
-            await self._bus.publish(row["subject"], row["payload"], headers)
+            await self._bus.publish(row["subject"], bytes(row["payload"]), headers)
 
-    async def _forget(self, up_to_seq: int) -> None:
+    async def _forget(self, seqs: list[int]) -> None:
         await self._database.transact(
-            lambda c: c.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
+            lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
         )
 
     async def relay_once(self) -> int:
@@ -94,18 +105,19 @@ class OutboxRelay(BackgroundLoop):
 
         Published rows are deleted together once the batch is out (or as far as it got), one
         transaction instead of one per event: a crash in between only publishes them again.
+        A replica that does not lead publishes nothing.
         """
-        published = 0
-        last_seq: int | None = None
+        if not await self._database.leads(RELAY_ROLE):
+            return 0
+        published: list[int] = []
         try:
             for row in await self._next_batch():
                 await self._publish(row)
-                published += 1
-                last_seq = row["seq"]
+                published.append(row["seq"])
         finally:
-            if last_seq is not None:
-                await self._forget(last_seq)
-        return published
+            if published:
+                await self._forget(published)
+        return len(published)
 
     async def _measure(self) -> None:
         """Record how much waits, at most once a second (a query, off the hot path)."""

@@ -2,34 +2,52 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-# The chassis' own tables, created in every service's database next to the service's tables:
-# the outbox of events waiting for the relay, and the inbox of events already applied.
-CHASSIS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    subject TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    trace_context TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS processed_events (
-    consumer TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    processed_at REAL NOT NULL,
-    PRIMARY KEY (consumer, event_id)
-);
-"""
+from mesh.errors import Unavailable
+
+
+class DatabaseUnavailable(Unavailable):
+    """The service's own database cannot be reached now (say, PostgreSQL is restarting): the
+    call fails UNAVAILABLE, and the same call may work in a moment."""
+
+    reason = "DATABASE_UNAVAILABLE"
+
+
+class Row(Protocol):
+    """A result row on either backend: by column name (`row["cash"]`) or position (`row[0]`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """What a statement returns on either backend (sqlite3's or psycopg's cursor)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Statements(Protocol):
+    """A backend's connection inside a transaction: runs SQL written with `?` placeholders."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Cursor: ...
 
 
 class EventRecorder(Protocol):
     """Writes a service's plain events into the outbox (the chassis' `mesh.outbox.Outbox`)."""
 
-    def record(self, connection: sqlite3.Connection, event_id: str, event: object) -> None: ...
+    def record(self, uow: UnitOfWork, event_id: str, event: object) -> None: ...
 
     def trace_context(self) -> dict[str, str]: ...
 
@@ -37,7 +55,7 @@ class EventRecorder(Protocol):
 class NoEvents:
     """The recorder of a service that publishes nothing: recording is a programming error."""
 
-    def record(self, connection: sqlite3.Connection, event_id: str, event: object) -> None:
+    def record(self, uow: UnitOfWork, event_id: str, event: object) -> None:
         raise TypeError(f"this service publishes no events, yet recorded {event!r}")
 
     def trace_context(self) -> dict[str, str]:
@@ -48,23 +66,25 @@ class UnitOfWork:
     """A transaction in progress: runs SQL, and records events that leave after the commit.
 
     Handlers never publish: they add events here, the outbox stores them with the change, and
-    the database tells the relay after the commit (`Database.on_events_committed`).
+    the database tells the relay after the commit (`Database.on_events_committed`). The SQL is
+    the same on SQLite and PostgreSQL (`?` placeholders, `ON CONFLICT`); the backend's
+    connection translates what little differs.
     """
 
-    def __init__(self, connection: sqlite3.Connection, recorder: EventRecorder) -> None:
+    def __init__(self, connection: Statements, recorder: EventRecorder) -> None:
         self._connection = connection
         self._recorder = recorder
         self.events: list[object] = []
 
     @property
-    def connection(self) -> sqlite3.Connection:
-        """The driver's own connection, for what SQL cannot say (tests install functions)."""
+    def connection(self) -> Any:
+        """The backend's own connection, for what SQL cannot say (tests install functions)."""
         return self._connection
 
-    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         return self._connection.execute(sql, parameters)
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         return self._connection.executemany(sql, rows)
 
     def add_event(self, event_id: str, event: object) -> None:
@@ -73,7 +93,7 @@ class UnitOfWork:
         The event id is the Nats-Msg-Id, so it is derived from what happened (e.g.
         "<order_id>/OrderPlaced"): the same fact recorded twice is one event.
         """
-        self._recorder.record(self._connection, event_id, event)
+        self._recorder.record(self, event_id, event)
         self.events.append(event)
 
     def trace_context(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Accounts persistence: accounts, positions, reservations and the cash ledger in SQLite."""
+"""Accounts persistence: accounts, positions, reservations and the cash ledger in its database."""
 
 from __future__ import annotations
 
@@ -21,26 +21,26 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,
-    cash INTEGER NOT NULL
+    cash BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS positions (
     account_id TEXT NOT NULL REFERENCES accounts (account_id),
     symbol TEXT NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity >= 0),
-    reserved INTEGER NOT NULL CHECK (reserved >= 0 AND reserved <= quantity),
+    quantity BIGINT NOT NULL CHECK (quantity >= 0),
+    reserved BIGINT NOT NULL CHECK (reserved >= 0 AND reserved <= quantity),
     PRIMARY KEY (account_id, symbol)
 );
 CREATE TABLE IF NOT EXISTS reservations (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts (account_id),
     symbol TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
+    quantity BIGINT NOT NULL,
     state TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger (
     entry_id TEXT PRIMARY KEY,
     account TEXT NOT NULL,
-    amount INTEGER NOT NULL,
+    amount BIGINT NOT NULL,
     order_id TEXT NOT NULL,
     kind TEXT NOT NULL
 );

@@ -1,4 +1,4 @@
-"""Fees persistence: each order's fee and its state in SQLite."""
+"""Fees persistence: each order's fee and its state in its database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS order_fees (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
-    amount INTEGER NOT NULL,
+    amount BIGINT NOT NULL,
     state TEXT NOT NULL
 );
 """

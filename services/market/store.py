@@ -1,4 +1,4 @@
-"""Market persistence: the exchange's order book in SQLite, with when each order executes."""
+"""Market persistence: the exchange's order book in its database, with when each order executes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ CREATE TABLE IF NOT EXISTS book (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
     symbol TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
+    quantity BIGINT NOT NULL,
     state TEXT NOT NULL,
-    execute_after REAL NOT NULL,
+    execute_after DOUBLE PRECISION NOT NULL,
     trace_context TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS book_due ON book (state, execute_after);
@@ -40,7 +40,7 @@ def add(
     """Book an order once; False if it was booked already."""
     return (
         uow.execute(
-            "INSERT OR IGNORE INTO book VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO book VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 order.order_id,
                 order.account_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from mesh.convert import utc_now
 from mesh.database import Database
 from mesh.deadline import detached
 from mesh.errors import FieldViolation, InvalidArgument, NotFound
-from mesh.unit_of_work import UnitOfWork
+from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
 from services.events import (
     FeeCharged,
     FeeRefunded,
@@ -24,6 +25,9 @@ from services.orders import store
 from services.orders.domain import Order, check_same_request, order_id_for
 
 log = logging.getLogger(__name__)
+
+# Pauses between checks of whether a failed save was stored, while the database is away.
+RELEASE_CHECK_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0, None)
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,11 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         order = await database.transact(save)
     except BaseException:
         # Also reached when the caller gives up (cancellation) while the save is running on
-        # the database thread: it may still have committed. The thread runs work in order, so
-        # this read tells; only an order that was not stored gives its shares back.
+        # a database thread: it may still have committed. transact waits for the work to
+        # finish even then, so this read tells; only an order that was not stored gives its
+        # shares back.
         with detached():
-            if await database.transact(lambda c: store.get(c, order_id)) is None:
-                await holdings.release(order_id)
+            await _release_unless_stored(order_id, database, holdings)
         raise
     # A rival request with the same request_id but other parameters may have won the race.
     check_same_request(order, cmd.account_id, cmd.symbol, cmd.quantity)
@@ -99,6 +103,25 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         extra={"order_id": order.order_id, "symbol": order.symbol, "quantity": order.quantity},
     )
     return order
+
+
+async def _release_unless_stored(order_id: str, database: Database, holdings: Holdings) -> None:
+    """Give the shares back if the order was not stored, once the database can say so.
+
+    A save that failed because the database went away (a PostgreSQL restart) may even have
+    committed; the answer comes when it is back, so the check waits for it a little.
+    """
+    for wait in RELEASE_CHECK_WAITS:
+        try:
+            stored = await database.transact(lambda c: store.get(c, order_id))
+        except DatabaseUnavailable:
+            if wait is None:
+                raise
+            await asyncio.sleep(wait)
+            continue
+        if stored is None:
+            await holdings.release(order_id)
+        return
 
 
 def _order_created(order: Order) -> OrderCreated:

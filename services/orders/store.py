@@ -1,11 +1,10 @@
-"""Orders persistence: orders and their history in SQLite, loaded into domain objects."""
+"""Orders persistence: orders and their history in its database, loaded into domain objects."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from mesh.unit_of_work import UnitOfWork
+from mesh.unit_of_work import Row, UnitOfWork
 from services.orders.domain import Order, OrderStatus, StatusChange
 
 SCHEMA = """
@@ -13,11 +12,11 @@ CREATE TABLE IF NOT EXISTS orders (
     order_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
     symbol TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
+    quantity BIGINT NOT NULL,
     status TEXT NOT NULL,
-    fee INTEGER NOT NULL,
-    proceeds INTEGER NOT NULL,
-    price INTEGER NOT NULL,
+    fee BIGINT NOT NULL,
+    proceeds BIGINT NOT NULL,
+    price BIGINT NOT NULL,
     reason TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -25,7 +24,7 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account_id, created_at);
 CREATE TABLE IF NOT EXISTS order_history (
     order_id TEXT NOT NULL REFERENCES orders (order_id),
-    seq INTEGER NOT NULL,
+    seq BIGINT NOT NULL,
     status TEXT NOT NULL,
     at TEXT NOT NULL,
     note TEXT NOT NULL,
@@ -69,7 +68,7 @@ def save(uow: UnitOfWork, order: Order) -> None:
         ),
     )
     uow.executemany(
-        "INSERT OR IGNORE INTO order_history VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO order_history VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [
             (order.order_id, seq, change.status.value, change.at.isoformat(), change.note)
             for seq, change in enumerate(order.history)
@@ -77,7 +76,7 @@ def save(uow: UnitOfWork, order: Order) -> None:
     )
 
 
-def _load(uow: UnitOfWork, row: sqlite3.Row) -> Order:
+def _load(uow: UnitOfWork, row: Row) -> Order:
     history = [
         StatusChange(OrderStatus(h["status"]), datetime.fromisoformat(h["at"]), h["note"])
         for h in uow.execute(

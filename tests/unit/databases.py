@@ -1,4 +1,5 @@
-"""A real in-process SQLite database per test, and readers for what handlers left in it."""
+"""A real service database per test (SQLite in unit tests), and readers for what handlers left
+in it."""
 
 from __future__ import annotations
 
@@ -23,9 +24,19 @@ M = TypeVar("M", bound=Message)
 async def open_database(
     directory: Path, schema: str, codec: EventCodec | None = None
 ) -> AsyncIterator[Database]:
-    """The service's database as its bootstrap builds it, with its outbox when it publishes."""
+    """The service's database as its bootstrap builds it, in a SQLite file in `directory`."""
+    async with open_at(directory / "service.sqlite3", schema, codec) as database:
+        yield database
+
+
+@asynccontextmanager
+async def open_at(
+    location: Path | str, schema: str, codec: EventCodec | None = None
+) -> AsyncIterator[Database]:
+    """The service's database at `location` (a file or a postgresql:// URL), with its outbox
+    when it publishes."""
     outbox = None if codec is None else Outbox(codec)
-    database = Database(directory / "service.sqlite3", schema, outbox)
+    database = Database(location, schema, outbox)
     await database.start()
     try:
         yield database

@@ -94,3 +94,33 @@ def test_a_blank_variable_means_its_default() -> None:
     config = ServerConfig.from_env("fees", Env({"LOG_LEVEL": "  ", "SHUTDOWN_GRACE_SECONDS": ""}))
 
     assert (config.log_level, config.shutdown_grace) == ("INFO", 5.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "host"),
+    [
+        ("mysql://u:secret@db.example:5432/orders", "db.example"),
+        ("postgresql://u:secret@db.example:port/orders", "db.example"),
+        ("postgresql://u:secret@db.example:5432", "db.example"),
+        ("postgresql:///orders", "no host"),
+    ],
+)
+def test_a_malformed_database_url_names_the_variable_and_host_but_not_the_password(
+    raw: str, host: str
+) -> None:
+    message = error_of(lambda: Env({"DATABASE_URL": raw}).database_url())
+
+    assert message.startswith(f"DATABASE_URL (host {host}): expected postgresql://")
+    assert "secret" not in message
+
+
+def test_without_a_database_url_a_service_keeps_its_state_in_its_sqlite_file() -> None:
+    config = StoreConfig.from_env("orders", Env({"DATA_DIR": "/data"}))
+
+    assert str(config.database) == "/data/orders.sqlite3"
+
+
+def test_a_database_url_puts_the_state_in_postgresql() -> None:
+    url = "postgresql://orders:pw@127.0.0.1:5432/orders"
+
+    assert StoreConfig.from_env("orders", Env({"DATABASE_URL": url})).database == url

@@ -1,5 +1,6 @@
-"""Outbox relay and durable consumers against a real nats-server: published once, applied once,
-dead-lettered when hopeless, and redeliveries after a crash change nothing."""
+"""Outbox relay and durable consumers against a real nats-server, on SQLite and on PostgreSQL:
+published once, applied once, dead-lettered when hopeless, and redeliveries after a crash change
+nothing."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with service_database(tmp_path, SERVICE) as opened:
+async def database(location: Path | str) -> AsyncIterator[Database]:
+    """The service's database, on each backend in turn (`location` is parametrized)."""
+    async with service_database(location) as opened:
         yield opened
 
 

@@ -137,7 +137,7 @@ async def test_a_span_context_crosses_outbox_relay_nats_and_consumer(
         in_handler.append(trace.get_current_span().get_span_context())
 
     async with (
-        service_database(tmp_path) as database,
+        service_database(tmp_path / "svc.sqlite3") as database,
         connected_bus(nats_server.url, "svc") as bus,
     ):
         relay = OutboxRelay(database, bus, poll_interval=0.05)

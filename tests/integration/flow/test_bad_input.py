@@ -130,7 +130,7 @@ def call(
 def state(mesh: Mesh, alice: Customer, bob: Customer) -> tuple[object, ...]:
     """Every database row, and both customers' portfolios and orders as the API shows them."""
     return (
-        take_snapshot(mesh.data_dir),
+        take_snapshot(mesh.databases),
         alice.portfolio(),
         bob.portfolio(),
         alice.orders(),

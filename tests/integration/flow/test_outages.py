@@ -22,9 +22,13 @@ RECOVERY_SECONDS = 20.0
 
 
 @pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[Mesh]:
+def mesh(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Mesh]:
     """A mesh of its own for each test: they stop and crash its parts."""
-    options = MeshOptions(halted_symbols="GOOG", execution_delay_seconds=EXECUTION_DELAY_SECONDS)
+    options = MeshOptions(
+        halted_symbols="GOOG",
+        execution_delay_seconds=EXECUTION_DELAY_SECONDS,
+        database_urls=database_urls,
+    )
     with run_mesh(tmp_path, options) as running:
         yield running
 
@@ -47,7 +51,7 @@ def test_orders_placed_while_nats_is_down_are_accepted_and_settle_once_it_is_bac
     mesh.restart("orders")  # and orders starts without NATS: it must connect when NATS is back
 
     placed = sell_a_few(alice, bob)
-    while_down = take_snapshot(mesh.data_dir)
+    while_down = take_snapshot(mesh.databases)
     mesh.nats.start()
 
     # Accepted and kept: the events wait in orders' outbox, not in a lost publish.
@@ -79,7 +83,7 @@ def wait_until_booked(mesh: Mesh, order_ids: set[str], timeout: float = 5.0) -> 
     while True:
         book = [
             row
-            for row in take_snapshot(mesh.data_dir).rows("market", "book")
+            for row in take_snapshot(mesh.databases).rows("market", "book")
             if row["order_id"] in order_ids
         ]
         if len(book) == len(order_ids):

@@ -16,6 +16,7 @@ from tests.support.data.settle import settle
 from tests.support.servers.ack_proxy import AckHoldingProxy, run_ack_proxy
 from tests.support.servers.mesh import Mesh, MeshOptions, mesh_on
 from tests.support.servers.nats import run_nats
+from tests.support.servers.postgres import stateful_databases
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +27,15 @@ STATEFUL = ("accounts", "market", "fees", "orders")
 
 @pytest.fixture(scope="module")
 def proxied_mesh(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, backend: str, request: pytest.FixtureRequest
 ) -> Iterator[tuple[AckHoldingProxy, Mesh]]:
     """A mesh whose accounts service reaches NATS through a proxy that can hold its acks."""
     root = tmp_path_factory.mktemp("redelivery")
     with run_nats(root) as nats, run_ack_proxy(nats.port) as ack_proxy:
         options = MeshOptions(
-            halted_symbols="GOOG", service_env={"accounts": {"NATS_URL": ack_proxy.url}}
+            halted_symbols="GOOG",
+            service_env={"accounts": {"NATS_URL": ack_proxy.url}},
+            database_urls=stateful_databases(backend, request),
         )
         with mesh_on(nats, root, options) as running:
             yield ack_proxy, running

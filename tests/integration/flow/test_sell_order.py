@@ -48,7 +48,7 @@ def test_selling_more_than_she_holds_is_refused_and_leaves_nothing_behind(
 ) -> None:
     position = alice.position("MSFT")
     too_many = position.quantity - position.reserved + 1
-    orders_before, before = alice.orders(), take_snapshot(mesh.data_dir)
+    orders_before, before = alice.orders(), take_snapshot(mesh.databases)
 
     with pytest.raises(grpc.RpcError) as caught:
         alice.sell("MSFT", too_many)
@@ -58,7 +58,7 @@ def test_selling_more_than_she_holds_is_refused_and_leaves_nothing_behind(
     assert refused.reason == "INSUFFICIENT_HOLDINGS"
     assert refused.metadata["requested"] == str(too_many)
     # Nothing reserved, no order stored, no event: every database is as it was.
-    assert take_snapshot(mesh.data_dir) == before
+    assert take_snapshot(mesh.databases) == before
     assert alice.orders() == orders_before
 
 
@@ -107,7 +107,7 @@ def test_the_same_request_id_with_other_parameters_is_refused(mesh: Mesh, alice:
     first = alice.sell("MSFT", 1, request_id)
     alice.wait_for_status(first.order_id, FINAL, FLOW_SECONDS)
     settle(mesh)
-    before = take_snapshot(mesh.data_dir)
+    before = take_snapshot(mesh.databases)
 
     with pytest.raises(grpc.RpcError) as caught:
         alice.sell("MSFT", 3, request_id)
@@ -116,4 +116,4 @@ def test_the_same_request_id_with_other_parameters_is_refused(mesh: Mesh, alice:
     assert refused.code is grpc.StatusCode.ALREADY_EXISTS
     assert refused.reason == "REQUEST_ID_REUSED"
     assert refused.metadata["order_id"] == first.order_id
-    assert take_snapshot(mesh.data_dir) == before
+    assert take_snapshot(mesh.databases) == before

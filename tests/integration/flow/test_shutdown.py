@@ -16,6 +16,7 @@ from tests.support.servers.mesh import (
     SHUTDOWN_DRAIN_SECONDS,
     SHUTDOWN_GRACE_SECONDS,
     Mesh,
+    MeshOptions,
     run_mesh,
 )
 
@@ -28,8 +29,8 @@ MAX_STOP_SECONDS = SHUTDOWN_DRAIN_SECONDS + SHUTDOWN_GRACE_SECONDS + 1.0
 
 
 @pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[Mesh]:
-    with run_mesh(tmp_path) as running:
+def mesh(tmp_path: Path, database_urls: dict[str, str]) -> Iterator[Mesh]:
+    with run_mesh(tmp_path, MeshOptions(database_urls=database_urls)) as running:
         yield running
 
 

@@ -1,4 +1,4 @@
-"""The event side of the chassis for tests: a service's SQLite store, bus, relay and consumers."""
+"""The event side of the chassis for tests: a service's database, bus, relay and consumers."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ from simplebank.events.v1 import events_pb2
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 # The effect the test handler has (the chassis adds its outbox and inbox tables).
-SCHEMA = "CREATE TABLE IF NOT EXISTS applied (order_id TEXT NOT NULL, applied_at REAL NOT NULL);"
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS applied"
+    " (order_id TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL);"
+)
 ORDER_CREATED = subject_for("OrderCreated")
 
 
@@ -97,8 +100,9 @@ async def connected_bus(url: str, name: str) -> AsyncIterator[EventBus]:
 
 
 @asynccontextmanager
-async def service_database(tmp_path: Path, name: str = "svc") -> AsyncIterator[Database]:
-    database = Database(tmp_path / f"{name}.sqlite3", SCHEMA, Outbox(CODEC))
+async def service_database(location: Path | str) -> AsyncIterator[Database]:
+    """The test service's database at `location` (a SQLite file or a postgresql:// URL)."""
+    database = Database(location, SCHEMA, Outbox(CODEC))
     await database.start()
     try:
         yield database

@@ -22,7 +22,7 @@ def settle(mesh: Mesh, timeout: float = 15.0) -> Snapshot:
     """
     deadline = time.monotonic() + timeout
     while True:
-        snapshot = take_snapshot(mesh.data_dir)
+        snapshot = take_snapshot(mesh.databases)
         broken = broken_at_any_moment(snapshot)
         if broken:
             pytest.fail("invariant broken:\n" + "\n".join(broken), pytrace=False)

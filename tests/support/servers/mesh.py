@@ -41,6 +41,8 @@ class MeshOptions:
     execution_delay_seconds: float = 0.2
     # Extra variables for one service, e.g. {"accounts": {"NATS_URL": <a proxy>}}.
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Each stateful service's DATABASE_URL (PostgreSQL); empty: SQLite files in the data folder.
+    database_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 class Mesh:
@@ -59,6 +61,7 @@ class Mesh:
         self.metrics_addrs = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
         self._options = options
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._replicas: dict[str, dict[str, str]] = {}  # key -> the variables it differs by
         self._gateway = grpc.insecure_channel(self.addrs["gateway"])
 
     def env(self, name: str) -> dict[str, str]:
@@ -74,7 +77,21 @@ class Mesh:
             "SHUTDOWN_DRAIN_SECONDS": str(SHUTDOWN_DRAIN_SECONDS),
             "OTEL_TRACES_EXPORTER": "none",
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'generated'}",
+            **(
+                {"DATABASE_URL": self._options.database_urls[name]}
+                if name in self._options.database_urls
+                else {}
+            ),
             **self._options.service_env.get(name, {}),
+        }
+
+    @property
+    def databases(self) -> dict[str, Path | str]:
+        """Where each stateful service keeps its state: its DATABASE_URL, or its SQLite file."""
+        return {
+            name: self._options.database_urls.get(name) or self.data_dir / f"{name}.sqlite3"
+            for name in SERVICES
+            if name != "gateway"
         }
 
     def customer(self, token: str | None, account_id: str) -> Customer:
@@ -95,6 +112,28 @@ class Mesh:
             self._processes[name] = self._spawn(name)
         for name in names:
             self._wait_until_serving(name)
+
+    def start_replica(self, name: str) -> str:
+        """Another process of `name` on ports of its own, sharing its database (PostgreSQL) and
+        its durable consumers; returns its key ("<name>#2", ...) for stop, kill and logs."""
+        key = f"{name}#{sum(k.split('#')[0] == name for k in self._processes) + 1}"
+        self._replicas[key] = {
+            f"{name.upper()}_LISTEN_ADDR": f"127.0.0.1:{free_port()}",
+            BY_NAME[name].metrics_variable: f"127.0.0.1:{free_port()}",
+        }
+        self._processes[key] = self._spawn(key)
+        self._wait_until_serving(key)
+        return key
+
+    def addr(self, key: str) -> str:
+        """Where the process `key` (a service, or one of its replicas) listens."""
+        replica = self._replicas.get(key)
+        return replica[f"{key.split('#')[0].upper()}_LISTEN_ADDR"] if replica else self.addrs[key]
+
+    def metrics_addr(self, key: str) -> str:
+        replica = self._replicas.get(key)
+        name = key.split("#")[0]
+        return replica[BY_NAME[name].metrics_variable] if replica else self.metrics_addrs[key]
 
     def stop(self, *names: str) -> None:
         """SIGTERM, the way a deployment stops services (all when none are named); SIGKILL
@@ -125,7 +164,7 @@ class Mesh:
         return self._processes[name]
 
     def close(self) -> None:
-        self.stop(*[name for name in SERVICES if name in self._processes])
+        self.stop(*list(self._processes))
         self._gateway.close()
 
     def log_path(self, name: str) -> Path:
@@ -133,7 +172,8 @@ class Mesh:
 
     def logs(self, lines: int = 15) -> str:
         """The last lines of every service's log, for assertion messages."""
-        return "\n".join(f"--- {name}\n{log_tail(self.log_path(name), lines)}" for name in SERVICES)
+        keys = [*SERVICES, *self._replicas]
+        return "\n".join(f"--- {key}\n{log_tail(self.log_path(key), lines)}" for key in keys)
 
     def log_lines_with(self, text: str) -> list[str]:
         """Every line any service logged, in any of its runs, that contains `text`."""
@@ -144,18 +184,20 @@ class Mesh:
             if text in line
         ]
 
-    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        log_path = self.log_path(name)
+    def _spawn(self, key: str) -> subprocess.Popen[bytes]:
+        log_path = self.log_path(key)
         if log_path.exists():  # keep what the earlier run of this service logged
             log_path.rename(log_path.with_suffix(f".{time.monotonic_ns()}.log"))
+        name = key.split("#")[0]
         args = [sys.executable, "-m", BY_NAME[name].module]
-        return start_process(args, self.env(name), log_path)
+        return start_process(args, {**self.env(name), **self._replicas.get(key, {})}, log_path)
 
     def _wait_until_serving(self, name: str) -> None:
         process = self._processes[name]
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        internal = "" if name == "gateway" else name  # checked as the probe identity
-        with health_channel(self.addrs[name], internal, self.certs_dir) as channel:
+        service = name.split("#")[0]
+        internal = "" if service == "gateway" else service  # checked as the probe identity
+        with health_channel(self.addr(name), internal, self.certs_dir) as channel:
             while time.monotonic() < deadline and process.poll() is None:
                 if is_serving(channel, timeout=0.5):  # False while it is not listening yet
                     return

@@ -1,0 +1,63 @@
+"""Two replicas of every stateful service on PostgreSQL, sharing their databases and durable
+consumers: every order settles, each event is applied by exactly one replica, once."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.postgres import LocalPostgres
+from tests.support.data.customer import FINAL, Customer
+from tests.support.data.settle import settle
+from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
+from tests.support.servers.postgres import STATEFUL, fresh_databases
+
+pytestmark = pytest.mark.integration
+
+ORDERS = 12
+SETTLE_SECONDS = 30.0
+APPLIED = re.compile(
+    r'^simplebank_messages_processed_total\{[^}]*consumer="([^"]+)"[^}]*outcome="applied"[^}]*\}'
+    r" ([0-9.e+]+)$",
+    re.MULTILINE,
+)
+
+
+@pytest.fixture
+def mesh(tmp_path: Path, postgres: LocalPostgres) -> Iterator[Mesh]:
+    """On PostgreSQL only: replicas share a database, and a SQLite file has one process."""
+    options = MeshOptions(halted_symbols="GOOG", database_urls=fresh_databases(postgres, STATEFUL))
+    with run_mesh(tmp_path, options) as running:
+        yield running
+
+
+def applied_by(mesh: Mesh, key: str) -> Counter[str]:
+    """How many events each consumer of the process `key` applied, from its metrics."""
+    with urllib.request.urlopen(f"http://{mesh.metrics_addr(key)}/metrics", timeout=5) as page:
+        text = page.read().decode()
+    return Counter({c: int(float(n)) for c, n in APPLIED.findall(text)})
+
+
+def test_two_replicas_of_each_service_apply_every_event_exactly_once(
+    mesh: Mesh, alice: Customer, bob: Customer
+) -> None:
+    replicas = [mesh.start_replica(name) for name in STATEFUL]
+
+    sellers = [alice] * (ORDERS - 2) + [bob] * 2  # bob's GOOG is halted: rejections too
+    placed = [(c, c.sell("AAPL" if c is alice else "GOOG", 1)) for c in sellers]
+    for customer, order in placed:
+        customer.wait_for_status(order.order_id, FINAL, SETTLE_SECONDS)
+    snapshot = settle(mesh, SETTLE_SECONDS)
+
+    per_process = {key: applied_by(mesh, key) for key in [*STATEFUL, *replicas]}
+    applied = sum(per_process.values(), Counter())
+    recorded = Counter(
+        row["consumer"] for name in STATEFUL for row in snapshot.rows(name, "processed_events")
+    )
+    assert applied == recorded, f"applied per process: {per_process}"
+    print("events applied per process:", {k: sum(v.values()) for k, v in per_process.items()})
