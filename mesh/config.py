@@ -98,11 +98,14 @@ class Env:
         return raw
 
     def nats_url(self) -> str:
-        """Where NATS is: NATS_URL."""
+        """Where NATS is: NATS_URL, one URL or a cluster's URLs separated by commas."""
         url = self.text("NATS_URL", DEFAULT_NATS_URL)
-        if not url.startswith(("nats://", "tls://")):
-            raise ConfigError(f"NATS_URL={url!r}: expected nats://host:port")
-        return url
+        servers = [server.strip() for server in url.split(",")]
+        if not all(server.startswith(("nats://", "tls://")) for server in servers):
+            raise ConfigError(f"NATS_URL={url!r}: expected nats://host:port[,nats://host:port...]")
+        if len({server.partition("://")[0] for server in servers}) > 1:
+            raise ConfigError(f"NATS_URL={url!r}: every server in the list needs the same scheme")
+        return ",".join(servers)
 
     def mesh_tls_on(self) -> bool:
         """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs."""

@@ -18,6 +18,9 @@ STREAM = "SIMPLEBANK"
 SUBJECTS = "simplebank.>"
 EVENT_SUBJECT_PREFIX = "simplebank.events."
 DEAD_LETTER_PREFIX = "simplebank.deadletter."
+# A stream on a cluster of at least this many nodes is kept on this many (survives one loss).
+CLUSTER_REPLICAS = 3
+STREAM_RETRY_SECONDS = 0.5
 # How long JetStream remembers a Nats-Msg-Id to drop a re-published duplicate.
 DUPLICATE_WINDOW_SECONDS = 120.0
 
@@ -25,6 +28,16 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 def subject_for(event_name: str) -> str:
     """simplebank.events.<EventName>: one subject per event type."""
     return EVENT_SUBJECT_PREFIX + event_name
+
+
+def nats_servers(url: str) -> list[str]:
+    """NATS_URL's servers: one, or every node of a cluster (comma-separated)."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
+def stream_replicas(url: str) -> int:
+    """Three copies of the stream on a cluster of three or more, one on a single server."""
+    return CLUSTER_REPLICAS if len(nats_servers(url)) >= CLUSTER_REPLICAS else 1
 
 
 def inbox_prefix(client_name: str) -> str:
@@ -55,7 +68,8 @@ class EventBus:
             log.debug("nats connection error", extra={"error": str(error)})
 
         client = await nats.connect(
-            self._url,
+            # Every node of a cluster: the client fails over to another when one goes away.
+            nats_servers(self._url),
             name=self._name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
@@ -69,17 +83,28 @@ class EventBus:
             inbox_prefix=inbox_prefix(self._name),
         )
         js = client.jetstream(timeout=2.0)
-        await js.add_stream(
-            api.StreamConfig(
-                name=STREAM,
-                subjects=[SUBJECTS],
-                storage=api.StorageType.FILE,
-                duplicate_window=DUPLICATE_WINDOW_SECONDS,
-            )
-        )
+        await self._create_stream(js)
         self._client, self._js = client, js
         self._ready.set()
         log.info("nats connected", extra={"url": self._url, "stream": STREAM})
+
+    async def _create_stream(self, js: JetStreamContext) -> None:
+        """Create (or find) the stream; retried, since a cluster that has just started answers
+        only once it has elected its JetStream leader."""
+        config = api.StreamConfig(
+            name=STREAM,
+            subjects=[SUBJECTS],
+            storage=api.StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            num_replicas=stream_replicas(self._url),
+        )
+        while True:
+            try:
+                await js.add_stream(config)
+                return
+            except (TimeoutError, nats.errors.Error) as error:
+                log.warning("nats stream not created yet", extra={"error": repr(error)})
+                await asyncio.sleep(STREAM_RETRY_SECONDS)
 
     async def start(self) -> None:
         self._connecting = asyncio.create_task(self._connect(), name="nats-connect")

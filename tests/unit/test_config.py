@@ -67,7 +67,7 @@ def test_a_bad_nats_url_shows_the_expected_form() -> None:
 
     message = error_of(lambda: StoreConfig.from_env("fees", env))
 
-    assert message == "NATS_URL='127.0.0.1:4222': expected nats://host:port"
+    assert message == ("NATS_URL='127.0.0.1:4222': expected nats://host:port[,nats://host:port...]")
 
 
 def test_listen_addr_falls_back_to_the_address_the_service_is_called_at() -> None:
@@ -124,3 +124,17 @@ def test_a_database_url_puts_the_state_in_postgresql() -> None:
     url = "postgresql://orders:pw@127.0.0.1:5432/orders"
 
     assert StoreConfig.from_env("orders", Env({"DATABASE_URL": url})).database == url
+
+
+def test_nats_url_may_list_every_node_of_a_cluster() -> None:
+    env = Env({"NATS_URL": "nats://127.0.0.1:4222, nats://127.0.0.1:4223,nats://127.0.0.1:4224"})
+
+    assert env.nats_url() == "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
+
+
+def test_a_nats_url_list_mixing_tls_and_plaintext_is_refused() -> None:
+    env = Env({"NATS_URL": "tls://127.0.0.1:4222,nats://127.0.0.1:4223"})
+
+    message = error_of(env.nats_url)
+
+    assert "every server in the list needs the same scheme" in message

@@ -109,7 +109,11 @@ def test_the_services_get_their_grace_and_the_launcher_waits_a_margin_beyond_it(
         ("SHUTDOWN_GRACE_SECONDS", "abc", "SHUTDOWN_GRACE_SECONDS='abc': expected a number"),
         ("SHUTDOWN_GRACE_SECONDS", "-1", "SHUTDOWN_GRACE_SECONDS=-1.0: must be at least 0"),
         ("ORDERS_ADDR", "orders", "ORDERS_ADDR='orders': expected host:port"),
-        ("NATS_URL", "127.0.0.1:4222", "NATS_URL='127.0.0.1:4222': expected nats://host:port"),
+        (
+            "NATS_URL",
+            "127.0.0.1:4222",
+            "NATS_URL='127.0.0.1:4222': expected nats://host:port[,nats://host:port...]",
+        ),
         ("JAEGER_QUERY_ADDR", "16686", "JAEGER_QUERY_ADDR='16686': expected host:port"),
         ("MESH_TLS", "maybe", "MESH_TLS='maybe': expected on, or off (benchmark only)"),
         ("GATEWAY_TLS", "yes", "GATEWAY_TLS='yes': expected true or false"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,9 +30,15 @@ class NatsServer:
     """
 
     def __init__(
-        self, port: int, store_dir: Path, log_path: Path, certs_dir: Path | None = None
+        self,
+        port: int,
+        store_dir: Path,
+        log_path: Path,
+        certs_dir: Path | None = None,
+        cluster_args: Sequence[str] = (),
     ) -> None:
         self.port = port
+        self.cluster_args = list(cluster_args)  # a cluster node's name, routes and cluster port
         self.store_dir = store_dir
         self.log_path = log_path
         self.certs_dir = certs_dir
@@ -67,6 +73,7 @@ class NatsServer:
         if self.certs_dir is not None:
             config = write_config(self.store_dir.parent / "nats.json", self.certs_dir)
             args += ["-c", str(config)]
+        args += self.cluster_args
         # Append so a restart keeps the earlier run's log too.
         with self.log_path.open("ab") as log:
             log.write(b"--- nats-server start ---\n")
@@ -80,6 +87,13 @@ class NatsServer:
                 f"nats-server did not start: {error}\n{log_tail(self._current_log)}",
                 pytrace=False,
             )
+
+    def kill(self) -> None:
+        """Kill -9, as a crash: no goodbye to the cluster (the store dir stays)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self.stop()
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL); the store dir stays for a restart."""
