@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,13 @@ from mesh.rpc_metrics import ClientMetricsInterceptor
 from mesh.tls import ChannelTls
 from tracing.rpc import traced_calls
 
+# Several replicas: calls go round the ready ones, and a replica whose health service says
+# NOT_SERVING (or that went away) is left out until it serves again.
+BALANCING: dict[str, Any] = {
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": ""},
+}
+
 
 @dataclass(frozen=True)
 class CallPolicy:
@@ -27,7 +35,7 @@ class CallPolicy:
     # When the channel stops calling an upstream that keeps failing (mesh.breaker).
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
 
-    def service_config(self) -> str:
+    def service_config(self, balanced: bool = False) -> str:
         """gRPC service config: retries on UNAVAILABLE only.
 
         UNAVAILABLE means the call never reached a handler, so retrying it is safe; every
@@ -36,10 +44,12 @@ class CallPolicy:
         second early (grpc/grpc#34547, seen here as every call under 2 s failing at once), so
         DeadlineClientInterceptor applies it instead.
         """
+        balancing = BALANCING if balanced else {}
         if self.max_attempts < 2:  # gRPC refuses a retry policy of one attempt
-            return json.dumps({"methodConfig": [{"name": [{}], "waitForReady": True}]})
+            return json.dumps({**balancing, "methodConfig": [{"name": [{}], "waitForReady": True}]})
         return json.dumps(
             {
+                **balancing,
                 "methodConfig": [
                     {
                         "name": [{}],
@@ -54,9 +64,28 @@ class CallPolicy:
                             "retryableStatusCodes": ["UNAVAILABLE"],
                         },
                     }
-                ]
+                ],
             }
         )
+
+
+def channel_target(addr: str) -> str:
+    """What grpcio dials: host:port, or for several replicas (a,b) `ipv4:a,b` when every host
+    is an IPv4 address (a DNS name may stand for many replicas on its own)."""
+    addrs = addr.split(",")
+    if len(addrs) == 1:
+        return addr
+    if all(_is_ipv4(a.rpartition(":")[0]) for a in addrs):
+        return "ipv4:" + ",".join(addrs)
+    raise ValueError(f"{addr!r}: a list of replicas must be IPv4 host:port addresses")
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def make_channel(
@@ -79,8 +108,10 @@ def make_channel(
         BreakerInterceptor(breaker),
         *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
     ]
+    balanced = "," in target
+    target = channel_target(target)
     options = [
-        ("grpc.service_config", policy.service_config()),
+        ("grpc.service_config", policy.service_config(balanced)),
         ("grpc.enable_retries", 1),
         # Reconnect quickly after an upstream restarts instead of backing off for seconds.
         ("grpc.initial_reconnect_backoff_ms", 100),

@@ -53,20 +53,33 @@ class Env:
         return value
 
     def addr(self, name: str, default: str) -> str:
-        raw = self.text(name, default)
+        return self._checked_addr(name, self.text(name, default), default)
+
+    @staticmethod
+    def _checked_addr(name: str, raw: str, default: str) -> str:
         host, sep, port = raw.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ConfigError(f"{name}={raw!r}: expected host:port, e.g. {default}")
         return raw
 
     def service_addr(self, service: str) -> str:
-        """Where `service` is called: <SERVICE>_ADDR."""
+        """Where `service` is called: <SERVICE>_ADDR, one host:port or its replicas' host:port
+        separated by commas (calls are spread over them: mesh/channels.py)."""
         info = BY_NAME[service]
-        return self.addr(info.address_variable, info.address)
+        raw = self.text(info.address_variable, info.address)
+        addrs = [addr.strip() for addr in raw.split(",")]
+        for addr in addrs:
+            self._checked_addr(info.address_variable, addr, info.address)
+        return ",".join(addrs)
 
     def listen_addr(self, service: str) -> str:
         """Where `service` listens: <SERVICE>_LISTEN_ADDR, else the address it is called at."""
-        return self.addr(f"{service.upper()}_LISTEN_ADDR", self.service_addr(service))
+        variable = f"{service.upper()}_LISTEN_ADDR"
+        called = self.service_addr(service)
+        if "," in called and not self.text(variable, ""):
+            info = BY_NAME[service]
+            raise ConfigError(f"{info.address_variable} lists replicas: set {variable} too")
+        return self.addr(variable, called)
 
     def metrics_addr(self, service: str) -> str:
         """Where Prometheus scrapes `service`: <SERVICE>_METRICS_ADDR."""

@@ -138,3 +138,18 @@ def test_a_nats_url_list_mixing_tls_and_plaintext_is_refused() -> None:
     message = error_of(env.nats_url)
 
     assert "every server in the list needs the same scheme" in message
+
+
+def test_a_service_addr_may_list_its_replicas() -> None:
+    env = Env({"FEES_ADDR": "127.0.0.1:6054, 127.0.0.1:6154", "FEES_LISTEN_ADDR": "127.0.0.1:6154"})
+
+    assert env.service_addr("fees") == "127.0.0.1:6054,127.0.0.1:6154"
+    assert env.listen_addr("fees") == "127.0.0.1:6154"
+
+
+def test_a_replica_list_needs_the_replica_s_own_listen_addr() -> None:
+    env = Env({"FEES_ADDR": "127.0.0.1:6054,127.0.0.1:6154"})
+
+    assert error_of(lambda: env.listen_addr("fees")) == (
+        "FEES_ADDR lists replicas: set FEES_LISTEN_ADDR too"
+    )
