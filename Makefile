@@ -25,7 +25,7 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 venv: $(VENV)/.installed ## Create the virtual environment with pinned dependencies
 
 .PHONY: tools
-tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz, Prometheus, Alertmanager (cached)
+tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz, Prometheus, Alertmanager, Kubernetes, kwok, actionlint (cached)
 	@scripts/install-tools.sh
 
 .PHONY: protos
@@ -37,7 +37,7 @@ check-protos: venv ## Fail if generated/ is stale
 	@scripts/check-generated.sh
 
 .PHONY: lint
-lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtool, the authz policy
+lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtool, actionlint, the authz policy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -47,6 +47,9 @@ lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtoo
 	$(TOOLS)/promtool check rules --lint=all config/prometheus/rules/*.yml
 	$(TOOLS)/amtool check-config config/alertmanager/alertmanager.yml
 	$(PY) scripts/check_authz.py config/authz.json
+	$(TOOLS)/promtool check config --syntax-only --lint=all deploy/k8s/base/observability/prometheus.yml
+	$(TOOLS)/amtool check-config deploy/k8s/base/observability/alertmanager.yml
+	$(TOOLS)/actionlint
 
 .PHONY: baseline
 baseline: tools ## Record the current contracts as the baseline for buf breaking
@@ -60,6 +63,10 @@ test: venv tools check-protos lint ## Everything CI runs: lint, stale check, all
 .PHONY: test-unit
 test-unit: venv ## Unit tests only (seconds)
 	$(PY) -m pytest tests/unit
+
+.PHONY: k8s-check
+k8s-check: venv tools ## Apply deploy/k8s's overlays to a throwaway Kubernetes control plane on loopback
+	$(PY) -m scripts.k8s_check
 
 .PHONY: run
 RUN_FLAGS ?=

@@ -13,6 +13,12 @@ COMPOSE_VERSION=v5.6.0 # optional: validates compose.yaml, no engine needed
 # whose module carries the built UI: from v0.32 the UI is built by npm at release time and the
 # module lacks it, so `go install` fails ("pattern app/dist: no matching files found").
 ALERTMANAGER_VERSION=v0.31.1
+# A real Kubernetes control plane for `make k8s-check`: kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubectl from k8s.io/kubernetes, etcd at the version that release pins, and
+# kwok (fake nodes and pods against the real API server).
+KUBERNETES_VERSION=v1.36.3
+KWOK_VERSION=v0.8.0
+ACTIONLINT_VERSION=v1.7.12 # lints .github/workflows in `make lint`
 # Prometheus (with promtool) and the blackbox exporter come from Debian 12's packages:
 # prometheus 2.42, prometheus-blackbox-exporter 0.23.
 DEBIAN_PACKAGES="prometheus prometheus-blackbox-exporter"
@@ -146,6 +152,48 @@ alertmanager_tool() {
   done
 }
 
+# k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/client-go, ...) at v0.0.0
+# with replace directives into its own tree, which `go install` refuses. A wrapper module
+# replaces each with its published version (v0.<minor>.<patch>), the list read from the
+# release's own go.mod, and builds the binaries with Kubernetes' version stamped in. etcd's
+# module has replace directives too, so it is built in the same wrapper, at the version the
+# Kubernetes release requires.
+kubernetes_tools() {
+  local version=$KUBERNETES_VERSION dir="$cache/kubernetes-$KUBERNETES_VERSION" started=$SECONDS
+  local names="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd" name missing=""
+  for name in $names; do [ -x "$dir/bin/$name" ] || missing=yes; done
+  if [ -n "$missing" ]; then
+    say "building Kubernetes $version and etcd: several minutes the first time"
+    mkdir -p "$dir/wrapper"
+    (
+      cd "$dir/wrapper"
+      local gomod module etcd minor ldflags
+      [ -f go.mod ] || go mod init simplebank.local/kubernetes-wrapper >/dev/null 2>&1
+      gomod=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+      for module in $(awk '/^require/,/^\)/' "$gomod" | awk '$2 == "v0.0.0" {print $1}'); do
+        go mod edit -replace="$module=$module@v0.${version#v1.}"
+      done
+      etcd=$(awk '$1 == "go.etcd.io/etcd/server/v3" {print $2}' "$gomod")
+      go get "k8s.io/kubernetes@$version"
+      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+        go get -tool "k8s.io/kubernetes/cmd/$name@$version"
+      done
+      go get -tool "go.etcd.io/etcd/server/v3@$etcd"
+      minor=${version#v1.} minor=${minor%%.*}
+      ldflags="-X k8s.io/component-base/version.gitVersion=$version"
+      ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+        go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$name" "k8s.io/kubernetes/cmd/$name"
+      done
+      go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
+    )
+    say "built Kubernetes $version and etcd in $((SECONDS - started)) s"
+  fi
+  for name in $names; do link "$name" "$dir/bin/$name"; done
+  for name in kwok kwokctl; do go_tool "$name" "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/$name" -trimpath; done
+}
+
+
 # VictoriaLogs, the log store `make run` ships service logs to; its Go module carries its web UI.
 VICTORIALOGS_VERSION=v1.52.2
 victorialogs_tool() {
@@ -198,7 +246,7 @@ chromium_tool() {
   link chromium "$(command -v chromium)"
 }
 
-want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium}
+want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium kubernetes actionlint}
 for tool in $want; do
   case $tool in
     grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
@@ -212,6 +260,8 @@ for tool in $want; do
     victoria-logs) victorialogs_tool ;;
     jaeger-ui) jaeger_ui_assets ;; # optional download: never fails
     chromium) chromium_tool ;;
+    kubernetes) kubernetes_tools ;; # kube-apiserver, -controller-manager, -scheduler, kubectl, etcd, kwok
+    actionlint) go_tool actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
     *) echo "unknown tool: $tool" >&2; exit 2 ;;
   esac
 done

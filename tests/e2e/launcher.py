@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +64,13 @@ class LaunchedMesh:
     def data_dir(self) -> Path:
         return self.ready.data_dir
 
-    def grpcurl(self, service: str, *args: str) -> Ran:
-        """grpcurl as a person runs it: plaintext to the gateway, as the operator elsewhere."""
+    def grpcurl(self, service: str, *args: str, flags: Sequence[str] = ()) -> Ran:
+        """grpcurl as a person runs it: plaintext to the gateway, as the operator elsewhere;
+        `flags` (such as `-d`) go before the address, `args` after it."""
+        command = (*flags, self.address(service), *args)
         if service == "gateway":
-            return grpcurl(self.address(service), *args)
-        return grpcurl_as_operator(self.data_dir / "certs", self.address(service), *args)
+            return grpcurl(*command)
+        return grpcurl_as_operator(self.data_dir / "certs", *command)
 
     @property
     def pids(self) -> dict[str, int]:

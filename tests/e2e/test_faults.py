@@ -14,7 +14,6 @@ import pytest
 
 from mesh.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
-from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +32,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMesh]:
 
 
 def fault_call(mesh: LaunchedMesh, service: str, method: str, request: object) -> str:
-    ran = grpcurl("-d", json.dumps(request), mesh.address(service), f"{FAULTS}/{method}")
+    ran = mesh.grpcurl(service, f"{FAULTS}/{method}", flags=("-d", json.dumps(request)))
     assert ran.returncode == 0, ran.output
     return ran.output
 
@@ -102,7 +101,7 @@ def test_a_failing_reserve_holdings_opens_the_circuit_and_clearing_it_closes_it(
 def test_a_bad_fault_is_refused_with_field_violations(mesh: LaunchedMesh) -> None:
     fault = {"target": "/nope.Service/Nothing", "error_code": "UNAVAILABLED", "percent": 101}
 
-    ran = grpcurl("-d", json.dumps({"fault": fault}), mesh.address("orders"), f"{FAULTS}/SetFault")
+    ran = mesh.grpcurl("orders", f"{FAULTS}/SetFault", flags=("-d", json.dumps({"fault": fault})))
 
     assert "Code: InvalidArgument" in ran.output, ran.output
     for field in ("fault.target", "fault.error_code", "fault.percent"):

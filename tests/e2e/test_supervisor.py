@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from mesh.services import NAMES
-from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh, launched_mesh, start_launcher
 from tests.e2e.leftovers import busy_ports, processes_mentioning
 from tests.support.data.customer import FILLED
@@ -37,7 +36,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMesh]:
 
 
 def serving(mesh: LaunchedMesh, service: str) -> bool:
-    return '"SERVING"' in grpcurl(mesh.address(service), "grpc.health.v1.Health/Check").output
+    return '"SERVING"' in mesh.grpcurl(service, "grpc.health.v1.Health/Check").output
 
 
 def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:

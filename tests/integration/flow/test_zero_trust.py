@@ -129,6 +129,7 @@ def test_the_operator_lists_describes_and_checks_health_with_grpcurl(mesh: Mesh)
     assert listed.stdout.split() == [
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "simplebank.ops.v1.FaultService",
         "simplebank.orders.v1.OrderService",
     ], listed.stderr
     assert "rpc PlaceOrder" in described.stdout, described.stderr

@@ -1,0 +1,67 @@
+"""`make k8s-check` on a real control plane: both overlays pass, and broken manifests fail it.
+
+Each run starts etcd, the API server, the controller manager, the scheduler and kwok on
+loopback (built by `make tools`; the check fails, naming the command, when they are missing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts.k8s_check.__main__ import DEFAULT_OVERLAYS
+from tests.e2e.k8s_check import CHECK_SECONDS, broken_copy, run_check
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(CHECK_SECONDS + 60)]
+
+FEES = "base/services/fees.yaml"
+
+
+def leftover_workdirs() -> set[Path]:
+    return set(Path("/tmp").glob("k8s-check-*"))
+
+
+def test_both_overlays_roll_out_spread_and_keep_their_budgets() -> None:
+    before = leftover_workdirs()
+    run = run_check()
+    assert run.returncode == 0, run.output
+    for overlay in DEFAULT_OVERLAYS:
+        assert f"{overlay.name}: control plane up" in run.output
+    assert run.output.count("sockets, all on 127.0.0.1") == len(DEFAULT_OVERLAYS)
+    assert "production: 10 workloads rolled out" in run.output
+    assert "up to 3 zones per workload, 6 disruption budgets hold" in run.output
+    assert leftover_workdirs() <= before, "the check left its work folder behind"
+
+
+def test_an_unknown_field_is_refused_by_strict_field_validation(tmp_path: Path) -> None:
+    overlay = broken_copy(
+        tmp_path, FEES, "  revisionHistoryLimit: 5\n", "  revisionHistoryLimitt: 5\n"
+    )
+    run = run_check(overlay)
+    assert run.returncode == 1
+    # Refused by the server dry run, before anything is created.
+    assert "--dry-run=server" in run.output
+    assert ".spec.revisionHistoryLimitt: field not declared in schema" in run.output
+
+
+def test_a_privileged_container_is_refused_by_pod_security_admission(tmp_path: Path) -> None:
+    overlay = broken_copy(tmp_path, FEES, "allowPrivilegeEscalation: false", "privileged: true")
+    run = run_check(overlay)
+    assert run.returncode == 1
+    assert 'violate PodSecurity "restricted:latest"' in run.output
+    assert "privileged" in run.output
+
+
+def test_a_probe_on_an_undeclared_port_is_refused_by_the_consistency_check(tmp_path: Path) -> None:
+    overlay = broken_copy(
+        tmp_path,
+        FEES,
+        "readinessProbe:\n            grpc: {port: 50054}",
+        "readinessProbe:\n            grpc: {port: 50099}",
+    )
+    run = run_check(overlay)
+    assert run.returncode == 1
+    assert (
+        "readinessProbe (grpc) uses port 50099, which the container does not declare" in run.output
+    )

@@ -1,0 +1,287 @@
+"""deploy/k8s agrees with compose.yaml and the code, and its NetworkPolicies allow the call graph.
+
+No cluster here: kustomize (the pinned kubectl's) builds the overlays, and the checks read them.
+`make k8s-check` (tests/e2e/test_k8s_check.py) applies them to a real control plane.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from mesh.services import BY_NAME, NAMES
+from tests.support.tools.compose import app_services, compose_services, environment, memory_limit
+from tests.support.tools.env_reads import variables_read_by
+from tests.support.tools.kustomize import container, env, find, overlay
+from tests.support.tools.network_policy import OUTSIDE, allowed_edges
+
+pytestmark = pytest.mark.integration
+
+OVERLAYS = ("local", "production")
+EVENT_SERVICES = ("orders", "accounts", "fees", "market")
+# Read by the code once PostgreSQL comes (the production overlay sets it already); until then
+# the services keep SQLite in the pod's emptyDir.
+ANNOUNCED_VARIABLES = {"DATABASE_URL"}
+# Set on Kubernetes and not in compose, each for a reason of the cluster's.
+CLUSTER_ONLY = {
+    "SHUTDOWN_DRAIN_SECONDS": "endpoints take seconds to drop a terminating pod",
+    "GATEWAY_TOKENS": "customers' tokens come from a Secret",
+}
+MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def compose_image(name: str) -> str:
+    image: str = compose_services()[name]["image"]
+    return image
+
+
+def byte_count(quantity: str | int) -> int:
+    if isinstance(quantity, int) or quantity.isdigit():
+        return int(quantity)
+    number, unit = re.fullmatch(r"(\d+)([A-Za-z]+)", quantity).groups()  # type: ignore[union-attr]
+    return int(number) * MEMORY_UNITS[unit]
+
+
+def seconds(duration: str | int) -> int:
+    return int(duration) if isinstance(duration, int) else int(duration.removesuffix("s"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_runs_the_compose_image_with_the_compose_command(name: str) -> None:
+    spec = container("local", "Deployment", name)
+    assert spec["image"] == compose_image(name)  # simplebank-mesh:local, `docker build` names it
+    assert spec["command"] == app_services()[name]["command"]
+
+
+@pytest.mark.parametrize("name", ["nats", "jaeger", "prometheus", "alertmanager", "blackbox"])
+def test_the_other_containers_run_the_compose_images(name: str) -> None:
+    kind = "StatefulSet" if name == "nats" else "Deployment"
+    for overlay_name in OVERLAYS:  # compose's image variables unset: their defaults
+        assert container(overlay_name, kind, name)["image"] == compose_image(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_declares_its_contract_and_metrics_ports(name: str) -> None:
+    ports = {p["name"]: p["containerPort"] for p in container("local", "Deployment", name)["ports"]}
+    assert ports == {"grpc": BY_NAME[name].port, "metrics": BY_NAME[name].metrics_port}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_variable_compose_sets_is_set_the_same_on_kubernetes(name: str) -> None:
+    on_kubernetes = env(container("local", "Deployment", name))
+    compose = environment(app_services()[name])
+    assert {k: on_kubernetes.get(k) for k in compose} == compose
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+@pytest.mark.parametrize("name", NAMES)
+def test_every_variable_kubernetes_sets_is_read_by_the_code(overlay_name: str, name: str) -> None:
+    variables = set(env(container(overlay_name, "Deployment", name)))
+    unread = variables - variables_read_by(name, NAMES) - ANNOUNCED_VARIABLES
+    assert not unread, f"no code of services/{name}/, mesh/ or tracing/ reads {sorted(unread)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_variables_beyond_compose_are_the_cluster_only_ones(name: str) -> None:
+    extra = set(env(container("local", "Deployment", name))) - set(
+        environment(app_services()[name])
+    )
+    allowed = {v.replace("<SERVICE>", name.upper()) for v in CLUSTER_ONLY}
+    assert extra <= allowed, f"set on Kubernetes only, without a reason: {sorted(extra - allowed)}"
+
+
+@pytest.mark.parametrize("name", ["nats", "jaeger"])
+def test_nats_and_jaeger_get_the_compose_variables(name: str) -> None:
+    kind = "StatefulSet" if name == "nats" else "Deployment"
+    on_kubernetes = env(container("local", kind, name))
+    compose = environment(compose_services()[name])
+    assert {k: on_kubernetes.get(k) for k in compose} == compose
+
+
+def test_nats_runs_the_compose_command_then_names_itself() -> None:
+    args = container("local", "StatefulSet", "nats")["args"]
+    assert (
+        args[: len(compose_services()["nats"]["command"])] == compose_services()["nats"]["command"]
+    )
+
+
+def test_jaeger_runs_the_compose_command_with_the_project_config() -> None:
+    spec = container("local", "Deployment", "jaeger")
+    assert spec["args"] == compose_services()["jaeger"]["command"]
+    jaeger = find("local", "Deployment", "jaeger")["spec"]["template"]["spec"]
+    [config_volume] = [v for v in jaeger["volumes"] if "configMap" in v]
+    [mount] = [m for m in spec["volumeMounts"] if m["name"] == config_volume["name"]]
+    [item] = config_volume["configMap"]["items"]
+    target = compose_services()["jaeger"]["configs"][0]["target"]
+    assert f"{mount['mountPath']}/{item['path']}" == target
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+@pytest.mark.parametrize("name", NAMES)
+def test_probes_ask_grpc_health_where_the_compose_health_check_does(
+    overlay_name: str, name: str
+) -> None:
+    compose_port = int(app_services()[name]["healthcheck"]["test"][-1].rpartition(":")[2])
+    spec = container(overlay_name, "Deployment", name)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert spec[probe] == {**spec[probe], "grpc": {"port": compose_port}}
+
+
+@pytest.mark.parametrize(("kind", "name"), [("StatefulSet", "nats"), ("Deployment", "jaeger")])
+def test_nats_and_jaeger_probes_ask_what_the_compose_health_checks_ask(
+    kind: str, name: str
+) -> None:
+    url = urlsplit(compose_services()[name]["healthcheck"]["test"][-1])
+    spec = container("local", kind, name)
+    for probe in ("readinessProbe", "livenessProbe"):
+        http = spec[probe]["httpGet"]
+        assert (urlsplit(http["path"]).path, http["port"]) == (url.path, url.port)
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("Deployment", n) for n in NAMES] + [("StatefulSet", "nats"), ("Deployment", "jaeger")],
+)
+def test_memory_limits_are_the_compose_ones(kind: str, name: str) -> None:
+    limit = container("local", kind, name)["resources"]["limits"]["memory"]
+    compose_limit = memory_limit(compose_services()[name])
+    assert compose_limit is not None
+    assert byte_count(limit) == byte_count(compose_limit)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_services_run_as_locked_down_as_in_compose(name: str) -> None:
+    compose = app_services()[name]
+    assert compose["read_only"]
+    assert compose["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in compose["security_opt"]
+    context = container("local", "Deployment", name)["securityContext"]
+    assert context == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    pod = find("local", "Deployment", name)["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == seconds(compose["stop_grace_period"])
+
+
+@pytest.mark.parametrize("name", EVENT_SERVICES)
+def test_locally_each_database_lives_on_a_claim_of_its_own(name: str) -> None:
+    pod = find("local", "Deployment", name)["spec"]["template"]["spec"]
+    [mount] = [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/data"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume == {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}}
+    assert find("local", "PersistentVolumeClaim", f"{name}-data")
+
+
+def test_locally_one_of_everything() -> None:
+    replicas = {m["metadata"]["name"]: m["spec"].get("replicas", 1) for m in _workloads("local")}
+    assert set(replicas.values()) == {1}
+
+
+def test_in_production_every_service_and_nats_has_three_replicas_and_a_budget() -> None:
+    replicated = {n for n in [*NAMES, "nats"]}
+    replicas = {m["metadata"]["name"]: m["spec"]["replicas"] for m in _workloads("production")}
+    assert {n: replicas[n] for n in replicated} == dict.fromkeys(replicated, 3)
+    budgets = {
+        m["metadata"]["name"] for m in overlay("production") if m["kind"] == "PodDisruptionBudget"
+    }
+    assert budgets == replicated
+
+
+@pytest.mark.parametrize("name", EVENT_SERVICES)
+def test_in_production_event_services_reach_three_nats_servers_and_their_database(
+    name: str,
+) -> None:
+    variables = env(container("production", "Deployment", name))
+    urls = variables["NATS_URL"].split(",")
+    assert [urlsplit(u).hostname for u in urls] == [f"nats-{i}.nats-cluster" for i in range(3)]
+    assert "'key': '" + name + "'" in variables["DATABASE_URL"]
+
+
+def test_production_nats_is_a_routed_cluster_of_its_three_servers() -> None:
+    args = container("production", "StatefulSet", "nats")["args"]
+    routes = args[args.index("--routes") + 1].split(",")
+    assert routes == [f"nats://nats-{i}.nats-cluster:6222" for i in range(3)]
+    assert find("production", "Service", "nats-cluster")["spec"]["clusterIP"] == "None"
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_namespace_enforces_the_restricted_pod_security_level(overlay_name: str) -> None:
+    labels = find(overlay_name, "Namespace", "simplebank")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_no_real_secret_is_committed(overlay_name: str) -> None:
+    secrets = [m for m in overlay(overlay_name) if m["kind"] == "Secret"]
+    values = [base64.b64decode(v).decode() for s in secrets for v in s.get("data", {}).values()]
+    assert values, "no Secret to look at"
+    assert not [v for v in values if "PRIVATE KEY" in v or "CERTIFICATE" in v]
+    assert not [v for v in values if "://" in v and "replace-me" not in v]
+
+
+def _workloads(overlay_name: str) -> list[dict[str, Any]]:
+    return [m for m in overlay(overlay_name) if m["kind"] in {"Deployment", "StatefulSet"}]
+
+
+def _pods(overlay_name: str) -> dict[str, dict[str, Any]]:
+    pods = {}
+    for workload in _workloads(overlay_name):
+        template = workload["spec"]["template"]
+        ports = [
+            p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])
+        ]
+        pods[workload["metadata"]["name"]] = {
+            "labels": template["metadata"]["labels"],
+            "ports": ports,
+        }
+    return pods
+
+
+def expected_edges() -> set[tuple[str, str, int]]:
+    """The calls the configuration makes, the watchers' probes and scrapes, and customers."""
+    edges = {(OUTSIDE, "gateway", BY_NAME["gateway"].port), ("nats", "nats", 6222)}
+    for name in NAMES:
+        variables = env(container("production", "Deployment", name))
+        for variable, value in variables.items():
+            if variable.endswith("_ADDR") and not variable.endswith(
+                ("_LISTEN_ADDR", "_METRICS_ADDR")
+            ):
+                host, _, port = value.rpartition(":")
+                edges.add((name, host, int(port)))
+        for url in variables.get("NATS_URL", "").split(",") if "NATS_URL" in variables else []:
+            edges.add((name, "nats", urlsplit(url).port or 4222))
+        edges.add((name, "jaeger", urlsplit(variables["OTEL_EXPORTER_OTLP_ENDPOINT"]).port or 4317))
+        edges.add(("prometheus", name, BY_NAME[name].metrics_port))
+        edges.add(("blackbox", name, BY_NAME[name].port))
+    edges |= {
+        ("prometheus", "jaeger", 8888),
+        ("prometheus", "alertmanager", 9093),
+        ("prometheus", "blackbox", 9115),
+        ("blackbox", "nats", 8222),
+    }
+    return edges
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_network_policies_allow_exactly_the_call_graph(overlay_name: str) -> None:
+    policies = [m for m in overlay(overlay_name) if m["kind"] == "NetworkPolicy"]
+    allowed = allowed_edges(_pods(overlay_name), policies)
+    expected = expected_edges()
+    assert allowed - expected == set(), "allowed beyond the call graph"
+    assert expected - allowed == set(), "part of the call graph is blocked"
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_a_default_deny_policy_selects_every_pod(overlay_name: str) -> None:
+    policies = {
+        m["metadata"]["name"]: m["spec"]
+        for m in overlay(overlay_name)
+        if m["kind"] == "NetworkPolicy"
+    }
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
