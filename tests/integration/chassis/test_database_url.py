@@ -19,12 +19,11 @@ pytestmark = pytest.mark.integration
 START_TIMEOUT_SECONDS = 30
 
 
-def start_fees(database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    mesh_certs(data_dir)  # where fees looks for its certificate: $DATA_DIR/certs
+def start_fees(database_url: str, certs_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "DATA_DIR": str(data_dir),
         "DATABASE_URL": database_url,
+        "MESH_CERTS_DIR": str(certs_dir),
         "FEES_ADDR": f"127.0.0.1:{free_port()}",
         "FEES_METRICS_ADDR": f"127.0.0.1:{free_port()}",
         "NATS_URL": f"nats://127.0.0.1:{free_port()}",
@@ -41,10 +40,15 @@ def start_fees(database_url: str, data_dir: Path) -> subprocess.CompletedProcess
     )
 
 
+@pytest.fixture
+def certs_dir(tmp_path: Path) -> Path:
+    return mesh_certs(tmp_path)
+
+
 def test_a_malformed_database_url_fails_the_start_naming_the_variable_and_host(
-    tmp_path: Path,
+    certs_dir: Path,
 ) -> None:
-    finished = start_fees("postgresql://fees:secret@db.invalid:notaport/fees", tmp_path)
+    finished = start_fees("postgresql://fees:secret@db.invalid:notaport/fees", certs_dir)
 
     assert finished.returncode == 2
     assert finished.stderr.strip().splitlines()[-1] == (
@@ -55,10 +59,10 @@ def test_a_malformed_database_url_fails_the_start_naming_the_variable_and_host(
 
 
 def test_an_unreachable_database_fails_the_start_in_one_line_naming_the_variable_and_host(
-    tmp_path: Path,
+    certs_dir: Path,
 ) -> None:
     port = free_port()  # nothing listens there
-    finished = start_fees(f"postgresql://fees:secret@127.0.0.1:{port}/fees", tmp_path)
+    finished = start_fees(f"postgresql://fees:secret@127.0.0.1:{port}/fees", certs_dir)
 
     assert finished.returncode == 1
     last = finished.stderr.strip().splitlines()[-1]
