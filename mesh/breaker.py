@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -32,6 +32,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from mesh.errors import CIRCUIT_OPEN
+from mesh.interceptor import Continuation, UnaryClientInterceptor
 from mesh.status import DOMAIN
 from tracing.metrics import meter
 from tracing.span_events import note
@@ -172,23 +173,18 @@ def reason_in(trailers: Any) -> str:
     return ""
 
 
-class BreakerInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+class BreakerInterceptor(UnaryClientInterceptor):
     """Refuses calls while the circuit is open; tells the breaker how each call ended."""
 
     def __init__(self, breaker: CircuitBreaker) -> None:
         self.breaker = breaker
 
-    async def intercept_unary_unary(
-        self,
-        continuation: Callable[[Any, Any], Awaitable[Any]],
-        client_call_details: Any,
-        request: Any,
-    ) -> Any:
+    async def around(self, continuation: Continuation, details: Any, request: Any) -> Any:
         if not self.breaker.allow():
             note("circuit open", {"simplebank.circuit.upstream": self.breaker.upstream})
             raise open_error(self.breaker)
         try:
-            call = await continuation(client_call_details, request)
+            call = await continuation(details, request)
             code = await call.code()
             failed = (
                 code in COUNTED and reason_in(await call.trailing_metadata()) not in RELAYED_REASONS

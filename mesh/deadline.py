@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import grpc
-
-from mesh.interceptor import Behavior, UnaryServerInterceptor
+from mesh.interceptor import Behavior, Continuation, UnaryClientInterceptor, UnaryServerInterceptor
 
 # Monotonic time by which the call being served must be answered, if its caller set one.
 _deadline: ContextVar[float | None] = ContextVar("simplebank_deadline", default=None)
@@ -68,21 +66,16 @@ class DeadlineServerInterceptor(UnaryServerInterceptor):
             _deadline.reset(token)
 
 
-class DeadlineClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+class DeadlineClientInterceptor(UnaryClientInterceptor):
     """Gives each outgoing call a timeout: its own, else the channel's default, and never more
     than what is left of the caller's deadline."""
 
     def __init__(self, default_timeout: float | None = None) -> None:
         self._default_timeout = default_timeout
 
-    async def intercept_unary_unary(
-        self,
-        continuation: Callable[[Any, Any], Awaitable[Any]],
-        client_call_details: Any,
-        request: Any,
-    ) -> Any:
-        own = client_call_details.timeout
+    async def around(self, continuation: Continuation, details: Any, request: Any) -> Any:
+        own = details.timeout
         timeout = bounded(self._default_timeout if own is None else own)
-        if timeout != client_call_details.timeout:
-            client_call_details = client_call_details._replace(timeout=timeout)
-        return await continuation(client_call_details, request)
+        if timeout != details.timeout:
+            details = details._replace(timeout=timeout)
+        return await continuation(details, request)

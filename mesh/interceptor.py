@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
+Continuation = Callable[[Any, Any], Awaitable[Any]]
 
 
 class UnaryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -35,3 +36,15 @@ class UnaryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-a
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+class UnaryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """Calls `around` for every unary-unary call a channel makes: the client-side twin."""
+
+    async def around(self, continuation: Continuation, details: Any, request: Any) -> Any:
+        raise NotImplementedError
+
+    async def intercept_unary_unary(
+        self, continuation: Continuation, client_call_details: Any, request: Any
+    ) -> Any:
+        return await self.around(continuation, client_call_details, request)

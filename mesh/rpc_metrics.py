@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
-from mesh.interceptor import Behavior, UnaryServerInterceptor
+from mesh.interceptor import Behavior, Continuation, UnaryClientInterceptor, UnaryServerInterceptor
 from tracing.metrics import meter
 
 # Health probes and reflection are not calls anyone has an objective for.
@@ -62,7 +61,7 @@ class ServerMetricsInterceptor(UnaryServerInterceptor):
             self._duration.record(time.perf_counter() - started, _attributes(method, code))
 
 
-class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+class ClientMetricsInterceptor(UnaryClientInterceptor):
     """Times each unary call a channel makes, retries and waiting for the deadline included."""
 
     def __init__(self, target: str) -> None:
@@ -71,17 +70,12 @@ class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: i
             "rpc.client.call.duration", unit="s", description="Duration of RPCs made."
         )
 
-    async def intercept_unary_unary(
-        self,
-        continuation: Callable[[Any, Any], Awaitable[Any]],
-        client_call_details: Any,
-        request: Any,
-    ) -> Any:
+    async def around(self, continuation: Continuation, details: Any, request: Any) -> Any:
         started = time.perf_counter()
-        method = client_call_details.method
+        method = details.method
         method = method.decode() if isinstance(method, bytes) else method
         try:
-            call = await continuation(client_call_details, request)
+            call = await continuation(details, request)
         except grpc.aio.AioRpcError as refused:  # refused before it went out: an open circuit
             attributes = _attributes(method, refused.code()) | {"server.address": self._target}
             self._duration.record(time.perf_counter() - started, attributes)

@@ -122,5 +122,9 @@ async def test_one_replica_leads_the_relay_until_it_stops_then_the_other_takes_o
             assert await first.leads(RELAY_ROLE)
             assert await first.leads(RELAY_ROLE)  # still, and only once
             assert not await second.leads(RELAY_ROLE)
-        # first stopped: its session, and with it the lock, is gone
+        # first stopped: its session ends, and with it the lock (the server notices soon after)
+        for _ in range(100):
+            if await second.leads(RELAY_ROLE):
+                break
+            await asyncio.sleep(0.05)
         assert await second.leads(RELAY_ROLE)

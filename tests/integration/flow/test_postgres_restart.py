@@ -13,7 +13,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.healthcheck import is_serving
 from scripts.postgres import LocalPostgres
 from simplebank.gateway.v1 import gateway_pb2
 from tests.support.data.customer import Customer
@@ -84,24 +83,19 @@ def wait_until(condition: object, what: str) -> None:
         time.sleep(0.05)
 
 
-def serving(mesh: Mesh, name: str) -> bool:
-    with grpc.insecure_channel(mesh.addrs[name]) as channel:
-        return is_serving(channel, timeout=1.0)
-
-
 def test_a_postgresql_restart_under_load_fails_calls_unavailable_then_recovers(
     mesh: Mesh, alice: Customer, server: LocalPostgres
 ) -> None:
     with Load(alice) as load:
         wait_until(lambda: load.ok_count() >= CALLS_BEFORE_AND_AFTER, "calls succeeding")
         server.stop()
-        wait_until(lambda: not serving(mesh, "orders"), "orders NOT_SERVING")
-        wait_until(lambda: not serving(mesh, "accounts"), "accounts NOT_SERVING")
+        wait_until(lambda: not mesh.serving("orders"), "orders NOT_SERVING")
+        wait_until(lambda: not mesh.serving("accounts"), "accounts NOT_SERVING")
         ok_while_down = load.ok_count()
         failed_at = len(load.codes)
         wait_until(lambda: len(load.codes) > failed_at + 2, "calls while the database is away")
         server.start()
-        wait_until(lambda: all(serving(mesh, name) for name in STATEFUL), "every service SERVING")
+        wait_until(lambda: all(mesh.serving(name) for name in STATEFUL), "every service SERVING")
         wait_until(
             lambda: load.ok_count() >= ok_while_down + CALLS_BEFORE_AND_AFTER,
             "calls succeeding again",

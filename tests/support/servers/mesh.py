@@ -192,12 +192,20 @@ class Mesh:
         args = [sys.executable, "-m", BY_NAME[name].module]
         return start_process(args, {**self.env(name), **self._replicas.get(key, {})}, log_path)
 
+    def serving(self, key: str) -> bool:
+        """Whether the process `key` (a service or a replica) answers health with SERVING."""
+        with self._health_channel(key) as channel:
+            return is_serving(channel, timeout=1.0)
+
+    def _health_channel(self, key: str) -> grpc.Channel:
+        service = key.split("#")[0]
+        internal = "" if service == "gateway" else service  # checked as the probe identity
+        return health_channel(self.addr(key), internal, self.certs_dir)
+
     def _wait_until_serving(self, name: str) -> None:
         process = self._processes[name]
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        service = name.split("#")[0]
-        internal = "" if service == "gateway" else service  # checked as the probe identity
-        with health_channel(self.addr(name), internal, self.certs_dir) as channel:
+        with self._health_channel(name) as channel:
             while time.monotonic() < deadline and process.poll() is None:
                 if is_serving(channel, timeout=0.5):  # False while it is not listening yet
                     return
