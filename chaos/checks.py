@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.data.invariants import ALWAYS, not_settled
-from tests.support.data.snapshot import Snapshot, take_snapshot
+from tests.support.data.snapshot import Snapshot, sqlite_files, take_snapshot
 
 FINAL = ("FILLED", "REJECTED")
 
@@ -33,7 +33,7 @@ class Watch:
         self.problems: dict[str, list[str]] = {name: [] for name in ALWAYS}
 
     def look(self) -> None:
-        snapshot = take_snapshot(self._data_dir)
+        snapshot = take_snapshot(sqlite_files(self._data_dir))
         self.snapshots += 1
         for name, check in ALWAYS.items():
             self.problems[name] += check(snapshot)
@@ -43,7 +43,7 @@ def settle(data_dir: Path, timeout: float) -> tuple[Snapshot, list[str]]:
     """The first snapshot with nothing in flight, or the last one and what was still pending."""
     deadline = time.monotonic() + timeout
     while True:
-        snapshot = take_snapshot(data_dir)
+        snapshot = take_snapshot(sqlite_files(data_dir))
         pending = not_settled(snapshot)
         if not pending or time.monotonic() > deadline:
             return snapshot, pending

@@ -80,6 +80,11 @@ def _read_sqlite(path: Path) -> dict[str, list[Row]]:
     return tables
 
 
+def sqlite_files(data_dir: Path) -> dict[str, Path | str]:
+    """Where each stateful service keeps its state in a data folder of SQLite files."""
+    return {name: data_dir / f"{name}.sqlite3" for name in DATABASES}
+
+
 def take_snapshot(databases: Mapping[str, Path | str]) -> Snapshot:
     """Read every service's database: `databases` maps a service to its file or URL."""
     return Snapshot({name: read_database(databases[name]) for name in DATABASES})
