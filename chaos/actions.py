@@ -55,6 +55,10 @@ class Action:
     detail: str
 
 
+# How long an action waits for a process the launcher is restarting.
+RESTARTING_SECONDS = 15.0
+
+
 class Chaos:
     """Picks and applies actions; undoes what lasts (a freeze, a fault) after `hold` seconds."""
 
@@ -85,20 +89,34 @@ class Chaos:
     def _pid(self, target: str) -> int:
         return self._mesh.current().pids[target]
 
+    def _signal(self, target: str, signum: signal.Signals) -> int:
+        """Send `signum` to the target's current process; returns its pid. A process the
+        launcher is restarting right now (its old pid gone, the ready file not yet rewritten)
+        is waited for, so the action lands on the one that runs."""
+        deadline = time.monotonic() + RESTARTING_SECONDS
+        while True:
+            pid = self._pid(target)
+            try:
+                os.kill(pid, signum)
+                return pid
+            except ProcessLookupError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def _kill(self, at: float, target: str) -> Action:
-        os.kill(self._pid(target), signal.SIGKILL)
+        self._signal(target, signal.SIGKILL)
         self._exits[target] = self._exits.get(target, 0) + 1
         return Action(at, "kill -9", target, "the launcher restarts it")
 
     def _restart(self, at: float, target: str) -> Action:
-        os.kill(self._pid(target), signal.SIGTERM)
+        self._signal(target, signal.SIGTERM)
         self._exits[target] = self._exits.get(target, 0) + 1
         return Action(at, "restart", target, "SIGTERM; the launcher starts it again")
 
     def _freeze(self, at: float, target: str) -> Action:
         seconds = round(self._dice.uniform(0.5, 2.5), 1)
-        pid = self._pid(target)
-        os.kill(pid, signal.SIGSTOP)
+        pid = self._signal(target, signal.SIGSTOP)
         time.sleep(seconds)
         os.kill(pid, signal.SIGCONT)
         return Action(at, "freeze", target, f"SIGSTOP for {seconds}s, then SIGCONT")
