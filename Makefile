@@ -73,6 +73,10 @@ RUN_FLAGS ?=
 run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
 	$(PY) scripts/run.py $(RUN_FLAGS)
 
+.PHONY: cluster
+cluster: venv tools ## Two replicas of every service, three NATS nodes, PostgreSQL, the watchers (Ctrl-C stops it)
+	$(PY) scripts/run.py --cluster $(RUN_FLAGS)
+
 .PHONY: certs
 certs: venv ## Create the mesh's CA and certificates in data/certs (make run does too; FORCE=1 anew)
 	$(PY) scripts/certs.py $(if $(FORCE),--force)
