@@ -96,8 +96,8 @@ fault: ## With `make run` going: make fault SERVICE=accounts METHOD=ReserveHoldi
 
 .PHONY: chaos
 CHAOS_FLAGS ?=
-chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"
-	$(PY) -m chaos $(CHAOS_FLAGS)
+chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"; CLUSTER=1: kills on make cluster's shape
+	$(PY) -m chaos $(if $(CLUSTER),--cluster) $(CHAOS_FLAGS)
 
 .PHONY: alerts
 alerts: ## With `make run` going: print what Alertmanager has firing now

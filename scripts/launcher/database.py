@@ -58,6 +58,13 @@ def database_urls(postgres: LocalPostgres) -> dict[str, str]:
     return {name: _on_port(url, postgres.port) for name, url in urls.items()}
 
 
+def saved_urls(data_dir: Path, addr: str) -> dict[str, str]:
+    """What a running `make cluster` gave each stateful service, for a reader of its data
+    (chaos, tests): the file the first run wrote, on the server's port now."""
+    urls: dict[str, str] = json.loads((data_dir / "postgres" / URLS_FILE).read_text())
+    return {name: _on_port(url, int(addr.rpartition(":")[2])) for name, url in urls.items()}
+
+
 def _on_port(url: str, port: int) -> str:
     """The URL with this run's port: POSTGRES_ADDR may have moved since the first run."""
     parts = urlsplit(url)
