@@ -19,6 +19,7 @@ import yaml
 from mesh.identity import NATS_SERVER, PROBE
 from mesh.services import BY_NAME, NAMES
 from mesh.tls import MeshTls
+from scripts.k8s_check.certificates import certificate_identities, from_files
 from tests.support import REPO_ROOT
 from tests.support.tools.compose import (
     app_services,
@@ -35,9 +36,6 @@ pytestmark = pytest.mark.integration
 
 OVERLAYS = ("local", "production")
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")
-# Read by the code once PostgreSQL comes (the production overlay sets it already); until then
-# the services keep SQLite in the pod's emptyDir.
-ANNOUNCED_VARIABLES = {"DATABASE_URL"}
 # Set on Kubernetes and not in compose, each for a reason of the cluster's.
 CLUSTER_ONLY = {
     "SHUTDOWN_DRAIN_SECONDS": "endpoints take seconds to drop a terminating pod",
@@ -99,7 +97,7 @@ def test_every_variable_compose_sets_is_set_the_same_on_kubernetes(name: str) ->
 @pytest.mark.parametrize("name", NAMES)
 def test_every_variable_kubernetes_sets_is_read_by_the_code(overlay_name: str, name: str) -> None:
     variables = set(env(container(overlay_name, "Deployment", name)))
-    unread = variables - variables_read_by(name, NAMES) - ANNOUNCED_VARIABLES
+    unread = variables - variables_read_by(name, NAMES)
     assert not unread, f"no code of services/{name}/, mesh/ or tracing/ reads {sorted(unread)}"
 
 
@@ -400,3 +398,16 @@ def test_a_default_deny_policy_selects_every_pod(overlay_name: str) -> None:
         if m["kind"] == "NetworkPolicy"
     }
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_readme_creates_every_certificate_secret_the_pods_mount_as_the_check_does(
+    overlay_name: str,
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    loop = re.search(r"^for id in ([\w ]+); do\n(.*?)^done$", readme, re.MULTILINE | re.DOTALL)
+    assert loop, "README.md no longer shows how to create the certificates' Secrets"
+    identities, body = loop.group(1).split(), " ".join(loop.group(2).replace("\\\n", " ").split())
+    assert sorted(identities) == sorted(certificate_identities(list(overlay(overlay_name))))
+    made_by_check = " ".join(from_files(Path("data/certs"), "$id"))
+    assert body == f"kubectl -n simplebank create secret generic $id-tls {made_by_check}"
