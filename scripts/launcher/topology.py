@@ -18,6 +18,8 @@ CLUSTER_REPLICAS = 2
 CLUSTER_NATS_NODES = 3
 CLUSTER_NAME = "simplebank"
 REPLICA_PORT_STEP = 10  # the second replica of gateway (50051) listens on 50061, and so on
+# Its metrics: 9461 -> 9481 (9471-9475 are the services' health ports, mesh/services.py).
+METRICS_PORT_STEP = 20
 DEFAULT_POSTGRES_ADDR = "127.0.0.1:5433"  # beside, not on, a system PostgreSQL's 5432
 
 
@@ -51,7 +53,7 @@ def cluster_defaults() -> dict[str, str]:
             service.address, CLUSTER_REPLICAS, REPLICA_PORT_STEP
         )
         defaults[service.metrics_variable] = _ports(
-            service.metrics_address, CLUSTER_REPLICAS, REPLICA_PORT_STEP
+            service.metrics_address, CLUSTER_REPLICAS, METRICS_PORT_STEP
         )
     nodes = _ports("127.0.0.1:4222", CLUSTER_NATS_NODES, 1).split(",")
     defaults["NATS_URL"] = ",".join(f"nats://{addr}" for addr in nodes)

@@ -50,7 +50,7 @@ def test_a_replica_listens_on_its_own_port_and_dials_every_replica_of_the_others
     env = service_env(settings, "orders", second_orders, "postgresql://o:p@127.0.0.1:5433/orders")
 
     assert env["ORDERS_LISTEN_ADDR"] == "127.0.0.1:50062"
-    assert env["ORDERS_METRICS_ADDR"] == "127.0.0.1:9472"
+    assert env["ORDERS_METRICS_ADDR"] == "127.0.0.1:9482"
     assert env["ACCOUNTS_ADDR"] == "127.0.0.1:50053,127.0.0.1:50063"
     assert env["DATABASE_URL"].endswith("/orders")
     assert "service.instance.id=orders-2" in env["OTEL_RESOURCE_ATTRIBUTES"]
