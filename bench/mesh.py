@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.ports import mesh_on_free_ports
 from bench.progress import say
 from scripts.launcher import ready_file
+from scripts.launcher.children import die_with
 from scripts.launcher.ready_file import NotReady, Ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +133,8 @@ def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Killed with us (a test's timeout kills -9): then its children die with it.
+            preexec_fn=die_with(os.getpid()),
         )
     ready = None
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.ports import mesh_on_free_ports
 from scripts.launcher import database, ready_file
+from scripts.launcher.children import die_with
 from scripts.launcher.paths import REPO_ROOT
 from scripts.launcher.ready_file import Ready
 from tests.support.data.snapshot import sqlite_files
@@ -81,6 +82,8 @@ def running_mesh(root: Path, cluster: bool = False) -> Iterator[ChaosMesh]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # Killed with us (a test's timeout kills -9): then its children die with it.
+            preexec_fn=die_with(os.getpid()),
         )
     try:
         timeout = CLUSTER_START_TIMEOUT_SECONDS if cluster else START_TIMEOUT_SECONDS
