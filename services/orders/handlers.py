@@ -11,7 +11,14 @@ from typing import Protocol
 from mesh.convert import utc_now
 from mesh.database import Database
 from mesh.deadline import detached
-from mesh.errors import FieldViolation, InvalidArgument, NotFound
+from mesh.errors import (
+    DeadlineExceeded,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
 from services.events import (
     FeeCharged,
@@ -66,7 +73,8 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
     """Reserve the shares, then store the order and its OrderCreated event in one transaction.
 
     The same request again finds the stored order and returns it. If storing fails after the
-    shares were reserved, the reservation is released, so nothing stays held for no order.
+    shares were reserved, or the reserve call itself ends without an answer (cancelled, out of
+    time, accounts away), the reservation is released, so nothing stays held for no order.
     """
     _validate(cmd)
     order_id = order_id_for(cmd.account_id, cmd.request_id)
@@ -75,7 +83,16 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         check_same_request(existing, cmd.account_id, cmd.symbol, cmd.quantity)
         return existing
 
-    await holdings.reserve(order_id, cmd.account_id, cmd.symbol, cmd.quantity)
+    try:
+        await holdings.reserve(order_id, cmd.account_id, cmd.symbol, cmd.quantity)
+    except BaseException as error:
+        # accounts may have held the shares before the answer was lost: it went away or ran
+        # out of time, or this call was cancelled (the caller went away, a gateway killed
+        # mid-call). A refusal held nothing.
+        if _may_have_reserved(error):
+            with detached():
+                await _release_unless_stored(order_id, database, holdings)
+        raise
 
     def save(uow: UnitOfWork) -> Order:
         raced = store.get(uow, order_id)
@@ -103,6 +120,11 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         extra={"order_id": order.order_id, "symbol": order.symbol, "quantity": order.quantity},
     )
     return order
+
+
+def _may_have_reserved(error: BaseException) -> bool:
+    """Whether a reserve call that failed with `error` may still have held the shares."""
+    return not isinstance(error, DomainError) or isinstance(error, Unavailable | DeadlineExceeded)
 
 
 async def _release_unless_stored(order_id: str, database: Database, holdings: Holdings) -> None:

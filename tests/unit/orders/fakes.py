@@ -15,6 +15,8 @@ class FakeHoldings:
 
     refusal: DomainError | None = None
     during_reserve: Callable[[], Awaitable[None]] | None = None
+    # Raised after the shares were held, as when the answer is lost on its way back.
+    after_reserve: BaseException | None = None
     reserved: list[tuple[str, str, str, int]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     deadlines_at_release: list[float | None] = field(default_factory=list)
@@ -25,6 +27,8 @@ class FakeHoldings:
         if self.during_reserve is not None:
             await self.during_reserve()
         self.reserved.append((order_id, account_id, symbol, quantity))
+        if self.after_reserve is not None:
+            raise self.after_reserve
 
     async def release(self, order_id: str) -> None:
         self.released.append(order_id)

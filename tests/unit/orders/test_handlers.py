@@ -17,7 +17,7 @@ import pytest
 
 from mesh.database import Database
 from mesh.deadline import budget
-from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 from services import events
 from services.orders import handlers, store
 from services.orders.domain import IdempotencyKeyReused, Order, OrderStatus, order_id_for
@@ -191,6 +191,29 @@ async def test_a_refused_reservation_reaches_the_caller_and_leaves_no_order_or_e
     assert await outbox_ids(database) == []
     assert commits.count == 0
     assert holdings.released == []
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        asyncio.CancelledError(),  # the caller went away mid-call (a gateway killed: chaos)
+        Unavailable("accounts went away"),
+        DeadlineExceeded("accounts took too long"),
+    ],
+    ids=["cancelled", "unavailable", "deadline"],
+)
+async def test_shares_held_by_a_reserve_call_whose_answer_was_lost_are_released(
+    database: Database, holdings: FakeHoldings, lost: BaseException
+) -> None:
+    holdings.after_reserve = lost
+
+    with pytest.raises(type(lost)):
+        await place(database, holdings)
+
+    assert holdings.reserved, "accounts held the shares"
+    assert holdings.released == [ORDER_ID]
+    assert await stored_orders(database) == []
+    assert await outbox_ids(database) == []
 
 
 async def test_shares_reserved_for_an_order_that_could_not_be_stored_are_released(
