@@ -22,12 +22,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench import cpu, flamegraph, ghz
+from bench import cpu, flamegraph, ghz, memory
 from bench.ghz import Load
 from bench.mesh import REPO_ROOT, TOKEN, TRACING_ON, running_mesh
 from bench.progress import say
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
+CORE = (*SERVICES, "nats", "jaeger")  # the core mesh of the memory target
 PY_SPY = Path(sys.executable).parent / "py-spy"
 METADATA = {"authorization": f"Bearer {TOKEN}"}
 TOP = 12
@@ -35,7 +36,10 @@ TOP = 12
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("--rate", type=int, default=100, help="orders/s while sampling")
+    parser.add_argument(
+        "--rate", type=int, default=100, help="orders/s while sampling; 0: flat out"
+    )
+    parser.add_argument("--concurrency", type=int, default=32, help="workers when flat out")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of sampling")
     parser.add_argument("--samples", type=int, default=97, help="py-spy samples per second")
     parser.add_argument("--label", default="latest", help="results/profiles/<label>/")
@@ -106,24 +110,32 @@ def main(argv: list[str] | None = None) -> int:
                 name: record(mesh.pids[name], args.duration, args.samples, root / f"{name}.txt")
                 for name in SERVICES
             }
-        load = Load(concurrency=max(50, args.rate // 4), seconds=args.duration, rate=args.rate)
-        say(f"loading {args.rate}/s for {args.duration:g} s")
+        workers = max(50, args.rate // 4) if args.rate else args.concurrency
+        load = Load(concurrency=workers, seconds=args.duration, rate=args.rate)
+        say(f"loading {args.rate or 'flat out'}/s for {args.duration:g} s")
         before = cpu.snapshot(mesh.pids)
         result = ghz.run(mesh.gateway, load, "prof", METADATA)
         cpu.wait_until_idle(mesh.pids, 30)
         used = cpu.used_since(before, mesh.pids)
+        core = [pid for name, pid in mesh.pids.items() if name in CORE]
+        resident = memory.snapshot(mesh.pids)
+        core_mb = memory.together_mb(core)
         for name, sampler in samplers.items():
             _, errors = sampler.communicate(timeout=args.duration + 60)
             if sampler.returncode != 0:
                 say(f"py-spy on {name} failed: {errors.decode(errors='replace').strip()}")
     load_average = os.getloadavg()
     lines = [
-        f"# profile '{args.label}': {result.ok} orders at {args.rate}/s for {args.duration:g} s,"
+        f"# profile '{args.label}': {result.ok} orders at {args.rate or 'flat out'}/s"
+        f" ({result.rps:.0f}/s) for {args.duration:g} s,"
         f" p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, {result.errors} failed;"
         f" load average {load_average[0]:.1f} {load_average[1]:.1f}",
         "CPU ms per order: "
         + ", ".join(f"{n} {1000 * s / max(result.ok, 1):.2f}" for n, s in used.items())
         + f"; all {1000 * sum(used.values()) / max(result.ok, 1):.2f}",
+        "RSS MB after load: "
+        + ", ".join(f"{n} {r.rss_mb:.0f}" for n, r in resident.items())
+        + f"; core mesh (services, nats, jaeger; shared pages once) {core_mb:.0f}",
     ]
     for name in samplers:
         raw = root / f"{name}.txt"
