@@ -142,6 +142,7 @@ class PostgresEngine:
     """Runs work on pooled connections, each transaction SERIALIZABLE and retried on conflict;
     `leads` holds a session advisory lock so one replica at a time does a singleton job."""
 
+    on_event_loop = False
     workers = POOL_SIZE
 
     def __init__(self, url: str, recorder: EventRecorder) -> None:
