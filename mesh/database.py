@@ -42,6 +42,8 @@ class Engine(Protocol):
 
     def leads(self, role: str) -> bool: ...
 
+    def retries(self, error: Exception) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -103,6 +105,11 @@ class Database:
     async def leads(self, role: str) -> bool:
         """Whether this replica is the one that does `role` (such as relaying the outbox)."""
         return await self._run(lambda: self._engine.leads(role))
+
+    def retries(self, error: Exception) -> bool:
+        """Whether `error`, raised inside work, makes the backend run the work again (a
+        PostgreSQL serialization conflict) rather than fail it."""
+        return self._engine.retries(error)
 
     async def ping(self) -> bool:
         """Health check: the database answers a query."""

@@ -214,6 +214,10 @@ class PostgresEngine:
         self._away = False
         return result, uow.events
 
+    def retries(self, error: Exception) -> bool:
+        """A conflict that `run` answers by running the work again."""
+        return isinstance(error, RETRYABLE)
+
     def leads(self, role: str) -> bool:
         """Whether this replica holds `role`'s lock, taking it if it is free.
 

@@ -89,6 +89,10 @@ class SqliteEngine:
         connection.execute("COMMIT")
         return result, uow.events
 
+    def retries(self, error: Exception) -> bool:
+        """One writer at a time: a transaction never conflicts with another."""
+        return False
+
     def leads(self, role: str) -> bool:
         """The one process on this file does every background job."""
         return True
