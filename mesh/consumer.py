@@ -143,27 +143,33 @@ class EventConsumer(BackgroundLoop, Generic[E]):
 
         One commit instead of one per message, and the acks only after it. A message whose
         handler fails is rolled back to its savepoint, so the others still commit, and is
-        redelivered or dead-lettered as always. If the transaction itself fails (the database
-        is away) each message fails as it would have alone. A message that cannot be read, and
-        every message while faults are injected, go through `process` on their own.
+        redelivered or dead-lettered as always; so is one an injected fault fails (each
+        message meets the faults once, before the transaction, as it did alone). If the
+        transaction itself fails (the database is away) each message fails as it would have
+        alone. A message that cannot be read goes through `process` on its own.
         """
-        batch: list[_Pending[E]] = []
-        for msg in messages:
-            pending = self._readable(msg)
-            if pending is None or self.faults is not None:
-                await self.process(msg)
-            else:
-                batch.append(pending)
-        if not batch:
-            return
-        started = time.perf_counter()
+        ready: list[_Pending[E]] = []
+        refused: list[tuple[_Pending[E], Exception]] = []
         try:
-            try:
-                outcomes = await self._database.transact(lambda u: self._apply_batch(u, batch))
-            except Exception as error:
-                outcomes = [error] * len(batch)
+            for msg in messages:
+                pending = self._readable(msg)
+                if pending is None:
+                    await self.process(msg)  # dead-lettered there, saying why
+                    continue
+                fault = None if self.faults is None else await self.faults.inject(self.subject)
+                if fault is not None and fault.error_code:
+                    refused.append((pending, InjectedFault(fault)))
+                else:
+                    ready.append(pending)
+            started = time.perf_counter()
+            outcomes: list[bool | Exception] = []
+            if ready:
+                try:
+                    outcomes = await self._database.transact(lambda u: self._apply_batch(u, ready))
+                except Exception as error:
+                    outcomes = [error] * len(ready)
             seconds = time.perf_counter() - started
-            for pending, outcome in zip(batch, outcomes, strict=True):
+            for pending, outcome in [*zip(ready, outcomes, strict=True), *refused]:
                 with trace.use_span(pending.span, end_on_exit=True):
                     if isinstance(outcome, Exception):
                         self._metrics.processed("failed", seconds, outcome)
@@ -173,7 +179,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 self._metrics.processed("applied" if outcome else "duplicate", seconds)
                 await self.acknowledge(pending.msg)
         finally:
-            for pending in batch:  # cancelled halfway: what was not acked comes back
+            for pending in [*ready, *(p for p, _ in refused)]:  # cancelled: nothing acked
                 if pending.span.is_recording():
                     pending.span.end()
 
