@@ -26,9 +26,9 @@ from bench import cpu, flamegraph, ghz, memory
 from bench.ghz import Load
 from bench.mesh import REPO_ROOT, TOKEN, TRACING_ON, running_mesh
 from bench.progress import say
+from bench.scenario import CORE
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
-CORE = (*SERVICES, "nats", "jaeger")  # the core mesh of the memory target
 PY_SPY = Path(sys.executable).parent / "py-spy"
 METADATA = {"authorization": f"Bearer {TOKEN}"}
 TOP = 12
@@ -125,10 +125,13 @@ def main(argv: list[str] | None = None) -> int:
             if sampler.returncode != 0:
                 say(f"py-spy on {name} failed: {errors.decode(errors='replace').strip()}")
     load_average = os.getloadavg()
+    kinds = ", ".join(f"{kind}: {n}" for kind, n in result.failures.items())
+    failures = f" ({kinds})" if kinds else ""
     lines = [
         f"# profile '{args.label}': {result.ok} orders at {args.rate or 'flat out'}/s"
         f" ({result.rps:.0f}/s) for {args.duration:g} s,"
-        f" p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, {result.errors} failed;"
+        f" p50 {result.p50_ms:.1f} ms, p95 {result.p95_ms:.1f} ms, {result.errors} failed"
+        f"{failures};"
         f" load average {load_average[0]:.1f} {load_average[1]:.1f}",
         "CPU ms per order: "
         + ", ".join(f"{n} {1000 * s / max(result.ok, 1):.2f}" for n, s in used.items())
