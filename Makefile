@@ -73,6 +73,10 @@ RUN_FLAGS ?=
 run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
 	$(PY) scripts/run.py $(RUN_FLAGS)
 
+.PHONY: cluster
+cluster: venv tools ## Two replicas of every service, three NATS nodes, PostgreSQL, the watchers (Ctrl-C stops it)
+	$(PY) scripts/run.py --cluster $(RUN_FLAGS)
+
 .PHONY: certs
 certs: venv ## Create the mesh's CA and certificates in data/certs (make run does too; FORCE=1 anew)
 	$(PY) scripts/certs.py $(if $(FORCE),--force)
@@ -92,8 +96,8 @@ fault: ## With `make run` going: make fault SERVICE=accounts METHOD=ReserveHoldi
 
 .PHONY: chaos
 CHAOS_FLAGS ?=
-chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"
-	$(PY) -m chaos $(CHAOS_FLAGS)
+chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"; CLUSTER=1: kills on make cluster's shape
+	$(PY) -m chaos $(if $(CLUSTER),--cluster) $(CHAOS_FLAGS)
 
 .PHONY: alerts
 alerts: ## With `make run` going: print what Alertmanager has firing now

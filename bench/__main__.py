@@ -3,9 +3,11 @@
     python -m bench [--rate 200] [--duration 20] [--concurrency 32] [--keep]
     python -m bench --quick    # seconds; fails unless every call succeeded (make test runs it)
 
-Starts its own mesh (scripts/run.py) on free loopback ports three times (tracing on, the
-sampler off, --no-tracing) and a bare grpc.aio chain of as many hops, loads each with ghz,
-prints one table and writes it as JSON to results/. Figures are for reading, never asserted.
+Starts its own mesh (scripts/run.py) on free loopback ports once per configuration (tracing
+on, the sampler off, metrics off, mesh TLS off, --no-tracing; the full run adds `make
+cluster`'s shape: two replicas each on PostgreSQL, three NATS nodes) and a bare grpc.aio chain
+of as many hops, loads each with ghz, prints one table and writes it as JSON to results/.
+Figures are for reading, never asserted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bench import report
 from bench.baseline import running_baseline
 from bench.machine import describe
 from bench.mesh import (
+    CLUSTER,
     MESH_TLS_OFF,
     METRICS_OFF,
     REPO_ROOT,
@@ -82,6 +85,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=True,
         help="also measure the launcher's --no-tracing (default: yes)",
     )
+    parser.add_argument(
+        "--cluster",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also measure make cluster's shape (default: in the full run, not with --quick)",
+    )
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results")
     parser.add_argument("--keep", action="store_true", help="keep data folders and logs")
     return parser.parse_args(argv)
@@ -94,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = dataclasses.replace(plan, no_tracing=False)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     root = Path(tempfile.mkdtemp(prefix="simplebank-bench-"))
+    root.chmod(0o755)  # the cluster's PostgreSQL runs as its own user, below this folder
     configurations = {
         report.TRACING_ON: TRACING_ON,
         report.SAMPLER_OFF: SAMPLER_OFF,
@@ -102,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if plan.no_tracing:
         configurations[report.NO_TRACING] = SDK_OFF
+    if args.cluster if args.cluster is not None else not args.quick:
+        configurations[report.CLUSTER] = CLUSTER
     measured: dict[str, Measurement] = {}
     began = time.monotonic()
     try:

@@ -1,4 +1,8 @@
-"""CPU time of processes from /proc: who worked during a run, and waiting until all are idle."""
+"""CPU time of processes from /proc: who worked during a run, and waiting until all are idle.
+
+A process's time includes its children's still running (PostgreSQL's backends, which do its
+work); the mesh's own processes start none.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,54 @@ from pathlib import Path
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system time the process has used so far (0 if it is gone)."""
+def cpu_seconds(pid: int, children: Mapping[int, list[int]] | None = None) -> float:
+    """User plus system time the process (and, given `children`, its descendants) has used so
+    far (0 if it is gone)."""
+    own = _own_cpu_seconds(pid)
+    if children is None:
+        return own
+    return own + sum(cpu_seconds(child, children) for child in children.get(pid, []))
+
+
+def _own_cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def _stat_fields(pid: int) -> list[str] | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return None
     # The command name (field 2) may hold spaces; the fields after its ")" are fixed.
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+    return stat.rsplit(")", 1)[1].split()
+
+
+def children_of_all() -> dict[int, list[int]]:
+    """Each running process's children, from /proc (pid -> child pids)."""
+    found: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None:
+                found.setdefault(int(fields[1]), []).append(int(entry.name))
+    return found
+
+
+def descendants(pid: int, children: Mapping[int, list[int]]) -> list[int]:
+    """The process and everything below it."""
+    return [pid, *(d for child in children.get(pid, []) for d in descendants(child, children))]
 
 
 def snapshot(pids: Mapping[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+    children = children_of_all()
+    return {name: cpu_seconds(pid, children) for name, pid in pids.items()}
 
 
 def used_since(before: Mapping[str, float], pids: Mapping[str, int]) -> dict[str, float]:
     """CPU seconds each process used since `before` was taken."""
-    return {name: cpu_seconds(pid) - before.get(name, 0.0) for name, pid in pids.items()}
+    now = snapshot(pids)
+    return {name: now[name] - before.get(name, 0.0) for name in pids}
 
 
 def wait_until_idle(

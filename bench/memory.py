@@ -1,10 +1,13 @@
-"""Resident memory of processes, read from /proc: each process's, and the whole set's."""
+"""Resident memory of processes, read from /proc: each process's, and the whole set's; a process
+counts its running children (PostgreSQL's backends), the mesh's own processes have none."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.cpu import children_of_all, descendants
 
 BYTES_PER_KIB = 1024
 BYTES_PER_MB = 1_000_000
@@ -19,8 +22,15 @@ class Resident:
 
 
 def resident(pid: int) -> Resident:
-    fields = _kib_fields(Path(f"/proc/{pid}/status").read_text().splitlines())
-    return Resident(_mb(fields.get("VmRSS", 0)), _mb(fields.get("VmHWM", 0)))
+    """The process's own, and its descendants' added (shared pages counted in each)."""
+    rss = peak = 0
+    for each in descendants(pid, children_of_all()):
+        try:
+            fields = _kib_fields(Path(f"/proc/{each}/status").read_text().splitlines())
+        except OSError:  # a child gone meanwhile
+            continue
+        rss, peak = rss + fields.get("VmRSS", 0), peak + fields.get("VmHWM", 0)
+    return Resident(_mb(rss), _mb(peak))
 
 
 def snapshot(pids: Mapping[str, int]) -> dict[str, Resident]:
@@ -41,7 +51,9 @@ def together_mb(pids: Iterable[int]) -> float:
     """
     private = 0
     shared: dict[str, int] = {}
-    for pid in pids:
+    children = children_of_all()
+    every = [each for pid in pids for each in descendants(pid, children)]
+    for pid in every:
         for name, fields in _mappings(pid):
             private += fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
             pages = fields.get("Shared_Clean", 0) + fields.get("Shared_Dirty", 0)
@@ -55,7 +67,11 @@ def _mappings(pid: int) -> list[tuple[str, dict[str, int]]]:
     found: list[tuple[str, dict[str, int]]] = []
     lines: list[str] = []
     name = ""
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:  # a child gone meanwhile (a PostgreSQL backend)
+        return found
+    for line in text.splitlines():
         head = line.split(maxsplit=5)
         if "-" in head[0] and not head[0].endswith(":"):  # "start-end perms offset dev inode path"
             if lines:

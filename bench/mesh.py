@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.ports import mesh_on_free_ports
 from bench.progress import say
 from scripts.launcher import ready_file
+from scripts.launcher.children import die_with
 from scripts.launcher.ready_file import NotReady, Ready
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,7 @@ TOKEN = "bench-token"
 ACCOUNT = "acc-bench"
 SHARES = 100_000_000
 START_TIMEOUT_SECONDS = 60.0
+CLUSTER_START_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 30.0
 
 
@@ -46,6 +48,10 @@ class Tracing:
     launcher_args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def cluster(self) -> bool:
+        return "--cluster" in self.launcher_args
+
 
 # The default: every order traced and exported to Jaeger.
 TRACING_ON = Tracing("tracing on")
@@ -63,12 +69,16 @@ METRICS_OFF = Tracing(
 # Everything on, but plaintext between the services and to NATS, and no authorization check:
 # MESH_TLS=off exists for this comparison only (what mTLS costs), never for a real run.
 MESH_TLS_OFF = Tracing("mesh TLS off", env={"MESH_TLS": "off"})
+# `make cluster`'s shape, tracing on: two replicas of every service on PostgreSQL, three NATS
+# nodes. ghz calls the first gateway replica (it dials one address); every hop behind it is
+# spread round-robin over both replicas.
+CLUSTER = Tracing("cluster", launcher_args=("--cluster",))
 
 
 @dataclass(frozen=True)
 class RunningMesh:
     gateway: str
-    pids: Mapping[str, int]  # the five services, nats and (with tracing) jaeger
+    pids: Mapping[str, int]  # every replica, NATS node, PostgreSQL, (with tracing) jaeger ...
     startup_seconds: float  # the launcher's own figure: from its start to all five SERVING
     ready_seconds: float  # from spawning the launcher to its ready file: imports included
     log_dir: Path
@@ -77,7 +87,7 @@ class RunningMesh:
 def bench_env(tracing: Tracing, seed_file: Path) -> dict[str, str]:
     """Our environment without OTEL_* settings, every port free, the bench customer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env |= mesh_on_free_ports()
+    env |= mesh_on_free_ports(tracing.cluster)
     env |= {
         "ACCOUNTS_SEED_FILE": str(seed_file),
         "GATEWAY_TOKENS": f"{TOKEN}=bench:{ACCOUNT}",
@@ -108,6 +118,7 @@ def write_seed(path: Path) -> None:
 def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
     """Start the whole mesh under `root`, yield once every service is SERVING, then stop it."""
     root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # a cluster's PostgreSQL runs as its own user, in <root>/data/postgres
     seed_file, ready_path, log = root / "accounts.json", root / "ready.json", root / "launcher.log"
     write_seed(seed_file)
     args = [sys.executable, str(LAUNCHER), "--data-dir", str(root / "data")]
@@ -122,11 +133,14 @@ def running_mesh(root: Path, tracing: Tracing) -> Iterator[RunningMesh]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Killed with us (a test's timeout kills -9): then its children die with it.
+            preexec_fn=die_with(os.getpid()),
         )
     ready = None
     try:
         try:
-            ready = ready_file.wait_for(ready_path, launcher, START_TIMEOUT_SECONDS)
+            timeout = CLUSTER_START_TIMEOUT_SECONDS if tracing.cluster else START_TIMEOUT_SECONDS
+            ready = ready_file.wait_for(ready_path, launcher, timeout)
         except NotReady as error:
             tail = log.read_text(errors="replace")[-3000:]
             raise MeshStartError(

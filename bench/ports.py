@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mesh.services import SERVICES
 from scripts.launcher.observability import DEFAULTS as OBSERVABILITY_DEFAULTS
+from scripts.launcher.topology import CLUSTER_NATS_NODES, CLUSTER_REPLICAS
 
 HOST = "127.0.0.1"
 # Jaeger's listeners, which config/jaeger.yaml places from these (the launcher reads two of them).
@@ -42,11 +43,23 @@ def free_addr() -> str:
     return f"{HOST}:{free_port()}"
 
 
-def mesh_on_free_ports() -> dict[str, str]:
-    """Every port `make run` opens, moved to a free one through the variables that place it."""
-    env = {service.address_variable: free_addr() for service in SERVICES}
-    env |= {service.metrics_variable: free_addr() for service in SERVICES}
-    env["NATS_URL"] = f"nats://{free_addr()}"
+def free_addrs(count: int) -> str:
+    """`count` free addresses, separated by commas, as a list of replicas is written."""
+    return ",".join(free_addr() for _ in range(count))
+
+
+def mesh_on_free_ports(cluster: bool = False) -> dict[str, str]:
+    """Every port `make run` opens, moved to a free one through the variables that place it;
+    with `cluster`, every port of `make cluster` (scripts/launcher/topology.py)."""
+    replicas = CLUSTER_REPLICAS if cluster else 1
+    env = {service.address_variable: free_addrs(replicas) for service in SERVICES}
+    env |= {service.metrics_variable: free_addrs(replicas) for service in SERVICES}
+    nodes = CLUSTER_NATS_NODES if cluster else 1
+    env["NATS_URL"] = ",".join(f"nats://{addr}" for addr in free_addrs(nodes).split(","))
+    if cluster:
+        env["NATS_CLUSTER_ADDRS"] = free_addrs(nodes)
+        env["NATS_MONITOR_ADDRS"] = free_addrs(nodes)
+        env["POSTGRES_ADDR"] = free_addr()
     env |= {variable: free_addr() for variable in JAEGER_ADDRESS_VARIABLES}
     env |= {variable: free_addr() for variable in OBSERVABILITY_DEFAULTS}
     env["VICTORIALOGS_ADDR"] = free_addr()

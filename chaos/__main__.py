@@ -1,12 +1,17 @@
 """make chaos: load, kills, freezes, restarts and faults on a mesh of its own; then the checks.
 
-    python -m chaos [--seed 1] [--duration 30] [--actions 8] [--rate 6] [--keep]
+    python -m chaos [--seed 1] [--duration 30] [--actions 8] [--rate 6] [--keep] [--cluster]
 
 Starts `scripts/run.py` on free loopback ports (demo data, no tracing or watchers), places
 orders through the gateway at `rate` a second, and at seeded moments kills (-9), freezes
 (SIGSTOP/SIGCONT), restarts (SIGTERM) a service or NATS, or sets a fault through the
 FaultService. Then it clears the faults, lets the events settle, and checks the invariants.
 Prints a table; exits 1 if any check broke. Traffic only to 127.0.0.1.
+
+--cluster: the same on `make cluster`'s shape (two replicas each on PostgreSQL, three NATS
+nodes), the load round-robin over both gateways, each action a kill -9 of a random replica
+or of the NATS stream's leader, in turn; the table adds the share of calls the mesh failed
+(errors other than the customer's own FAILED_PRECONDITION) in the seconds after each kill.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from chaos.actions import Chaos
 from chaos.checks import Watch, final_checks, settle
 from chaos.load import Load
 from chaos.mesh import running_mesh
-from chaos.report import table
+from chaos.report import failed_during_kills, table
 
 SETTLE_SECONDS = 60.0
 
@@ -34,14 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions", type=int, default=8, help="how many things to break")
     parser.add_argument("--rate", type=float, default=6.0, help="orders a second")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and logs")
+    parser.add_argument(
+        "--cluster", action="store_true", help="make cluster's shape; kills of replicas and leader"
+    )
     args = parser.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="simplebank-chaos-"))
     try:
-        with running_mesh(root) as mesh:
+        with running_mesh(root, args.cluster) as mesh:
             chaos = Chaos(mesh, args.seed)
-            watch = Watch(mesh.data_dir)
-            load = Load(mesh.current().gateway, args.rate)
+            watch = Watch(mesh.databases())
+            load = Load(mesh.current().address_of("gateway"), args.rate)
             moments = chaos.moments(args.actions, args.duration)
             began = time.monotonic()
             load.start()
@@ -49,16 +57,19 @@ def main(argv: list[str] | None = None) -> int:
                 while time.monotonic() - began < at:
                     watch.look()
                     time.sleep(min(1.0, max(at - (time.monotonic() - began), 0)))
-                action = chaos.one(round(time.monotonic() - began, 1))
+                at = round(time.monotonic() - began, 1)
+                action = chaos.one_in_cluster(at) if args.cluster else chaos.one(at)
                 print(f"  {action.at:5.1f}s  {action.kind} {action.target}: {action.detail}")
             while time.monotonic() - began < args.duration:
                 watch.look()
                 time.sleep(1.0)
             load.stop()
             chaos.clear_faults()
-            snapshot, pending = settle(mesh.data_dir, SETTLE_SECONDS)
+            snapshot, pending = settle(mesh.databases(), SETTLE_SECONDS)
             checks = final_checks(watch, snapshot, pending, load.accepted, mesh.data_dir / "logs")
         print(table(args.seed, chaos.done, load.answers, checks))
+        if args.cluster:
+            print(failed_during_kills(chaos.done, load, began))
         print(
             f"  ({watch.snapshots} snapshots checked while it ran; logs in {root})"
             if args.keep

@@ -1,6 +1,7 @@
 """What chaos does to the mesh: kill -9, freeze (SIGSTOP, then SIGCONT), restart (SIGTERM; the
 launcher starts it again), or a fault set through simplebank.ops.v1.FaultService; chosen by a
-seeded random generator, so a seed repeats a run's choices."""
+seeded random generator, so a seed repeats a run's choices. Under `make cluster`: kill -9 of a
+random replica and of the NATS stream's leader, in turn."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import grpc
 from google.protobuf.message import Message
 
+from chaos.leader import stream_leader
 from chaos.mesh import ChaosMesh
 from mesh.identity import server_name
 from mesh.tls import MeshTls
@@ -57,6 +59,8 @@ class Action:
 
 # How long an action waits for a process the launcher is restarting.
 RESTARTING_SECONDS = 15.0
+# How long to wait for the NATS cluster to know its stream's leader (after an election).
+LEADER_SECONDS = 20.0
 
 
 class Chaos:
@@ -83,6 +87,22 @@ class Chaos:
             if kind != "freeze" and self._exits.get(target, 0) >= MAX_EXITS_PER_PROCESS:
                 kind = "freeze"
             action = getattr(self, f"_{kind}")(at, target)
+        self.done.append(action)
+        return action
+
+    def one_in_cluster(self, at: float) -> Action:
+        """A kill -9: of a random service replica, or of the stream's leader, in turn."""
+        if len(self.done) % 2:
+            leader = stream_leader(self._mesh.nats_monitors(), LEADER_SECONDS)
+            self._kill(at, leader)
+            action = Action(at, "kill -9", leader, "the NATS stream's leader; restarted")
+        else:
+            replicas = [
+                name
+                for name in self._mesh.current().services
+                if self._exits.get(name, 0) < MAX_EXITS_PER_PROCESS
+            ]
+            action = self._kill(at, self._dice.choice(sorted(replicas)))
         self.done.append(action)
         return action
 
@@ -152,10 +172,10 @@ class Chaos:
                     time.sleep(0.2)
 
     def _fault_service(self, service: str, method: str, request: Message) -> None:
+        """On every replica of `service`."""
         ready = self._mesh.current()
-        with operator_channel(
-            ready.services[service].address, ready.data_dir / "certs", service
-        ) as channel:
-            stub = ops_pb2_grpc.FaultServiceStub(channel)
-            # Waits for a service the launcher is restarting right now.
-            getattr(stub, method)(request, timeout=10, wait_for_ready=True)
+        for replica in ready.replicas_of(service):
+            with operator_channel(replica.address, ready.data_dir / "certs", service) as channel:
+                stub = ops_pb2_grpc.FaultServiceStub(channel)
+                # Waits for a service the launcher is restarting right now.
+                getattr(stub, method)(request, timeout=10, wait_for_ready=True)

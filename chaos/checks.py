@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.data.invariants import ALWAYS, not_settled
-from tests.support.data.snapshot import Snapshot, sqlite_files, take_snapshot
+from tests.support.data.snapshot import Snapshot, take_snapshot
+
+Databases = Mapping[str, Path | str]  # service -> its SQLite file or PostgreSQL URL
 
 FINAL = ("FILLED", "REJECTED")
 
@@ -27,23 +30,23 @@ class Check:
 class Watch:
     """The always-invariants on every snapshot taken while chaos runs."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self._data_dir = data_dir
+    def __init__(self, databases: Databases) -> None:
+        self._databases = databases
         self.snapshots = 0
         self.problems: dict[str, list[str]] = {name: [] for name in ALWAYS}
 
     def look(self) -> None:
-        snapshot = take_snapshot(sqlite_files(self._data_dir))
+        snapshot = take_snapshot(self._databases)
         self.snapshots += 1
         for name, check in ALWAYS.items():
             self.problems[name] += check(snapshot)
 
 
-def settle(data_dir: Path, timeout: float) -> tuple[Snapshot, list[str]]:
+def settle(databases: Databases, timeout: float) -> tuple[Snapshot, list[str]]:
     """The first snapshot with nothing in flight, or the last one and what was still pending."""
     deadline = time.monotonic() + timeout
     while True:
-        snapshot = take_snapshot(sqlite_files(data_dir))
+        snapshot = take_snapshot(databases)
         pending = not_settled(snapshot)
         if not pending or time.monotonic() > deadline:
             return snapshot, pending

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 
 from chaos.actions import Action
 from chaos.checks import Check
+from chaos.load import Load
+
+# After a kill: the seconds in which calls may fail until the caller's channel (or JetStream)
+# has moved to a live replica (or leader).
+KILL_WINDOW_SECONDS = 5.0
 
 
 def table(
@@ -20,3 +25,25 @@ def table(
         lines.append(f"  {check.name:<52} {'held' if check.held else 'BROKEN'}")
         lines += [f"      {problem}" for problem in check.problems[:5]]
     return "\n".join(lines)
+
+
+def failed_during_kills(actions: Sequence[Action], load: Load, began: float) -> str:
+    """The share of calls the mesh failed in the seconds after each kill, and over the run."""
+    lines = ["", f"  calls the mesh failed, within {KILL_WINDOW_SECONDS:g} s after each kill:"]
+    windows = 0, 0
+    for action in actions:
+        since = began + action.at
+        failed, made = load.failed_share(since, since + KILL_WINDOW_SECONDS)
+        windows = windows[0] + failed, windows[1] + made
+        lines.append(f"    {action.at:5.1f}s  {action.target:<10} {failed} of {made}")
+    failed, made = load.failed_share()
+    lines += [
+        f"  failed during kills: {windows[0]} of {windows[1]} ({_share(windows)}); over the run:"
+        f" {failed} of {made} ({_share((failed, made))}); accepted orders: {len(load.accepted)}",
+    ]
+    return "\n".join(lines)
+
+
+def _share(counts: tuple[int, int]) -> str:
+    failed, made = counts
+    return f"{failed / made:.0%}" if made else "no calls"

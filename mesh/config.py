@@ -86,6 +86,15 @@ class Env:
         info = BY_NAME[service]
         return self.addr(info.metrics_variable, info.metrics_address)
 
+    def health_addr(self, service: str) -> str:
+        """Where `service` serves plaintext grpc.health.v1 alone, for probes that cannot present
+        a certificate (the kubelet's): <SERVICE>_HEALTH_ADDR; unset or empty, nowhere."""
+        variable = BY_NAME[service].health_variable
+        raw = self.text(variable, "")
+        if not raw:
+            return ""
+        return self._checked_addr(variable, raw, BY_NAME[service].health_address)
+
     def database_url(self) -> str:
         """Where a service keeps its state on PostgreSQL: DATABASE_URL; empty: SQLite."""
         raw = self.text("DATABASE_URL", "")
@@ -155,6 +164,8 @@ class ServerConfig:
     shutdown_drain: float = 0.5
     # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
     metrics_addr: str = ""
+    # Where plaintext grpc.health.v1 alone is served (mesh.health_port); empty: nowhere.
+    health_addr: str = ""
     # Fault injection (simplebank.ops.v1.FaultService): off unless OPS_FAULTS_ENABLED=true.
     faults: FaultSettings = field(default_factory=FaultSettings)
     # The process's certificate, presented on its port and on every channel it makes; None:
@@ -195,6 +206,7 @@ class ServerConfig:
             log_level=level,
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
             metrics_addr=env.metrics_addr(name),
+            health_addr=env.health_addr(name),
             faults=fault_settings(env),
             tls=tls,
             listener=listener,

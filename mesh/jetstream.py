@@ -10,6 +10,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
+from mesh.identity import NATS_SERVER, server_name
 from mesh.tls import MeshTls
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ class EventBus:
             error_cb=on_error,
             # With TLS the certificate is the login: NATS maps it to the service's user.
             tls=None if self._tls is None else self._tls.ssl_context(),
+            # The server must show the NATS certificate, whatever name reached it (a cluster
+            # node's own, an address it gossiped), as gRPC channels check the service's name.
+            tls_hostname=None if self._tls is None else server_name(NATS_SERVER),
             # Replies come to _INBOX.<name>.>: the only inboxes the user may subscribe to.
             inbox_prefix=inbox_prefix(self._name),
         )

@@ -26,6 +26,7 @@ from mesh.fault_service import FaultInterceptor, FaultServicer
 from mesh.fault_settings import FAULTS_VARIABLE
 from mesh.faults import FaultBook
 from mesh.health import Check, HealthReporter
+from mesh.health_port import HealthPort
 from mesh.refusals import DomainErrorInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.span_marks import CrashSpanInterceptor
@@ -126,6 +127,9 @@ class ServiceHost:
             service.informational_checks,
             circuits=lambda: {u.target: u.breaker.state.name for u in upstreams},
         )
+        # The same servicer on a plaintext port of its own, when one is configured.
+        health_addr = service.config.health_addr
+        self.health_port = HealthPort(health_addr, self._health) if health_addr else None
         self._started: list[Component] = []
         self.port = 0
 
@@ -142,18 +146,23 @@ class ServiceHost:
             self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
+        if self.health_port is not None:
+            self.health_port.bind()
         for component in service.components:
             await component.start()
             self._started.append(component)
         # The health servicer says SERVING for "" from birth; set the real status first.
         await self._reporter.start()
         await self._server.start()
+        if self.health_port is not None:
+            await self.health_port.start()
         log.info(
             "serving",
             extra={
                 "addr": service.config.listen_addr,
                 "port": self.port,
                 "listener": service.config.listener.value,
+                "health_addr": service.config.health_addr,
             },
         )
         return self.port
@@ -164,6 +173,9 @@ class ServiceHost:
         await self._reporter.stop()
         await asyncio.sleep(self._service.config.shutdown_drain)
         await self._server.stop(self._service.config.shutdown_grace)
+        if self.health_port is not None:
+            # Last: probes saw NOT_SERVING there all through the drain and the grace.
+            await self.health_port.stop(0)
         for component in reversed(self._started):
             try:
                 await component.stop()

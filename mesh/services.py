@@ -16,6 +16,9 @@ class ServiceInfo:
     name: str
     port: int  # the contract's default; <NAME>_ADDR moves it
     metrics_port: int  # Prometheus scrapes it; <NAME>_METRICS_ADDR moves it
+    # Plaintext grpc.health.v1 and nothing else, for probes that cannot present a certificate
+    # (the kubelet's): compose and Kubernetes set <NAME>_HEALTH_ADDR to it; unset, no such port.
+    health_port: int
     consumes: tuple[str, ...] = ()  # event types, one durable consumer each
     publishes: tuple[str, ...] = ()
 
@@ -37,6 +40,15 @@ class ServiceInfo:
         return f"{self.name.upper()}_METRICS_ADDR"
 
     @property
+    def health_address(self) -> str:
+        """The health port on loopback: an example for messages, not a default."""
+        return f"{HOST}:{self.health_port}"
+
+    @property
+    def health_variable(self) -> str:
+        return f"{self.name.upper()}_HEALTH_ADDR"
+
+    @property
     def module(self) -> str:
         """What `python -m` runs."""
         return f"services.{self.name}"
@@ -44,11 +56,12 @@ class ServiceInfo:
 
 # Edge first, then as the contract numbers the ports.
 SERVICES = (
-    ServiceInfo("gateway", 50051, 9461),
+    ServiceInfo("gateway", 50051, 9461, 9471),
     ServiceInfo(
         "orders",
         50052,
         9462,
+        9472,
         consumes=("OrderPlaced", "OrderExecuted", "OrderRejected", "FeeCharged", "FeeRefunded"),
         publishes=("OrderCreated",),
     ),
@@ -56,12 +69,14 @@ SERVICES = (
         "accounts",
         50053,
         9463,
+        9473,
         consumes=("FeeCharged", "FeeRefunded", "OrderExecuted", "OrderRejected"),
     ),
     ServiceInfo(
         "fees",
         50054,
         9464,
+        9474,
         consumes=("OrderPlaced", "OrderRejected"),
         publishes=("FeeCharged", "FeeRefunded"),
     ),
@@ -69,6 +84,7 @@ SERVICES = (
         "market",
         50055,
         9465,
+        9475,
         consumes=("OrderCreated",),
         publishes=("OrderPlaced", "OrderExecuted", "OrderRejected"),
     ),

@@ -119,6 +119,17 @@ class LocalPostgres:
         """Stop the server: `fast` rolls back open transactions and closes every session."""
         self._pg_ctl("stop", "-w", "-m", mode)
 
+    def server_command(self) -> list[str]:
+        """postgres in the foreground, for a launcher that runs it as a child of its own. As
+        root, setpriv runs it as the server user and execs (the child's pid is postgres
+        itself), asking for SIGKILL when the launcher dies, which the change of user cleared."""
+        args = ["postgres", "-D", str(self.data_dir), "-p", str(self.port)]
+        user = _server_user()
+        if user is None:
+            return args
+        become = [f"--reuid={user}", f"--regid={user}", "--clear-groups", "--pdeathsig=KILL"]
+        return ["setpriv", *become, *args]
+
     def restart(self) -> None:
         self.stop()
         self.start()

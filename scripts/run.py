@@ -1,7 +1,11 @@
 """`make run`: NATS, Jaeger, the five services and their watchers as local processes, until Ctrl-C.
 
     python scripts/run.py [--data-dir ./data] [--no-tracing] [--no-observability]
-                          [--ready-file PATH] [--timeout 30]
+                          [--ready-file PATH] [--timeout 30] [--postgres | --cluster]
+
+--postgres keeps the services' state in a PostgreSQL of the launcher's own (a database each);
+--cluster (`make cluster`) is the production shape on one machine: two replicas of every
+service sharing those databases, and three NATS nodes (scripts/launcher/topology.py).
 
 Ports come from the same variables the services read (GATEWAY_ADDR ... MARKET_ADDR, NATS_URL,
 <SERVICE>_METRICS_ADDR) plus JAEGER_OTLP_GRPC_ADDR, JAEGER_QUERY_ADDR and the watchers' own
@@ -29,14 +33,18 @@ from scripts.launcher.readiness import Interrupted, StartupError
 from scripts.launcher.settings import Settings, load_settings
 from scripts.launcher.supervisor import Supervisor
 
+TIMEOUT_SECONDS = 30.0
+# Ten replicas and three brokers electing a stream leader share two cores.
+CLUSTER_TIMEOUT_SECONDS = 90.0
+
 
 def parse_args(argv: list[str] | None) -> Settings:
     parser = argparse.ArgumentParser(description="Run the SimpleBank mesh as local processes.")
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(os.environ.get("DATA_DIR") or "data"),
-        help="SQLite files, NATS storage and logs (default: $DATA_DIR or ./data)",
+        help="SQLite files, NATS storage and logs (default: $DATA_DIR, else ./data, or"
+        " ./data/cluster with --cluster)",
     )
     parser.add_argument(
         "--tracing",
@@ -54,11 +62,33 @@ def parse_args(argv: list[str] | None) -> Settings:
         "--ready-file", type=Path, help="write addresses and pids here as JSON once all is ready"
     )
     parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds to wait for everything to be ready"
+        "--timeout",
+        type=float,
+        help="seconds to wait for everything to be ready (default: 30, 90 with --cluster)",
+    )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--postgres", action="store_true", help="state in PostgreSQL (started here), not SQLite"
+    )
+    shape.add_argument(
+        "--cluster",
+        action="store_true",
+        help="two replicas of every service, three NATS nodes, PostgreSQL (make cluster)",
     )
     args = parser.parse_args(argv)
+    data_dir = args.data_dir or Path(
+        os.environ.get("DATA_DIR") or ("data/cluster" if args.cluster else "data")
+    )
+    timeout = args.timeout or (CLUSTER_TIMEOUT_SECONDS if args.cluster else TIMEOUT_SECONDS)
     return load_settings(
-        args.data_dir, args.tracing, args.timeout, args.ready_file, os.environ, args.observability
+        data_dir,
+        args.tracing,
+        timeout,
+        args.ready_file,
+        os.environ,
+        args.observability,
+        cluster=args.cluster,
+        postgres=args.postgres,
     )
 
 
@@ -98,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted:
         pass
     finally:
-        say("\nstopping: the watchers, the services, then NATS and Jaeger ...")
+        say("\nstopping: the watchers, the services, then NATS, PostgreSQL and Jaeger ...")
         stopping = time.monotonic()
         for name in supervisor.shutdown():
             say(

@@ -1,9 +1,10 @@
 """Check each overlay on its own throwaway control plane: python -m scripts.k8s_check [OVERLAY...]
 
-Render with kustomize, refuse probes on undeclared ports, start the control plane on loopback
-(nothing may listen on all interfaces), lend it three zoned kwok nodes, apply server-side with
-strict field validation (a server dry run first), wait for every rollout, then check pods,
-zones, disruption budgets and the namespace's Pod Security level; tear everything down.
+Render with kustomize, refuse probes on undeclared ports and gRPC probes off the health ports,
+start the control plane on loopback (nothing may listen on all interfaces), lend it three zoned
+kwok nodes, create the certificates' Secrets as the README says, apply server-side with strict
+field validation (a server dry run first), wait for every rollout, then check pods, zones,
+disruption budgets, mounted Secrets and the namespace's Pod Security level; tear it all down.
 """
 
 from __future__ import annotations
@@ -13,21 +14,24 @@ import sys
 import time
 from pathlib import Path
 
+from scripts.k8s_check.certificates import certificate_identities, create_certificate_secrets
 from scripts.k8s_check.control_plane import ControlPlane, control_plane
 from scripts.k8s_check.failure import CheckFailed
 from scripts.k8s_check.fake_nodes import lend
 from scripts.k8s_check.kubectl import render
 from scripts.k8s_check.manifests import (
     Manifest,
+    grpc_probes_off_health_ports,
     namespaces,
     outside,
     parse,
     undeclared_probe_ports,
 )
-from scripts.k8s_check.rollout import apply, wait_for_rollouts
+from scripts.k8s_check.rollout import apply, create_namespaces, wait_for_rollouts
 from scripts.k8s_check.tools import REPO_ROOT
 from scripts.k8s_check.verdicts import (
     disruption_budgets,
+    mounted_secrets_exist,
     pods_running,
     restricted_namespace,
     zone_spread,
@@ -59,6 +63,9 @@ def check_manifests(manifests: list[Manifest]) -> str:
     problems = undeclared_probe_ports(manifests)
     if problems:
         raise CheckFailed("probes on undeclared ports:\n" + "\n".join(problems))
+    problems = grpc_probes_off_health_ports(manifests)
+    if problems:
+        raise CheckFailed("gRPC probes off the health ports:\n" + "\n".join(problems))
     found = namespaces(manifests)
     if len(found) != 1:
         raise CheckFailed(f"an overlay must create exactly one namespace, not {len(found)}")
@@ -74,14 +81,19 @@ def check_overlay(overlay: Path) -> None:
     rendered = render(overlay)
     manifests = parse(rendered)
     namespace = check_manifests(manifests)
+    identities = certificate_identities(manifests)
     with control_plane(LOG) as plane:
         sockets = only_loopback(plane)
         say(f"{overlay.name}: control plane up, {sockets} sockets, all on 127.0.0.1")
         lend(plane.kubectl)
-        apply(plane.kubectl, rendered, manifests)
+        create_namespaces(plane.kubectl, manifests)
+        create_certificate_secrets(plane.kubectl, namespace, identities)
+        say(f"{overlay.name}: certificate Secrets created for {', '.join(identities)}")
+        apply(plane.kubectl, rendered)
         say(f"{overlay.name}: {len(manifests)} objects applied server-side (strict), dry run first")
         workloads = wait_for_rollouts(plane.kubectl, namespace)
         restricted_namespace(plane.kubectl, namespace)
+        secrets = mounted_secrets_exist(plane.kubectl, namespace, manifests)
         pods = pods_running(plane.kubectl, namespace, workloads)
         spread = zone_spread(plane.kubectl, workloads, pods)
         budgets = disruption_budgets(plane.kubectl, namespace, workloads)
@@ -90,7 +102,8 @@ def check_overlay(overlay: Path) -> None:
     say(
         f"{overlay.name}: {len(workloads)} workloads rolled out, {len(pods)} pods admitted under "
         f"`restricted` and Running, up to {widest} zones per workload, {budgets} disruption "
-        f"budgets hold; torn down ({time.monotonic() - started:.0f} s)"
+        f"budgets hold, the {secrets} Secrets they mount exist; torn down "
+        f"({time.monotonic() - started:.0f} s)"
     )
 
 

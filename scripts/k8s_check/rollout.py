@@ -21,15 +21,17 @@ APPLY = ("apply", "--server-side", "--validate=strict", "--field-manager=k8s-che
 ROLLOUT_SECONDS = 240
 
 
-def apply(kubectl: Kubectl, rendered: str, manifests: list[Manifest]) -> None:
-    """Dry-run on the server first, then apply for real.
-
-    Namespaces go first for real: a server-side dry run of an object in a namespace that does
-    not exist yet fails, and Pod Security judges pod templates by their namespace's labels.
-    """
+def create_namespaces(kubectl: Kubectl, manifests: list[Manifest]) -> None:
+    """The overlay's namespaces, for real, before the rest: a server-side dry run of an object
+    in a namespace that does not exist yet fails, and Pod Security judges pod templates by their
+    namespace's labels (and the certificates' Secrets go in there before the pods)."""
     _refuse_warnings(
         kubectl.run(*APPLY, "-f", "-", stdin=yaml.safe_dump_all(namespaces(manifests)))
     )
+
+
+def apply(kubectl: Kubectl, rendered: str) -> None:
+    """Dry-run on the server first, then apply for real."""
     _refuse_warnings(kubectl.run(*APPLY, "--dry-run=server", "-f", "-", stdin=rendered))
     _refuse_warnings(kubectl.run(*APPLY, "-f", "-", stdin=rendered))
 

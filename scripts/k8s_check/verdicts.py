@@ -8,6 +8,7 @@ from typing import Any
 from scripts.k8s_check.failure import CheckFailed
 from scripts.k8s_check.fake_nodes import ZONES
 from scripts.k8s_check.kubectl import Kubectl
+from scripts.k8s_check.manifests import mounted_secrets
 
 Object = dict[str, Any]
 BUDGET_SECONDS = 60
@@ -28,6 +29,15 @@ def restricted_namespace(kubectl: Kubectl, namespace: str) -> None:
     level = found["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
     if level != "restricted":
         raise CheckFailed(f"namespace {namespace} enforces Pod Security level {level!r}")
+
+
+def mounted_secrets_exist(kubectl: Kubectl, namespace: str, manifests: list[Object]) -> int:
+    """Every Secret a pod mounts is there (kwok starts pods without it; a kubelet would not)."""
+    present = {s["metadata"]["name"] for s in kubectl.get("secrets", "-n", namespace)}
+    missing = sorted(set(mounted_secrets(manifests)) - present)
+    if missing:
+        raise CheckFailed(f"pods mount Secrets that do not exist: {', '.join(missing)}")
+    return len(mounted_secrets(manifests))
 
 
 def pods_running(kubectl: Kubectl, namespace: str, workloads: list[Object]) -> list[Object]:

@@ -20,10 +20,20 @@ FIRST_CALL = (
 
 def banner(settings: Settings, children: list[Child], seconds: float) -> str:
     pids = {child.name: child.pid for child in children}
-    lines = [f"SimpleBank mesh is up (started in {seconds:.1f}s)", ""]
-    for name, address in settings.service_addrs.items():
-        lines.append(f"  {name:<10} {address:<22} pid {pids[name]}")
-    lines.append(f"  {'nats':<10} {settings.services_nats_url:<22} pid {pids['nats']}")
+    shape = " (cluster: replicas share PostgreSQL, NATS is 3 nodes)" if settings.clustered else ""
+    lines = [f"SimpleBank mesh is up{shape} (started in {seconds:.1f}s)", ""]
+    for replica in settings.replicas:
+        lines.append(f"  {replica.name:<10} {replica.addr:<22} pid {pids[replica.name]}")
+    scheme = "tls" if settings.mesh_tls else "nats"
+    for node in settings.nats_nodes:
+        url = f"{scheme}://{node.client_addr}"
+        lines.append(f"  {node.name:<10} {url:<22} pid {pids[node.name]}")
+    if settings.postgres_addr is not None:
+        lines += [
+            f"  {'postgres':<10} {settings.postgres_addr:<22} pid {pids['postgres']}",
+            f"             a database and role per service: {_shown(settings.data_dir)}"
+            "/postgres/database-urls.json",
+        ]
     if settings.tracing:
         lines += [
             f"  {'jaeger':<10} {settings.query_url:<22} pid {pids['jaeger']}",
@@ -53,7 +63,7 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
             "   (firing and resolved alerts are also printed here)",
             f"  {'heartbeat':<10} {parts.blackbox_url:<22} pid {pids['blackbox']}",
             "  metrics    "
-            + ", ".join(f"http://{a}/metrics" for a in settings.metrics_addrs.values()),
+            + ", ".join(f"http://{r.metrics_addr}/metrics" for r in settings.replicas),
         ]
     else:
         lines.append("  metrics, heartbeats and alerts are off (--no-observability)")
@@ -63,7 +73,7 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
         f"  data  {_shown(settings.data_dir)}",
         "",
         "Try:",
-        "  " + FIRST_CALL % settings.service_addrs["gateway"],
+        "  " + FIRST_CALL % settings.replicas_of("gateway")[0].addr,
         "  make trace ID=<trace-id>    (the x-trace-id header of `grpcurl -v`)",
         "  make logs TRACE=<trace-id>",
         "",
@@ -78,11 +88,17 @@ def ready_facts(settings: Settings, children: list[Child], seconds: float) -> Re
     return Ready(
         launcher_pid=os.getpid(),
         startup_seconds=seconds,
-        services={
-            name: Endpoint(address, pids[name]) for name, address in settings.service_addrs.items()
-        },
+        services={r.name: Endpoint(r.addr, pids[r.name]) for r in settings.replicas},
         nats_url=settings.services_nats_url,
-        nats_pid=pids["nats"],
+        nats_nodes={
+            node.name: Endpoint(url, pids[node.name])
+            for node, url in zip(
+                settings.nats_nodes, settings.services_nats_url.split(","), strict=True
+            )
+        },
+        postgres=None
+        if settings.postgres_addr is None
+        else Endpoint(settings.postgres_addr, pids["postgres"]),
         jaeger=Jaeger(f"http://{settings.jaeger_otlp_addr}", settings.query_url, pids["jaeger"])
         if settings.tracing
         else None,

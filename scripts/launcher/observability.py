@@ -7,14 +7,17 @@ addresses of this run (tests move every port), because neither program reads the
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from mesh.config import Env
 from mesh.services import SERVICES
 from scripts.launcher.paths import CONFIG, TOOLS
 from scripts.launcher.readiness import Check, http_ok
+from scripts.launcher.topology import NatsNode, Replica
 
 TOOL_NAMES = ("prometheus", "blackbox_exporter", "alertmanager")
 
@@ -111,6 +114,29 @@ def write_configs(
         path.write_text(rendered(text, moves))
         written[part] = path
     return written
+
+
+def scrape_every_replica(
+    path: Path, replicas: Sequence[Replica], nodes: Sequence[NatsNode]
+) -> None:
+    """Rewrite a written prometheus.yml's targets for a cluster: every replica's metrics and
+    heartbeat, each labelled with its service (what the rules group by) and its replica, and
+    every NATS node's /healthz. The file loses config/'s comments: it is generated."""
+    config = yaml.safe_load(path.read_text())
+    targets = {
+        "services": [(r.metrics_addr, r.service, r.name) for r in replicas],
+        "heartbeat": [(r.addr, r.service, r.name) for r in replicas],
+        "nats": [
+            (f"http://{n.monitor_addr}/healthz?js-enabled-only=true", "nats", n.name) for n in nodes
+        ],
+    }
+    for job in config["scrape_configs"]:
+        if job["job_name"] in targets:
+            job["static_configs"] = [
+                {"targets": [target], "labels": {"service": service, "replica": replica}}
+                for target, service, replica in targets[job["job_name"]]
+            ]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def commands(

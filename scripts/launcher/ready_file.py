@@ -2,7 +2,8 @@
 
 The launcher writes it once every child is ready, and again with the new pid whenever it
 restarts a child; the benchmark and the end-to-end tests wait for it and read it with the same
-class, so the format is written down once.
+class, so the format is written down once. Services are listed by process: `orders`, or
+`orders-1`, `orders-2` under `make cluster`; NATS nodes likewise (`nats`, or `nats-1` ...).
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ class Jaeger(NamedTuple):
 class Ready:
     launcher_pid: int
     startup_seconds: float  # from the launcher's start to every service SERVING
-    services: Mapping[str, Endpoint]
-    nats_url: str
-    nats_pid: int
+    services: Mapping[str, Endpoint]  # by replica: the service's name, or <service>-<n>
+    nats_url: str  # what the services dial: every node
+    nats_nodes: Mapping[str, Endpoint]  # by node: its URL and process
     jaeger: Jaeger | None  # None with --no-tracing
     data_dir: Path
     log_dir: Path
@@ -52,16 +53,37 @@ class Ready:
     watchers: Mapping[str, Endpoint] = field(default_factory=dict)
     # The log store (VictoriaLogs): its URL and process; None with --no-tracing.
     log_store: Endpoint | None = None
+    # PostgreSQL of the launcher's own (make cluster, make run --postgres): host:port, process.
+    postgres: Endpoint | None = None
 
     @property
     def gateway(self) -> str:
-        return self.services["gateway"].address
+        """The (first) gateway replica's address: where a client calls."""
+        return self.replicas_of("gateway")[0].address
+
+    def replicas_of(self, service: str) -> list[Endpoint]:
+        return [
+            endpoint
+            for name, endpoint in self.services.items()
+            if name == service or name.rpartition("-")[0] == service
+        ]
+
+    def address_of(self, service: str) -> str:
+        """What a caller dials for `service`: its replicas' addresses, separated by commas."""
+        return ",".join(endpoint.address for endpoint in self.replicas_of(service))
+
+    @property
+    def nats_pid(self) -> int:
+        """The (first) NATS node's process."""
+        return next(iter(self.nats_nodes.values())).pid
 
     @property
     def pids(self) -> dict[str, int]:
         """Every process the launcher started, by name (the launcher itself not included)."""
         pids = {name: endpoint.pid for name, endpoint in self.services.items()}
-        pids["nats"] = self.nats_pid
+        pids |= {name: endpoint.pid for name, endpoint in self.nats_nodes.items()}
+        if self.postgres is not None:
+            pids["postgres"] = self.postgres.pid
         if self.jaeger is not None:
             pids["jaeger"] = self.jaeger.pid
         pids |= {name: endpoint.pid for name, endpoint in self.watchers.items()}
@@ -79,7 +101,10 @@ class Ready:
         return replace(
             self,
             services={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.services.items()},
-            nats_pid=pids.get("nats", self.nats_pid),
+            nats_nodes={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.nats_nodes.items()},
+            postgres=None
+            if self.postgres is None
+            else self.postgres._replace(pid=pids.get("postgres", self.postgres.pid)),
             jaeger=jaeger,
             watchers={n: e._replace(pid=pids.get(n, e.pid)) for n, e in self.watchers.items()},
             log_store=log_store,
@@ -95,6 +120,13 @@ class Ready:
                 for name, endpoint in self.services.items()
             },
             "nats": {"url": self.nats_url, "pid": self.nats_pid},
+            "nats_nodes": {
+                name: {"url": endpoint.address, "pid": endpoint.pid}
+                for name, endpoint in self.nats_nodes.items()
+            },
+            "postgres": None
+            if self.postgres is None
+            else {"address": self.postgres.address, "pid": self.postgres.pid},
             "jaeger": None
             if self.jaeger is None
             else {
@@ -115,7 +147,8 @@ class Ready:
 
     @classmethod
     def from_json(cls, facts: Mapping[str, Any]) -> Ready:
-        jaeger = facts["jaeger"]
+        jaeger, postgres = facts["jaeger"], facts.get("postgres")
+        nodes = facts.get("nats_nodes") or {"nats": facts["nats"]}
         return cls(
             launcher_pid=int(facts["launcher_pid"]),
             startup_seconds=float(facts["startup_seconds"]),
@@ -124,7 +157,13 @@ class Ready:
                 for name, entry in facts["services"].items()
             },
             nats_url=str(facts["nats"]["url"]),
-            nats_pid=int(facts["nats"]["pid"]),
+            nats_nodes={
+                name: Endpoint(str(entry["url"]), int(entry["pid"]))
+                for name, entry in nodes.items()
+            },
+            postgres=None
+            if not postgres
+            else Endpoint(str(postgres["address"]), int(postgres["pid"])),
             jaeger=None
             if jaeger is None
             else Jaeger(str(jaeger["otlp_endpoint"]), str(jaeger["query_url"]), int(jaeger["pid"])),

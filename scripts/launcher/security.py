@@ -21,10 +21,8 @@ def prepare(settings: Settings) -> list[str]:
     return issued
 
 
-def health_channel_to(settings: Settings, name: str) -> grpc.Channel:
-    """Internal services are checked as the probe identity; the gateway's public port in
-    plaintext, unless GATEWAY_TLS=true."""
+def health_channel_to(settings: Settings, name: str, address: str) -> grpc.Channel:
+    """To service `name` at `address` (one replica): internal services are checked as the probe
+    identity; the gateway's public port in plaintext, unless GATEWAY_TLS=true."""
     secured = settings.mesh_tls and (name != "gateway" or settings.gateway_tls)
-    return health_channel(
-        settings.service_addrs[name], name if secured else "", settings.certs_dir, QUICK_RECONNECT
-    )
+    return health_channel(address, name if secured else "", settings.certs_dir, QUICK_RECONNECT)

@@ -1,14 +1,16 @@
-"""The lifecycle of `make run`: NATS and Jaeger, the services, the watchers; stop in reverse.
+"""The lifecycle of `make run` and `make cluster`: NATS (and PostgreSQL) and Jaeger, the
+services, the watchers; stop in reverse.
 
-A service or NATS that exits while the mesh runs is restarted after a backoff (0.5 s, doubling,
-at most 8 s), with one line in the terminal; Jaeger, the log store and the watchers are not
-(ONLOOKERS). One that exits GIVE_UP_AFTER times within CRASH_WINDOW
+A service replica, a NATS node or PostgreSQL that exits while the mesh runs is restarted after
+a backoff (0.5 s, doubling, at most 8 s), with one line in the terminal; Jaeger, the log store
+and the watchers are not (ONLOOKERS). One that exits GIVE_UP_AFTER times within CRASH_WINDOW
 seconds is given up on, with the end of its log shown; the rest of the mesh keeps running
 (degraded, as the README's table says) until Ctrl-C, which then exits 1.
 """
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import threading
@@ -16,8 +18,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from mesh.services import SERVICES
-from scripts.launcher import observability, parts_logs, ready_file, security
+from scripts.launcher import database, observability, parts_logs, ready_file, security
 from scripts.launcher.alert_webhook import AlertWebhook
 from scripts.launcher.banner import say
 from scripts.launcher.children import Child
@@ -67,6 +68,7 @@ class Supervisor:
         self.given_up: list[Child] = []
         self._exits: dict[str, deque[float]] = {}  # child name -> when it exited, recently
         self._restart_at: dict[str, float] = {}
+        self.database_urls: dict[str, str] = {}  # by service, with PostgreSQL
 
     @property
     def children(self) -> list[Child]:
@@ -76,6 +78,8 @@ class Supervisor:
         """Start everything and return once all of it is ready (or raise StartupError)."""
         settings = self.settings
         tools = ["nats-server", *(["jaeger", "victoria-logs"] if settings.tracing else [])]
+        if settings.postgres_addr is not None:
+            tools += [] if shutil.which("postgres") else ["postgres (PostgreSQL 15)"]
         if settings.observability is not None:
             tools += observability.TOOL_NAMES
         require_tools(tools)
@@ -84,6 +88,9 @@ class Supervisor:
         issued = security.prepare(settings)
         if issued:
             say(f"certificates issued in {settings.certs_dir}: {', '.join(issued)}")
+        postgres = settings.postgres_addr
+        if postgres is not None and database.prepare(database.server(settings.data_dir, postgres)):
+            say(f"PostgreSQL initialised in {settings.data_dir / 'postgres'}")
         deadline = time.monotonic() + settings.timeout
         self._start_infrastructure(deadline)
         self._start_services(deadline)
@@ -160,7 +167,14 @@ class Supervisor:
 
     def _start_infrastructure(self, deadline: float) -> None:
         settings = self.settings
-        nats = self._spawn(self.infrastructure, "nats", nats_command(settings), settings.environ)
+        nodes = [
+            (node, self._spawn(self.infrastructure, node.name, nats_command(settings, node)))
+            for node in settings.nats_nodes
+        ]
+        postgres = postgres_child = None
+        if settings.postgres_addr is not None:
+            postgres = database.server(settings.data_dir, settings.postgres_addr)
+            postgres_child = self._spawn(self.infrastructure, "postgres", postgres.server_command())
         jaeger = store = None
         if settings.tracing:
             jaeger = self._spawn(
@@ -172,7 +186,12 @@ class Supervisor:
             store = self._spawn(
                 self.infrastructure, "victorialogs", store_command, settings.environ
             )
-        self._wait(nats, nats_accepts(*settings.nats_host_port), "accepting connections", deadline)
+        for node, child in nodes:
+            host, _, port = node.client_addr.rpartition(":")
+            self._wait(child, nats_accepts(host, int(port)), "accepting connections", deadline)
+        if postgres is not None and postgres_child is not None:
+            self._wait(postgres_child, database.accepts(postgres), "accepting logins", deadline)
+            self.database_urls = database.database_urls(postgres)
         if jaeger is not None:
             self._wait(jaeger, port_open(settings.jaeger_otlp_addr), "taking OTLP", deadline)
             api = f"{settings.query_url}/api/services"
@@ -182,23 +201,36 @@ class Supervisor:
             self._wait(store, http_ok(health), "taking log records", deadline)
 
     def _start_services(self, deadline: float) -> None:
-        # All five start together and wait for each other through their health.
-        for service in SERVICES:
-            args = [sys.executable, "-m", service.module]  # the launcher's virtualenv
-            self._spawn(self.services, service.name, args, service_env(self.settings, service.name))
-        for child in self.services:
-            with security.health_channel_to(self.settings, child.name) as channel:
+        # All replicas start together and wait for each other through their health.
+        settings = self.settings
+        started = []
+        for replica in settings.replicas:
+            args = [sys.executable, "-m", f"services.{replica.service}"]  # the launcher's venv
+            url = self.database_urls.get(replica.service, "")
+            env = service_env(settings, replica.service, replica, url)
+            started.append((replica, self._spawn(self.services, replica.name, args, env)))
+        for replica, child in started:
+            with security.health_channel_to(settings, replica.service, replica.addr) as channel:
                 self._wait(child, grpc_serving(channel), "SERVING", deadline)
 
     def _start_observability(self, parts: observability.Observability, deadline: float) -> None:
         """After the services, so the first scrapes and probes find them up."""
         settings = self.settings
-        moves = observability.address_moves(parts, settings.service_addrs, settings.metrics_addrs)
+        firsts = {r.service: r for r in reversed(settings.replicas)}  # first replica of each
+        moves = observability.address_moves(
+            parts,
+            {name: r.addr for name, r in firsts.items()},
+            {name: r.metrics_addr for name, r in firsts.items()},
+        )
         configs = observability.write_configs(
             settings.data_dir / "observability",
             moves,
             settings.certs_dir if settings.mesh_tls else None,
         )
+        if settings.clustered:  # every replica and node scraped and probed
+            observability.scrape_every_replica(
+                configs["prometheus"], settings.replicas, settings.nats_nodes
+            )
         self.webhook = AlertWebhook(parts.webhook_addr, say)
         self.webhook.start()
         commands = observability.commands(parts, configs, settings.data_dir)
@@ -210,9 +242,15 @@ class Supervisor:
             self._wait(started[name], check, what, deadline)
 
     def _spawn(
-        self, group: list[Child], name: str, args: Sequence[str], env: Mapping[str, str]
+        self,
+        group: list[Child],
+        name: str,
+        args: Sequence[str],
+        env: Mapping[str, str] | None = None,
     ) -> Child:
-        child = Child.start(name, args, env, self.settings.log_dir)
+        child = Child.start(
+            name, args, self.settings.environ if env is None else env, self.settings.log_dir
+        )
         group.append(child)
         return child
 
@@ -222,15 +260,23 @@ class Supervisor:
     def _check_ports_are_free(self) -> None:
         """A port already taken (say by another `make run`) would pass our readiness checks."""
         settings = self.settings
-        host, port = settings.nats_host_port
-        wanted = {"nats": f"{host}:{port}", **settings.service_addrs}
+        wanted = {}
+        for node in settings.nats_nodes:
+            wanted[node.name] = node.client_addr
+            if node.route_addr is not None:
+                wanted[f"{node.name} routes"] = node.route_addr
+            if node.monitor_addr is not None:
+                wanted[f"{node.name} monitor"] = node.monitor_addr
+        if settings.postgres_addr is not None:
+            wanted["postgres"] = settings.postgres_addr
+        wanted |= {replica.name: replica.addr for replica in settings.replicas}
+        wanted |= {f"{r.name} metrics": r.metrics_addr for r in settings.replicas}
         if settings.tracing:
             wanted |= {
                 "jaeger": settings.jaeger_otlp_addr,
                 "jaeger query": settings.jaeger_query_addr,
                 "victorialogs": settings.victorialogs_addr,
             }
-        wanted |= {f"{name} metrics": addr for name, addr in settings.metrics_addrs.items()}
         if settings.observability is not None:
             wanted |= settings.observability.listening()
         taken = {name: address for name, address in wanted.items() if port_open(address)()}

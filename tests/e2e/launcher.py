@@ -26,6 +26,7 @@ from tests.support.servers.processes import log_tail, start_process, stop_proces
 
 RUN_SCRIPT = REPO_ROOT / "scripts" / "run.py"
 READY_TIMEOUT_SECONDS = 60.0
+CLUSTER_READY_TIMEOUT_SECONDS = 120.0  # ten replicas, three NATS nodes, PostgreSQL's initdb
 STOP_TIMEOUT_SECONDS = 30.0
 
 
@@ -126,18 +127,21 @@ class LaunchedMesh:
             self.process.wait(5)
 
 
-def start_launcher(root: Path) -> LaunchedMesh:
+def start_launcher(root: Path, flags: Sequence[str] = ()) -> LaunchedMesh:
     """Start scripts/run.py with tracing on, its data under `root`, and wait until it is ready.
 
-    Like `make run` it inherits this process's environment; only the ports are moved.
+    Like `make run` it inherits this process's environment; only the ports are moved. `flags`
+    go to the launcher: with `--cluster`, the ports of every replica and node move too.
     """
-    ports = mesh_on_free_ports()
+    cluster = "--cluster" in flags
+    ports = mesh_on_free_ports(cluster)
     ready_path = root / "ready.json"
     output_path = root / "launcher.log"
-    args = [sys.executable, str(RUN_SCRIPT), "--data-dir", str(root / "data")]
+    args = [sys.executable, str(RUN_SCRIPT), "--data-dir", str(root / "data"), *flags]
     process = start_process([*args, "--ready-file", str(ready_path)], ports, output_path)
     try:
-        ready = ready_file.wait_for(ready_path, process, READY_TIMEOUT_SECONDS)
+        timeout = CLUSTER_READY_TIMEOUT_SECONDS if cluster else READY_TIMEOUT_SECONDS
+        ready = ready_file.wait_for(ready_path, process, timeout)
     except NotReady as error:
         stop_process(process, STOP_TIMEOUT_SECONDS)
         pytest.fail(f"make run was not ready: {error}\n{log_tail(output_path)}", pytrace=False)
@@ -147,9 +151,9 @@ def start_launcher(root: Path) -> LaunchedMesh:
 
 
 @contextmanager
-def launched_mesh(root: Path) -> Iterator[LaunchedMesh]:
+def launched_mesh(root: Path, flags: Sequence[str] = ()) -> Iterator[LaunchedMesh]:
     """`make run` until the block ends, then Ctrl-C, which must stop it with exit code 0."""
-    mesh = start_launcher(root)
+    mesh = start_launcher(root, flags)
     try:
         yield mesh
     except BaseException:

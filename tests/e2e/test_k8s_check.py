@@ -31,6 +31,7 @@ def test_both_overlays_roll_out_spread_and_keep_their_budgets() -> None:
     assert run.output.count("sockets, all on 127.0.0.1") == len(DEFAULT_OVERLAYS)
     assert "production: 10 workloads rolled out" in run.output
     assert "up to 3 zones per workload, 6 disruption budgets hold" in run.output
+    assert run.output.count("the 7 Secrets they mount exist") == len(DEFAULT_OVERLAYS)
     assert leftover_workdirs() <= before, "the check left its work folder behind"
 
 
@@ -57,7 +58,7 @@ def test_a_probe_on_an_undeclared_port_is_refused_by_the_consistency_check(tmp_p
     overlay = broken_copy(
         tmp_path,
         FEES,
-        "readinessProbe:\n            grpc: {port: 50054}",
+        "readinessProbe:\n            grpc: {port: 9474}",
         "readinessProbe:\n            grpc: {port: 50099}",
     )
     run = run_check(overlay)
@@ -65,3 +66,22 @@ def test_a_probe_on_an_undeclared_port_is_refused_by_the_consistency_check(tmp_p
     assert (
         "readinessProbe (grpc) uses port 50099, which the container does not declare" in run.output
     )
+
+
+def test_a_grpc_probe_on_the_mtls_port_is_refused_by_the_consistency_check(tmp_path: Path) -> None:
+    overlay = broken_copy(
+        tmp_path,
+        FEES,
+        "livenessProbe:\n            grpc: {port: 9474}",
+        "livenessProbe:\n            grpc: {port: 50054}",
+    )
+    run = run_check(overlay)
+    assert run.returncode == 1
+    assert "livenessProbe (grpc) uses port 50054 (grpc), not its health port" in run.output
+
+
+def test_a_pod_mounting_a_secret_nobody_makes_is_refused(tmp_path: Path) -> None:
+    overlay = broken_copy(tmp_path, FEES, "secretName: fees-tls", "secretName: fees-certs")
+    run = run_check(overlay)
+    assert run.returncode == 1
+    assert "fees mount Secret fees-certs, which the overlay does not make" in run.output

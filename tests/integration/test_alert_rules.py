@@ -14,6 +14,7 @@ PROMETHEUS = REPO / "config" / "prometheus"
 ALERTMANAGER = REPO / "config" / "alertmanager"
 ALERTS = (
     "ServiceDown",
+    "ReplicaDown",
     "SLOAvailabilityBurn",
     "SLOLatencyBurn",
     "EventsDeadLettered",

@@ -84,6 +84,22 @@ def test_listen_addr_defaults_to_the_contract_port_on_loopback() -> None:
     assert Env({}).listen_addr("fees") == "127.0.0.1:50054"
 
 
+def test_without_a_health_address_a_service_serves_no_health_port() -> None:
+    assert ServerConfig.from_env("fees", Env({})).health_addr == ""
+
+
+def test_a_health_address_is_read_from_the_service_s_own_variable() -> None:
+    env = Env({"FEES_HEALTH_ADDR": "0.0.0.0:9474"})
+
+    assert ServerConfig.from_env("fees", env).health_addr == "0.0.0.0:9474"
+
+
+def test_a_bad_health_address_names_the_variable_and_an_example() -> None:
+    message = error_of(lambda: Env({"FEES_HEALTH_ADDR": "9474"}).health_addr("fees"))
+
+    assert message == "FEES_HEALTH_ADDR='9474': expected host:port, e.g. 127.0.0.1:9474"
+
+
 def test_a_bad_fallback_address_is_reported_under_its_own_name() -> None:
     message = error_of(lambda: Env({"ORDERS_ADDR": "orders"}).listen_addr("orders"))
 

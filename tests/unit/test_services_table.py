@@ -30,6 +30,12 @@ def test_each_service_has_a_port_of_its_own() -> None:
     assert len(set(ports)) == len(ports)
 
 
+def test_no_two_ports_of_the_table_collide() -> None:
+    ports = [p for s in SERVICES for p in (s.port, s.metrics_port, s.health_port)]
+
+    assert len(set(ports)) == len(ports)
+
+
 @pytest.mark.parametrize("service", [s for s in SERVICES if s.consumes or s.publishes], ids=str)
 def test_the_table_says_what_each_service_s_event_edge_publishes_and_consumes(
     service: ServiceInfo,

@@ -29,6 +29,8 @@ WATCHERS = {"prometheus", "alertmanager", "blackbox"}
 CERTS = "certs"  # makes the mesh's certificates into a volume, once
 JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
 GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its config
+# Where a service itself listens, as opposed to <OTHER>_ADDR: where it calls another.
+OWN_ADDRESSES = ("_LISTEN_ADDR", "_METRICS_ADDR", "_HEALTH_ADDR")
 
 
 def contract_port(name: str) -> int:
@@ -51,7 +53,7 @@ def upstream_variables(name: str) -> dict[str, str]:
     return {
         variable: value
         for variable, value in environment(app_services()[name]).items()
-        if variable.endswith("_ADDR") and not variable.endswith(("_LISTEN_ADDR", "_METRICS_ADDR"))
+        if variable.endswith("_ADDR") and not variable.endswith(OWN_ADDRESSES)
     }
 
 
@@ -127,17 +129,20 @@ def test_each_service_reaches_nats_and_jaeger_by_compose_name(name: str) -> None
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_health_check_asks_grpc_health_at_the_service_port(name: str) -> None:
-    # Internal services take only mTLS callers: the check presents the probe identity.
-    internal = [] if name == "gateway" else ["--mtls", name]
-    probe = [
-        "CMD",
-        "python",
-        "-m",
-        "mesh.healthcheck",
-        *internal,
-        f"127.0.0.1:{contract_port(name)}",
-    ]
+def test_each_service_serves_plaintext_health_on_all_interfaces_at_its_health_port(
+    name: str,
+) -> None:
+    service = BY_NAME[name]
+    health_addr = environment(app_services()[name]).get(service.health_variable)
+    assert health_addr == f"0.0.0.0:{service.health_port}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_health_check_asks_grpc_health_at_the_health_port_without_a_certificate(
+    name: str,
+) -> None:
+    # The health port is plaintext, as the kubelet's probes need on Kubernetes: no --mtls.
+    probe = ["CMD", "python", "-m", "mesh.healthcheck", f"127.0.0.1:{BY_NAME[name].health_port}"]
     assert app_services()[name]["healthcheck"]["test"] == probe
 
 

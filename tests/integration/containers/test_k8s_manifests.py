@@ -7,14 +7,27 @@ No cluster here: kustomize (the pinned kubectl's) builds the overlays, and the c
 from __future__ import annotations
 
 import base64
+import json
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
+from mesh.identity import NATS_SERVER, PROBE
 from mesh.services import BY_NAME, NAMES
-from tests.support.tools.compose import app_services, compose_services, environment, memory_limit
+from mesh.tls import MeshTls
+from scripts.k8s_check.certificates import certificate_identities, from_files
+from tests.support import REPO_ROOT
+from tests.support.tools.compose import (
+    app_services,
+    compose_services,
+    config_file,
+    environment,
+    memory_limit,
+)
 from tests.support.tools.env_reads import variables_read_by
 from tests.support.tools.kustomize import container, env, find, overlay
 from tests.support.tools.network_policy import OUTSIDE, allowed_edges
@@ -23,14 +36,6 @@ pytestmark = pytest.mark.integration
 
 OVERLAYS = ("local", "production")
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")
-# Read by the code once PostgreSQL comes (the production overlay sets it already); until then
-# the services keep SQLite in the pod's emptyDir.
-ANNOUNCED_VARIABLES = {"DATABASE_URL"}
-# compose.yaml runs the mesh with mTLS (issue 13); the manifests do not yet: kubelet's native
-# gRPC probes cannot present a client certificate, so they need a plaintext health-only port or
-# exec probes first. Until then these differ, and only these (the test names them; issue 16 stays
-# open for it).
-NOT_YET_ON_KUBERNETES = {"MESH_CERTS_DIR", "NATS_URL"}
 # Set on Kubernetes and not in compose, each for a reason of the cluster's.
 CLUSTER_ONLY = {
     "SHUTDOWN_DRAIN_SECONDS": "endpoints take seconds to drop a terminating pod",
@@ -72,7 +77,12 @@ def test_the_other_containers_run_the_compose_images(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_each_service_declares_its_contract_and_metrics_ports(name: str) -> None:
     ports = {p["name"]: p["containerPort"] for p in container("local", "Deployment", name)["ports"]}
-    assert ports == {"grpc": BY_NAME[name].port, "metrics": BY_NAME[name].metrics_port}
+    service = BY_NAME[name]
+    assert ports == {
+        "grpc": service.port,
+        "metrics": service.metrics_port,
+        "health": service.health_port,
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -80,14 +90,14 @@ def test_every_variable_compose_sets_is_set_the_same_on_kubernetes(name: str) ->
     on_kubernetes = env(container("local", "Deployment", name))
     compose = environment(app_services()[name])
     differing = {k for k in compose if on_kubernetes.get(k) != compose[k]}
-    assert differing <= NOT_YET_ON_KUBERNETES, sorted(differing)
+    assert not differing, sorted(differing)
 
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
 @pytest.mark.parametrize("name", NAMES)
 def test_every_variable_kubernetes_sets_is_read_by_the_code(overlay_name: str, name: str) -> None:
     variables = set(env(container(overlay_name, "Deployment", name)))
-    unread = variables - variables_read_by(name, NAMES) - ANNOUNCED_VARIABLES
+    unread = variables - variables_read_by(name, NAMES)
     assert not unread, f"no code of services/{name}/, mesh/ or tracing/ reads {sorted(unread)}"
 
 
@@ -108,10 +118,74 @@ def test_nats_and_jaeger_get_the_compose_variables(name: str) -> None:
     assert {k: on_kubernetes.get(k) for k in compose} == compose
 
 
-def test_nats_runs_jetstream_with_its_store_and_monitoring_port_then_names_itself() -> None:
-    """compose's NATS reads config/nats/mesh.json (TLS, users); the manifests' not yet (above)."""
+def test_nats_runs_the_compose_command_then_names_itself() -> None:
+    """compose's command: config/nats/mesh.json (TLS, users), JetStream, store, monitoring."""
     args = container("local", "StatefulSet", "nats")["args"]
-    assert args == ["-js", "-sd", "/data", "-m", "8222", "--name", "$(POD_NAME)"]
+    assert args == [*compose_services()["nats"]["command"], "--name", "$(POD_NAME)"]
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_nats_reads_config_nats_mesh_json_where_compose_mounts_it(overlay_name: str) -> None:
+    [config] = compose_services()["nats"]["configs"]
+    [(path, source)] = [
+        (path, source)
+        for path, source in mounted_files(overlay_name, "StatefulSet", "nats").items()
+        if source[0] == "ConfigMap"
+    ]
+    config_map = find(overlay_name, "ConfigMap", source[1])
+    assert path == config["target"]
+    assert config_map["data"][source[2]] == config_file(config["source"]).read_text()
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_nats_finds_the_certificate_files_its_config_names(overlay_name: str) -> None:
+    config = json.loads((REPO_ROOT / "config" / "nats" / "mesh.json").read_text())
+    named = {config["tls"][key] for key in ("cert_file", "key_file", "ca_file")}
+    assert named <= secret_files(overlay_name, "StatefulSet", "nats")
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+@pytest.mark.parametrize("name", NAMES)
+def test_each_service_finds_its_certificate_files_where_mesh_certs_dir_says(
+    overlay_name: str, name: str
+) -> None:
+    certs_dir = env(container(overlay_name, "Deployment", name))["MESH_CERTS_DIR"]
+    files = MeshTls(name, Path(certs_dir))
+    wanted = {str(path) for path in (files.cert_file, files.key_file, files.ca_file)}
+    assert secret_files(overlay_name, "Deployment", name) == wanted
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_blackbox_exporter_finds_the_probe_certificate_its_modules_name(
+    overlay_name: str,
+) -> None:
+    modules = yaml.safe_load((REPO_ROOT / "config" / "prometheus" / "blackbox.yml").read_text())
+    named = {
+        path
+        for module in modules["modules"].values()
+        for key, path in module.get("grpc", {}).get("tls_config", {}).items()
+        if key.endswith("_file")
+    }
+    assert named
+    assert named <= secret_files(overlay_name, "Deployment", "blackbox")
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_certificates_come_from_secrets_made_outside_the_overlay_one_per_identity(
+    overlay_name: str,
+) -> None:
+    """`<identity>-tls`, never generated by kustomize, which would overwrite issued certificates
+    with each apply (README: cert-manager, or `make certs` and `kubectl create secret`)."""
+    mounted = {
+        (workload["metadata"]["name"], volume["secret"]["secretName"])
+        for workload in _workloads(overlay_name)
+        for volume in workload["spec"]["template"]["spec"].get("volumes", [])
+        if "secret" in volume
+    }
+    made = {m["metadata"]["name"] for m in overlay(overlay_name) if m["kind"] == "Secret"}
+    identities = {"nats": NATS_SERVER, "blackbox": PROBE} | {name: name for name in NAMES}
+    assert mounted == {(workload, f"{identities[workload]}-tls") for workload in identities}
+    assert not {secret for _, secret in mounted} & made
 
 
 def test_jaeger_runs_the_compose_command_with_the_project_config() -> None:
@@ -127,11 +201,12 @@ def test_jaeger_runs_the_compose_command_with_the_project_config() -> None:
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
 @pytest.mark.parametrize("name", NAMES)
-def test_probes_ask_grpc_health_where_the_compose_health_check_does(
+def test_probes_ask_grpc_health_on_the_health_port_the_compose_health_check_asks(
     overlay_name: str, name: str
 ) -> None:
     compose_port = int(app_services()[name]["healthcheck"]["test"][-1].rpartition(":")[2])
     spec = container(overlay_name, "Deployment", name)
+    assert compose_port == BY_NAME[name].health_port
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert spec[probe] == {**spec[probe], "grpc": {"port": compose_port}}
 
@@ -203,13 +278,15 @@ def test_in_production_event_services_reach_three_nats_servers_and_their_databas
     name: str,
 ) -> None:
     variables = env(container("production", "Deployment", name))
-    urls = variables["NATS_URL"].split(",")
-    assert [urlsplit(u).hostname for u in urls] == [f"nats-{i}.nats-cluster" for i in range(3)]
+    urls = [urlsplit(u) for u in variables["NATS_URL"].split(",")]
+    assert [u.hostname for u in urls] == [f"nats-{i}.nats-cluster" for i in range(3)]
+    assert {u.scheme for u in urls} == {"tls"}  # the base's (and compose's) mTLS to NATS
     assert "'key': '" + name + "'" in variables["DATABASE_URL"]
 
 
 def test_production_nats_is_a_routed_cluster_of_its_three_servers() -> None:
     args = container("production", "StatefulSet", "nats")["args"]
+    assert args[: args.index("--name")] == compose_services()["nats"]["command"]
     routes = args[args.index("--routes") + 1].split(",")
     assert routes == [f"nats://nats-{i}.nats-cluster:6222" for i in range(3)]
     assert find("production", "Service", "nats-cluster")["spec"]["clusterIP"] == "None"
@@ -234,6 +311,35 @@ def _workloads(overlay_name: str) -> list[dict[str, Any]]:
     return [m for m in overlay(overlay_name) if m["kind"] in {"Deployment", "StatefulSet"}]
 
 
+def mounted_files(overlay_name: str, kind: str, name: str) -> dict[str, tuple[str, str, str]]:
+    """Each file the container sees from a volume listing its items: path -> (kind of source,
+    its name, its key)."""
+    pod = find(overlay_name, kind, name)["spec"]["template"]["spec"]
+    [spec] = pod["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in spec.get("volumeMounts", [])}
+    files = {}
+    for volume in pod.get("volumes", []):
+        for source_kind, field, name_key in (
+            ("Secret", "secret", "secretName"),
+            ("ConfigMap", "configMap", "name"),
+        ):
+            source = volume.get(field)
+            if source is None or volume["name"] not in mounts:
+                continue
+            for item in source.get("items", []):
+                path = f"{mounts[volume['name']]}/{item['path']}"
+                files[path] = (source_kind, source[name_key], item["key"])
+    return files
+
+
+def secret_files(overlay_name: str, kind: str, name: str) -> set[str]:
+    return {
+        path
+        for path, (source, _, _) in mounted_files(overlay_name, kind, name).items()
+        if source == "Secret"
+    }
+
+
 def _pods(overlay_name: str) -> dict[str, dict[str, Any]]:
     pods = {}
     for workload in _workloads(overlay_name):
@@ -255,7 +361,7 @@ def expected_edges() -> set[tuple[str, str, int]]:
         variables = env(container("production", "Deployment", name))
         for variable, value in variables.items():
             if variable.endswith("_ADDR") and not variable.endswith(
-                ("_LISTEN_ADDR", "_METRICS_ADDR")
+                ("_LISTEN_ADDR", "_METRICS_ADDR", "_HEALTH_ADDR")
             ):
                 host, _, port = value.rpartition(":")
                 edges.add((name, host, int(port)))
@@ -264,6 +370,8 @@ def expected_edges() -> set[tuple[str, str, int]]:
         edges.add((name, "jaeger", urlsplit(variables["OTEL_EXPORTER_OTLP_ENDPOINT"]).port or 4317))
         edges.add(("prometheus", name, BY_NAME[name].metrics_port))
         edges.add(("blackbox", name, BY_NAME[name].port))
+        # The kubelet's probes come from the node, outside the namespace's pods.
+        edges.add((OUTSIDE, name, BY_NAME[name].health_port))
     edges |= {
         ("prometheus", "jaeger", 8888),
         ("prometheus", "alertmanager", 9093),
@@ -290,3 +398,16 @@ def test_a_default_deny_policy_selects_every_pod(overlay_name: str) -> None:
         if m["kind"] == "NetworkPolicy"
     }
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_readme_creates_every_certificate_secret_the_pods_mount_as_the_check_does(
+    overlay_name: str,
+) -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    loop = re.search(r"^for id in ([\w ]+); do\n(.*?)^done$", readme, re.MULTILINE | re.DOTALL)
+    assert loop, "README.md no longer shows how to create the certificates' Secrets"
+    identities, body = loop.group(1).split(), " ".join(loop.group(2).replace("\\\n", " ").split())
+    assert sorted(identities) == sorted(certificate_identities(list(overlay(overlay_name))))
+    made_by_check = " ".join(from_files(Path("data/certs"), "$id"))
+    assert body == f"kubectl -n simplebank create secret generic $id-tls {made_by_check}"
