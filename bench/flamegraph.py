@@ -100,8 +100,9 @@ def _draw(node: Node, x: float, depth: int, scale: float, total: int, out: list[
         f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 1}" '
         f'fill="hsl({hue},90%,60%)"/>'
     )
-    if width > 40:
-        out.append(f'<text x="{x + 2:.1f}" y="{y + 11}">{label[: int(width / 7)]}</text>')
+    if width > 40:  # the name cut to fit before it is escaped, so no entity is cut in two
+        fitted = html.escape(node.name[: int(width / 7)])
+        out.append(f'<text x="{x + 2:.1f}" y="{y + 11}">{fitted}</text>')
     out.append("</g>")
     deepest = depth
     for child in sorted(node.children.values(), key=lambda c: c.name):
