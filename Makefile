@@ -111,6 +111,11 @@ logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
 	$(PY) -m bench
 
+.PHONY: profile
+PROFILE_FLAGS ?=
+profile: venv tools ## py-spy flame graphs of each service under load into results/profiles/ (PROFILE_FLAGS="--label after --rate 100")
+	$(PY) -m bench.profile $(PROFILE_FLAGS)
+
 .PHONY: bench-quick
 bench-quick: venv tools ## A few seconds of the benchmark, to keep the harness working
 	$(PY) -m bench --quick

@@ -115,11 +115,20 @@ def targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
         if "metrics_cost_percent" in found
         else []
     )
+    # Issue 17's: mesh / bare chain >= 0.40, tracing <= 10%, core mesh < 350 MB.
     return [
+        Target(
+            "throughput, mesh / bare 3-hop chain",
+            100 * found["mesh_over_baseline_throughput"],
+            40.0,
+            "%",
+            at_most=False,
+        ),
         Target(f"p95 at {plan.rate}/s, tracing on", on.fixed_rate.p95_ms, 100.0, "ms"),
-        Target("throughput tracing costs", 100 * (1 - ratio), 15.0, "%"),
+        Target("throughput tracing costs", 100 * (1 - ratio), 10.0, "%"),
         *metrics,
         Target("spawn to every service SERVING", on.ready_seconds or 0.0, 5.0, "s"),
+        Target("core mesh memory, after load", on.memory_core_together_mb, 350.0, "MB"),
         Target("memory of the whole mesh, after load", on.memory_together_mb, 400.0, "MB"),
     ]
 
@@ -358,6 +367,7 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "memory_mb": {name: dataclasses.asdict(r) for name, r in m.memory.items()},
         "memory_rss_sum_mb": rss_sum_mb(m.memory),
         "memory_together_mb": m.memory_together_mb,
+        "memory_core_together_mb": m.memory_core_together_mb,
         "memory_idle_mb": {name: dataclasses.asdict(r) for name, r in m.memory_idle.items()},
         "memory_idle_rss_sum_mb": rss_sum_mb(m.memory_idle),
         "memory_idle_together_mb": m.memory_idle_together_mb,

@@ -9,6 +9,8 @@ from bench import cpu, ghz, memory
 from bench.plan import OVERLOAD_FACTOR, Plan, overload
 from bench.progress import say
 
+CORE = ("gateway", "orders", "accounts", "fees", "market", "nats", "jaeger")
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -24,6 +26,8 @@ class Measurement:
     memory: Mapping[str, memory.Resident]  # after all the load
     memory_idle_together_mb: float  # all processes together, shared pages once
     memory_together_mb: float
+    # The core mesh only (the five services, NATS, Jaeger): issue 17's memory target.
+    memory_core_together_mb: float = 0.0
     startup_seconds: float | None = None  # the launcher's: its start to all five SERVING
     ready_seconds: float | None = None  # spawning the launcher to its ready file
     # OVERLOAD_FACTOR times the saturation rate: the gateway sheds what it cannot admit.
@@ -93,6 +97,7 @@ def measure(
         memory=memory.snapshot(pids),
         memory_idle_together_mb=idle_together,
         memory_together_mb=memory.together_mb(pids.values()),
+        memory_core_together_mb=memory.together_mb(p for n, p in pids.items() if n in CORE),
         overload=overloaded,
         overload_offered=offered,
     )

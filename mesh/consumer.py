@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js import api
 from nats.js.errors import FetchTimeoutError
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from mesh.background import BackgroundLoop
 from mesh.codec import EventCodec, UnreadableEvent
@@ -20,7 +22,7 @@ from mesh.faults import FaultBook, InjectedFault
 from mesh.jetstream import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.messaging_metrics import ConsumerMetrics
 from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
-from tracing.messaging import consumer_span
+from tracing.messaging import consumer_span, start_consumer_span
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ class Subscription(Generic[E]):
     @property
     def name(self) -> str:
         return self.event.__name__
+
+
+@dataclass(frozen=True)
+class _Pending(Generic[E]):
+    """A fetched message that reads as an event, with its CONSUMER span already started."""
+
+    msg: Msg
+    event_id: str
+    event: E
+    span: Span
 
 
 class PermanentFailure(Exception):
@@ -99,29 +111,107 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         return True
 
     async def process(self, msg: Msg) -> None:
-        headers = msg.headers or {}
-        event_id = headers.get("Nats-Msg-Id", "")
+        """Apply one message in a transaction of its own."""
+        event_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        with consumer_span(msg.subject, event_id, msg.headers or {}) as span:
+            await self._process_alone(msg, event_id, span)
+
+    async def _process_alone(self, msg: Msg, event_id: str, span: Span) -> None:
         started = time.perf_counter()
-        with consumer_span(msg.subject, event_id, headers) as span:
+        try:
+            if not event_id:
+                raise PermanentFailure("message has no Nats-Msg-Id header")
             try:
-                if not event_id:
-                    raise PermanentFailure("message has no Nats-Msg-Id header")
-                try:
-                    event = self._codec.decode(self.subscription.event, msg.data)
-                except UnreadableEvent as error:
-                    raise PermanentFailure(str(error)) from error
-                fault = None if self.faults is None else await self.faults.inject(self.subject)
-                if fault is not None and fault.error_code:
-                    raise InjectedFault(fault)
-                applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
-                span.set_attribute("simplebank.duplicate", not applied)
-            except Exception as error:
-                self._metrics.processed("failed", time.perf_counter() - started, error)
-                await self._failed(msg, event_id, error)
-                return
+                event = self._codec.decode(self.subscription.event, msg.data)
+            except UnreadableEvent as error:
+                raise PermanentFailure(str(error)) from error
+            fault = None if self.faults is None else await self.faults.inject(self.subject)
+            if fault is not None and fault.error_code:
+                raise InjectedFault(fault)
+            applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
+            span.set_attribute("simplebank.duplicate", not applied)
+        except Exception as error:
+            self._metrics.processed("failed", time.perf_counter() - started, error)
+            await self._failed(msg, event_id, error)
+            return
         outcome = "applied" if applied else "duplicate"
         self._metrics.processed(outcome, time.perf_counter() - started)
         await self.acknowledge(msg)
+
+    async def process_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply a fetched batch in one transaction, a savepoint per message, then ack them.
+
+        One commit instead of one per message, and the acks only after it. A message whose
+        handler fails is rolled back to its savepoint, so the others still commit, and is
+        redelivered or dead-lettered as always; so is one an injected fault fails (each
+        message meets the faults once, before the transaction, as it did alone). If the
+        transaction itself fails (the database is away) each message fails as it would have
+        alone. A message that cannot be read goes through `process` on its own.
+        """
+        ready: list[_Pending[E]] = []
+        refused: list[tuple[_Pending[E], Exception]] = []
+        try:
+            for msg in messages:
+                pending = self._readable(msg)
+                if pending is None:
+                    await self.process(msg)  # dead-lettered there, saying why
+                    continue
+                fault = None if self.faults is None else await self.faults.inject(self.subject)
+                if fault is not None and fault.error_code:
+                    refused.append((pending, InjectedFault(fault)))
+                else:
+                    ready.append(pending)
+            started = time.perf_counter()
+            outcomes: list[bool | Exception] = []
+            if ready:
+                try:
+                    outcomes = await self._database.transact(lambda u: self._apply_batch(u, ready))
+                except Exception as error:
+                    outcomes = [error] * len(ready)
+            seconds = time.perf_counter() - started
+            for pending, outcome in [*zip(ready, outcomes, strict=True), *refused]:
+                with trace.use_span(pending.span, end_on_exit=True):
+                    if isinstance(outcome, Exception):
+                        self._metrics.processed("failed", seconds, outcome)
+                        await self._failed(pending.msg, pending.event_id, outcome)
+                        continue
+                    pending.span.set_attribute("simplebank.duplicate", not outcome)
+                self._metrics.processed("applied" if outcome else "duplicate", seconds)
+                await self.acknowledge(pending.msg)
+        finally:
+            for pending in [*ready, *(p for p, _ in refused)]:  # cancelled: nothing acked
+                if pending.span.is_recording():
+                    pending.span.end()
+
+    def _readable(self, msg: Msg) -> _Pending[E] | None:
+        """The message with its event and a started span, or None if it cannot be read."""
+        headers = msg.headers or {}
+        event_id = headers.get("Nats-Msg-Id", "")
+        if not event_id:
+            return None
+        try:
+            event = self._codec.decode(self.subscription.event, msg.data)
+        except UnreadableEvent:
+            return None
+        return _Pending(msg, event_id, event, start_consumer_span(msg.subject, event_id, headers))
+
+    def _apply_batch(self, uow: UnitOfWork, batch: Sequence[_Pending[E]]) -> list[bool | Exception]:
+        """Each message under its own savepoint and its own span (so the events it records
+        carry its trace); a failure undoes that message only and is handed back. A conflict
+        the database resolves by running the transaction again is raised, so it does."""
+        outcomes: list[bool | Exception] = []
+        for pending in batch:
+            with trace.use_span(pending.span, end_on_exit=False):
+                uow.execute("SAVEPOINT event")
+                try:
+                    outcomes.append(self._apply(uow, pending.event_id, pending.event))
+                except Exception as error:
+                    if self._database.retries(error):
+                        raise
+                    uow.execute("ROLLBACK TO event")
+                    outcomes.append(error)  # failed after the commit: redelivered, or dead
+                uow.execute("RELEASE event")
+        return outcomes
 
     async def acknowledge(self, msg: Msg) -> None:
         """Ack after commit: only now may JetStream forget the message."""
@@ -180,8 +270,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 continue
             if messages:
                 self._metrics.lag(messages[-1].metadata.num_pending or 0)
-            for msg in messages:
-                await self.process(msg)
+            await self.process_batch(messages)
 
     async def run(self) -> None:
         while True:

@@ -1,9 +1,11 @@
 """A service's database behind one interface, on SQLite (the default) or PostgreSQL.
 
 Handlers and stores see the same thing on both: `await database.transact(work)`, where `work`
-is a plain function of a UnitOfWork that runs plain SQL. It runs on a worker thread, so the
-event loop never blocks on the database: one thread for SQLite's single connection, a small
-pool of threads and connections for PostgreSQL. Keeping `work` synchronous is what lets one
+is a plain function of a UnitOfWork that runs plain SQL. On PostgreSQL it runs on a small pool
+of threads and connections, so the event loop never waits for the server. On SQLite it runs on
+the event loop: a local transaction takes microseconds, far less than the thread handoff (see
+mesh.sqlite; its checkpoints run on a thread of their own). Keeping `work` synchronous is what
+lets one
 interface serve both drivers (sqlite3 has no async API), keeps every store readable SQL with no
 ORM in between, and lets PostgreSQL retry a transaction by simply calling `work` again.
 """
@@ -28,6 +30,7 @@ T = TypeVar("T")
 class Engine(Protocol):
     """One backend: opens the database, runs work in a transaction, elects a leader."""
 
+    on_event_loop: bool  # its work runs on the loop itself, not on `workers` threads
     workers: int
 
     @property
@@ -39,6 +42,8 @@ class Engine(Protocol):
 
     def leads(self, role: str) -> bool: ...
 
+    def retries(self, error: Exception) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -47,7 +52,7 @@ def is_postgres(location: Path | str) -> bool:
 
 
 class Database:
-    """Runs every piece of work in a transaction on the backend's worker threads.
+    """Runs every piece of work in a transaction, on the backend's worker threads or its loop.
 
     `location` is a SQLite file's path, or a postgresql:// URL (DATABASE_URL). The schema is
     the service's tables in SQL both backends read; the backend adds the chassis' outbox and
@@ -64,8 +69,10 @@ class Database:
             else SqliteEngine(location, recorder)
         )
         self._schema = schema
-        self._executor = ThreadPoolExecutor(
-            max_workers=self._engine.workers, thread_name_prefix="database"
+        self._executor = (
+            None
+            if self._engine.on_event_loop
+            else ThreadPoolExecutor(max_workers=self._engine.workers, thread_name_prefix="database")
         )
         self._listeners: list[Callable[[Sequence[object]], None]] = []
 
@@ -78,7 +85,8 @@ class Database:
 
     async def stop(self) -> None:
         await self._run(self._engine.close)
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
 
     async def transact(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work` in one unit of work: its writes and events commit together or not at all.
@@ -98,11 +106,18 @@ class Database:
         """Whether this replica is the one that does `role` (such as relaying the outbox)."""
         return await self._run(lambda: self._engine.leads(role))
 
+    def retries(self, error: Exception) -> bool:
+        """Whether `error`, raised inside work, makes the backend run the work again (a
+        PostgreSQL serialization conflict) rather than fail it."""
+        return self._engine.retries(error)
+
     async def ping(self) -> bool:
         """Health check: the database answers a query."""
         return await self.transact(lambda c: c.execute("SELECT 1").fetchone() is not None)
 
     async def _run(self, call: Callable[[], T]) -> T:
+        if self._executor is None:
+            return call()  # on the loop: nothing can cancel it halfway
         context = contextvars.copy_context()
         future = asyncio.get_running_loop().run_in_executor(
             self._executor, functools.partial(context.run, call)

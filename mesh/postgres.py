@@ -142,6 +142,7 @@ class PostgresEngine:
     """Runs work on pooled connections, each transaction SERIALIZABLE and retried on conflict;
     `leads` holds a session advisory lock so one replica at a time does a singleton job."""
 
+    on_event_loop = False
     workers = POOL_SIZE
 
     def __init__(self, url: str, recorder: EventRecorder) -> None:
@@ -212,6 +213,10 @@ class PostgresEngine:
             connection.commit()
         self._away = False
         return result, uow.events
+
+    def retries(self, error: Exception) -> bool:
+        """A conflict that `run` answers by running the work again."""
+        return isinstance(error, RETRYABLE)
 
     def leads(self, role: str) -> bool:
         """Whether this replica holds `role`'s lock, taking it if it is free.

@@ -6,7 +6,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -56,21 +55,23 @@ def producer_span(
         yield span, capture_context()
 
 
+def start_consumer_span(subject: str, event_id: str, headers: Mapping[str, str]) -> Span:
+    """A CONSUMER span for processing one message, child of the producer's context, started
+    but not made current: a consumer applying a batch makes each message's span current in
+    turn (`trace.use_span`) and ends it itself."""
+    return _tracer().start_span(
+        f"process {subject}",
+        context=propagate.extract(dict(headers)),
+        kind=SpanKind.CONSUMER,
+        attributes=_attributes(subject, event_id, "process"),
+    )
+
+
 @contextmanager
 def consumer_span(subject: str, event_id: str, headers: Mapping[str, str]) -> Iterator[Span]:
     """A CONSUMER span for processing one message, child of the producer's context."""
-    parent_context = propagate.extract(dict(headers))
-    tracer = _tracer()
-    token = otel_context.attach(parent_context)
-    try:
-        with tracer.start_as_current_span(
-            f"process {subject}",
-            kind=SpanKind.CONSUMER,
-            attributes=_attributes(subject, event_id, "process"),
-        ) as span:
-            yield span
-    finally:
-        otel_context.detach(token)
+    with trace.use_span(start_consumer_span(subject, event_id, headers), end_on_exit=True) as span:
+        yield span
 
 
 @contextmanager

@@ -218,6 +218,46 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_max_deliveries
     assert logged.__dict__["subject"] == DEAD_LETTERS
 
 
+class FailsForOneOrder:
+    """Applies every order but one, which always raises."""
+
+    def __init__(self, bad_order: str) -> None:
+        self.bad_order = bad_order
+
+    def __call__(self, event: OrderCreated, uow: UnitOfWork) -> None:
+        record_order(event, uow)
+        if event.order_id == self.bad_order:
+            raise ValueError(f"cannot apply {event.order_id}")
+
+
+async def test_one_failing_event_in_a_fetched_batch_does_not_undo_the_others(
+    database: Database, bus: EventBus, js: JetStreamContext
+) -> None:
+    for order_id in ("o-1", "o-2", "o-3"):  # published first, so one fetch takes all three
+        await publish(bus, f"{order_id}/OrderCreated", order_created(order_id))
+    subscription = Subscription(OrderCreated, FailsForOneOrder("o-2"))
+    consumer = OrderConsumer(
+        SERVICE, subscription, database, bus, CODEC, ack_wait=1.0, max_deliveries=2
+    )
+
+    async with running(consumer):
+        await eventually(
+            lambda: dead_letters_are(js, 1), TIMEOUT_SECONDS, f"a message on {DEAD_LETTERS}"
+        )
+        await eventually(
+            lambda: nothing_outstanding(js, consumer.durable), TIMEOUT_SECONDS, "the acks"
+        )
+
+    assert [await applied(database, o) for o in ("o-1", "o-2", "o-3")] == [1, 0, 1]
+    assert sorted(await processed(database, consumer.durable)) == [
+        "o-1/OrderCreated",
+        "o-3/OrderCreated",
+    ]
+    dead = await last_message(js, DEAD_LETTERS)
+    assert dead.headers is not None
+    assert dead.headers["Simplebank-Event-Id"] == "o-2/OrderCreated"
+
+
 async def dead_letters_are(js: JetStreamContext, count: int) -> bool:
     return await stream_count(js, DEAD_LETTERS) == count
 
