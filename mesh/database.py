@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,7 +39,9 @@ class Engine(Protocol):
 
     def open(self, schema: str) -> None: ...
 
-    def run(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]: ...
+    def run(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+    ) -> tuple[T, list[object]]: ...
 
     def leads(self, role: str) -> bool: ...
 
@@ -94,9 +97,13 @@ class Database:
         The caller's context (the current span) goes along, so recorded events carry it. After
         a commit that added events, the listeners (the outbox relay) hear of it. A caller that
         is cancelled still waits for the work to commit or roll back, so whatever it does next
-        (such as checking whether an order was stored) sees the outcome.
+        (such as checking whether an order was stored) sees the outcome; and work on a worker
+        thread whose caller was cancelled (it went away, its deadline passed) is not committed
+        unless it already was, nor tried again after a conflict: a reservation must not appear
+        after the caller has already been told it failed and given the shares back.
         """
-        result, events = await self._run(lambda: self._engine.run(work))
+        abandoned = threading.Event()
+        result, events = await self._run(lambda: self._engine.run(work, abandoned), abandoned)
         if events:
             for listener in self._listeners:
                 listener(events)
@@ -115,7 +122,7 @@ class Database:
         """Health check: the database answers a query."""
         return await self.transact(lambda c: c.execute("SELECT 1").fetchone() is not None)
 
-    async def _run(self, call: Callable[[], T]) -> T:
+    async def _run(self, call: Callable[[], T], abandoned: threading.Event | None = None) -> T:
         if self._executor is None:
             return call()  # on the loop: nothing can cancel it halfway
         context = contextvars.copy_context()
@@ -125,7 +132,11 @@ class Database:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
+            if abandoned is not None:
+                abandoned.set()
             await asyncio.wait([future])  # its outcome is the caller's to find out next
+            if not future.cancelled():
+                future.exception()  # seen: an abandoned transaction's error is expected
             raise
 
     def __repr__(self) -> str:

@@ -138,6 +138,15 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
 
 
+class TransactionAbandoned(Exception):
+    """The caller of a transaction went away before it committed; it was rolled back."""
+
+
+def _stop_if(abandoned: threading.Event | None) -> None:
+    if abandoned is not None and abandoned.is_set():
+        raise TransactionAbandoned("the caller went away before the commit")
+
+
 class PostgresEngine:
     """Runs work on pooled connections, each transaction SERIALIZABLE and retried on conflict;
     `leads` holds a session advisory lock so one replica at a time does a singleton job."""
@@ -187,10 +196,15 @@ class PostgresEngine:
             ) from None
         self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS * 2)
 
-    def run(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
+    def run(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+    ) -> tuple[T, list[object]]:
+        """Run `work` in a SERIALIZABLE transaction, again after each conflict; once the caller
+        has gone (`abandoned` set), neither again nor to its commit."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            _stop_if(abandoned)
             try:
-                return self._run_once(work)
+                return self._run_once(work, abandoned)
             except RETRYABLE as conflict:
                 if attempt == MAX_ATTEMPTS:
                     raise DatabaseUnavailable(
@@ -203,13 +217,16 @@ class PostgresEngine:
                 raise DatabaseUnavailable(f"database {self.where} unavailable: {error}") from error
         raise AssertionError("unreachable")
 
-    def _run_once(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
+    def _run_once(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None
+    ) -> tuple[T, list[object]]:
         # While the server is known to be away, a call fails at once instead of waiting out
         # its caller's deadline for a connection; the first success ends that.
         wait = AWAY_CHECKOUT_TIMEOUT_SECONDS if self._away else CHECKOUT_TIMEOUT_SECONDS
         with self._pool.connection(timeout=wait) as connection:
             uow = UnitOfWork(PostgresStatements(connection), self._recorder)
             result = work(uow)
+            _stop_if(abandoned)  # the pool rolls back a connection returned in a transaction
             connection.commit()
         self._away = False
         return result, uow.events

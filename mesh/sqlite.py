@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -75,7 +76,11 @@ class SqliteEngine:
             self._checkpointer = WalCheckpointer(self._path)
             self._checkpointer.start()
 
-    def run(self, work: Callable[[UnitOfWork], T]) -> tuple[T, list[object]]:
+    def run(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+    ) -> tuple[T, list[object]]:
+        """Run `work` in one transaction; on the loop, so no caller is cancelled halfway and
+        `abandoned` never applies."""
         connection = self._connection
         if connection is None:
             raise RuntimeError(f"database {self._path} is not open")

@@ -3,6 +3,8 @@ at all, rows answer by name and position, and `?` placeholders and `%` literals 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -10,7 +12,9 @@ import pytest
 
 from mesh.database import Database
 from mesh.unit_of_work import UnitOfWork
+from scripts.postgres import LocalPostgres
 from tests.support.data.events import CODEC, SCHEMA, order_created
+from tests.support.servers.postgres import database_location
 from tests.unit.databases import open_at, outbox_ids
 
 pytestmark = pytest.mark.integration
@@ -81,3 +85,35 @@ async def test_rows_answer_by_name_and_position_and_rowcount_counts(database: Da
 
 async def test_the_health_ping_answers(database: Database) -> None:
     assert await database.ping()
+
+
+async def test_work_whose_caller_went_away_before_its_commit_is_rolled_back_on_postgresql(
+    postgres: LocalPostgres, tmp_path: Path
+) -> None:
+    """On PostgreSQL work runs on a thread, so its caller can be cancelled halfway (its client
+    went away, its deadline passed): the work then does not commit (nor retry), or a
+    reservation could appear after the caller was told it failed and gave the shares back."""
+    working, go_on = threading.Event(), threading.Event()
+
+    def insert_then_wait(uow: UnitOfWork) -> None:
+        uow.execute("INSERT INTO applied (order_id, applied_at) VALUES (?, ?)", ("o-1", 1.5))
+        place_two(uow)
+        working.set()
+        go_on.wait(timeout=10)
+
+    location = database_location("postgres", tmp_path, postgres)
+    async with open_at(location, SCHEMA, CODEC) as database:
+        call = asyncio.create_task(database.transact(insert_then_wait))
+        assert await asyncio.to_thread(working.wait, 10), "the work never started"
+        call.cancel()
+        for _ in range(10):  # let the cancellation reach transact before the work goes on
+            await asyncio.sleep(0)
+        go_on.set()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+        count = await database.transact(
+            lambda u: u.execute("SELECT COUNT(*) FROM applied").fetchone()
+        )
+        assert count[0] == 0
+        assert await outbox_ids(database) == []
