@@ -7,9 +7,14 @@ run out, RESOURCE_EXHAUSTED) from one that says "your request is wrong" (INVALID
 a grpc.aio interceptor reads from a call object rather than catching. The state machine is
 about sixty lines:
 
-CLOSED --(`consecutive_failures` in a row, or `failure_rate` of at least `minimum_calls` within
-`window_seconds`)--> OPEN --(`open_seconds` later, the next call is let through as a probe)-->
-HALF_OPEN --(the probe succeeds)--> CLOSED, or --(it fails)--> OPEN again.
+CLOSED --(`consecutive_failures` in a row of one method, or `failure_rate` of at least
+`minimum_calls` within `window_seconds`)--> OPEN --(`open_seconds` later, the next call is let
+through as a probe)--> HALF_OPEN --(the probe succeeds)--> CLOSED, or --(it fails)--> OPEN again.
+
+A run of failures is counted per method: a call of another method that works does not end it.
+A caller that follows each failed call with one that works (orders releases the shares of a
+reserve call that ended without an answer) would otherwise never see a run, and an upstream
+whose one method keeps failing would be called on without end.
 
 While OPEN a call fails at once with UNAVAILABLE and ErrorInfo reason CIRCUIT_OPEN. State shows
 as the gauge `simplebank.circuit.state{upstream}` (0 closed, 1 half-open, 2 open), a log line
@@ -84,7 +89,7 @@ class CircuitBreaker:
         self.state = State.CLOSED
         self._clock = clock
         self._outcomes: deque[tuple[float, bool]] = deque()  # (when, failed) within the window
-        self._run = 0  # failures in a row
+        self._runs: dict[str, int] = {}  # failures in a row, per method
         self._opened_at = 0.0
         self._probing = False
         self._gauge = meter("simplebank.rpc").create_gauge(
@@ -104,8 +109,8 @@ class CircuitBreaker:
             return True
         return False
 
-    def record(self, failed: bool | None) -> None:
-        """The outcome of an allowed call; None when it was cancelled and says nothing."""
+    def record(self, failed: bool | None, method: str = "") -> None:
+        """How an allowed call of `method` ended: None when it was cancelled and says nothing."""
         if self.state is State.HALF_OPEN and self._probing:
             self._probing = False
             if failed is not None:
@@ -117,13 +122,13 @@ class CircuitBreaker:
         self._outcomes.append((now, failed))
         while self._outcomes[0][0] < now - self.policy.window_seconds:
             self._outcomes.popleft()
-        self._run = self._run + 1 if failed else 0
+        run = self._runs[method] = self._runs.get(method, 0) + 1 if failed else 0
         failures = sum(1 for _, f in self._outcomes if f)
         rate_exceeded = (
             len(self._outcomes) >= self.policy.minimum_calls
             and failures / len(self._outcomes) >= self.policy.failure_rate
         )
-        if self._run >= self.policy.consecutive_failures or rate_exceeded:
+        if run >= self.policy.consecutive_failures or rate_exceeded:
             self._open()
 
     def _open(self) -> None:
@@ -132,7 +137,7 @@ class CircuitBreaker:
 
     def _close(self) -> None:
         self._outcomes.clear()
-        self._run = 0
+        self._runs.clear()
         self._move(State.CLOSED)
 
     def _move(self, state: State) -> None:
@@ -192,5 +197,10 @@ class BreakerInterceptor(UnaryClientInterceptor):
         except asyncio.CancelledError:
             self.breaker.record(None)
             raise
-        self.breaker.record(failed)
+        self.breaker.record(failed, _method_name(details.method))
         return call
+
+
+def _method_name(method: str | bytes) -> str:
+    """grpc.aio gives the method's full name as bytes or str, depending on the version."""
+    return method.decode() if isinstance(method, bytes) else method

@@ -12,6 +12,7 @@ from mesh.convert import utc_now
 from mesh.database import Database
 from mesh.deadline import detached
 from mesh.errors import (
+    CIRCUIT_OPEN,
     DeadlineExceeded,
     DomainError,
     FieldViolation,
@@ -123,7 +124,12 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
 
 
 def _may_have_reserved(error: BaseException) -> bool:
-    """Whether a reserve call that failed with `error` may still have held the shares."""
+    """Whether a reserve call that failed with `error` may still have held the shares.
+
+    A call the open circuit refused never left orders (and a release now would be refused too).
+    """
+    if isinstance(error, Unavailable) and error.reason == CIRCUIT_OPEN:
+        return False
     return not isinstance(error, DomainError) or isinstance(error, Unavailable | DeadlineExceeded)
 
 

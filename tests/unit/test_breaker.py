@@ -41,6 +41,32 @@ def test_a_run_of_failures_opens_the_circuit_and_calls_are_refused() -> None:
     assert not circuit.allow()
 
 
+def test_a_run_of_one_methods_failures_opens_it_though_another_method_works_between() -> None:
+    """orders releases the shares after each reserve that failed: the release works."""
+    circuit = breaker(Clock())
+
+    for _ in range(2):
+        assert circuit.allow()
+        circuit.record(True, "/accounts/ReserveHoldings")
+        assert circuit.allow()
+        circuit.record(False, "/accounts/ReleaseHoldings")
+    assert state_of(circuit) is State.CLOSED
+
+    assert circuit.allow()
+    circuit.record(True, "/accounts/ReserveHoldings")
+    assert state_of(circuit) is State.OPEN
+
+
+def test_a_success_of_the_same_method_ends_its_run() -> None:
+    circuit = breaker(Clock())
+
+    for failed in (True, True, False, True, True):
+        assert circuit.allow()
+        circuit.record(failed, "/accounts/ReserveHoldings")
+
+    assert state_of(circuit) is State.CLOSED
+
+
 def test_a_success_between_failures_keeps_it_closed_until_the_rate_is_too_high() -> None:
     circuit = breaker(Clock())
 

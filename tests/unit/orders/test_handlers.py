@@ -17,7 +17,13 @@ import pytest
 
 from mesh.database import Database
 from mesh.deadline import budget
-from mesh.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
+from mesh.errors import (
+    CIRCUIT_OPEN,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    Unavailable,
+)
 from services import events
 from services.orders import handlers, store
 from services.orders.domain import IdempotencyKeyReused, Order, OrderStatus, order_id_for
@@ -190,6 +196,18 @@ async def test_a_refused_reservation_reaches_the_caller_and_leaves_no_order_or_e
     assert await stored_orders(database) == []
     assert await outbox_ids(database) == []
     assert commits.count == 0
+    assert holdings.released == []
+
+
+async def test_a_reserve_call_the_open_circuit_refused_releases_nothing(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    holdings.refusal = Unavailable("accounts is unavailable: circuit open", reason=CIRCUIT_OPEN)
+
+    with pytest.raises(Unavailable) as refused:
+        await place(database, holdings)
+
+    assert refused.value is holdings.refusal
     assert holdings.released == []
 
 
