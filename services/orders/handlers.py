@@ -92,7 +92,7 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
         # mid-call). A refusal held nothing.
         if _may_have_reserved(error):
             with detached():
-                await _release_unless_stored(order_id, database, holdings)
+                await _give_back_after_a_lost_answer(order_id, database, holdings)
         raise
 
     def save(uow: UnitOfWork) -> Order:
@@ -131,6 +131,21 @@ def _may_have_reserved(error: BaseException) -> bool:
     if isinstance(error, Unavailable) and error.reason == CIRCUIT_OPEN:
         return False
     return not isinstance(error, DomainError) or isinstance(error, Unavailable | DeadlineExceeded)
+
+
+async def _give_back_after_a_lost_answer(
+    order_id: str, database: Database, holdings: Holdings
+) -> None:
+    """Release the shares unless the order was stored; if that fails too, say so in the log:
+    the caller hears why its reserve failed, not why the clean-up did."""
+    try:
+        await _release_unless_stored(order_id, database, holdings)
+    except Exception:
+        log.warning(
+            "shares may stay reserved for an order that was not stored",
+            extra={"order_id": order_id},
+            exc_info=True,
+        )
 
 
 async def _release_unless_stored(order_id: str, database: Database, holdings: Holdings) -> None:

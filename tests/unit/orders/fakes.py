@@ -17,6 +17,7 @@ class FakeHoldings:
     during_reserve: Callable[[], Awaitable[None]] | None = None
     # Raised after the shares were held, as when the answer is lost on its way back.
     after_reserve: BaseException | None = None
+    release_refusal: DomainError | None = None
     reserved: list[tuple[str, str, str, int]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     deadlines_at_release: list[float | None] = field(default_factory=list)
@@ -31,6 +32,8 @@ class FakeHoldings:
             raise self.after_reserve
 
     async def release(self, order_id: str) -> None:
+        if self.release_refusal is not None:
+            raise self.release_refusal
         self.released.append(order_id)
         self.deadlines_at_release.append(remaining())
 

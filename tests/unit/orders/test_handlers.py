@@ -234,6 +234,19 @@ async def test_shares_held_by_a_reserve_call_whose_answer_was_lost_are_released(
     assert await outbox_ids(database) == []
 
 
+async def test_a_failed_give_back_after_a_lost_reserve_answer_keeps_the_reserve_error(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    holdings.after_reserve = Unavailable("accounts went away")
+    holdings.release_refusal = Unavailable("circuit open")
+
+    with pytest.raises(Unavailable) as failed:
+        await place(database, holdings)
+
+    assert failed.value is holdings.after_reserve
+    assert await stored_orders(database) == []
+
+
 async def test_shares_reserved_for_an_order_that_could_not_be_stored_are_released(
     database: Database, holdings: FakeHoldings, commits: Commits
 ) -> None:
