@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+# How long stop waits for a cancelled loop to end before it cancels it again.
+RECANCEL_SECONDS = 1.0
+
 
 class BackgroundLoop:
     """Start runs `run()` as a task; stop cancels it and waits for it to end.
@@ -25,9 +28,16 @@ class BackgroundLoop:
         self._task = asyncio.create_task(self.run(), name=self.task_name)
 
     async def stop(self) -> None:
-        if self._task is None:
+        """Cancel the loop until it ends. Once is not always enough: on Python 3.11 a
+        cancellation that lands just as the `asyncio.wait_for` it waits in finishes is
+        swallowed (the relay's wake-up; nats-py's fetch, as a message arrives), and the loop
+        would go on until the process is killed."""
+        task = self._task
+        if task is None:
             return
-        self._task.cancel()
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=RECANCEL_SECONDS)
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+            await task
         self._task = None
