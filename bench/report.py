@@ -72,25 +72,10 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
         )
         found["cpu_ms_per_order_no_tracing"] = sum(none.cpu_ms_per_order.values())
     if METRICS_OFF in measured:
-        bare_metrics = measured[METRICS_OFF]
-        found["tracing_on_over_metrics_off_throughput"] = _ratio(
-            on.saturation.rps, bare_metrics.saturation.rps
-        )
-        found["metrics_cost_percent"] = 100 * (1 - found["tracing_on_over_metrics_off_throughput"])
-        found["cpu_ms_per_order_metrics_off"] = sum(bare_metrics.cpu_ms_per_order.values())
-        found["metrics_cost_percent_by_cpu"] = 100 * (
-            1 - _ratio(found["cpu_ms_per_order_metrics_off"], found["cpu_ms_per_order_tracing_on"])
-        )
+        found.update(_cost_of("metrics", "metrics_off", on, measured[METRICS_OFF]))
     if MESH_TLS_OFF in measured:
         plain = measured[MESH_TLS_OFF]
-        found["tracing_on_over_mesh_tls_off_throughput"] = _ratio(
-            on.saturation.rps, plain.saturation.rps
-        )
-        found["mtls_cost_percent"] = 100 * (1 - found["tracing_on_over_mesh_tls_off_throughput"])
-        found["cpu_ms_per_order_mesh_tls_off"] = sum(plain.cpu_ms_per_order.values())
-        found["mtls_cost_percent_by_cpu"] = 100 * (
-            1 - _ratio(found["cpu_ms_per_order_mesh_tls_off"], found["cpu_ms_per_order_tracing_on"])
-        )
+        found.update(_cost_of("mtls", "mesh_tls_off", on, plain))
         found["mtls_added_ms_p50"] = on.fixed_rate.p50_ms - plain.fixed_rate.p50_ms
     if CLUSTER in measured:
         cluster = measured[CLUSTER]
@@ -375,6 +360,18 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "ready_seconds": m.ready_seconds,
         "overload": None if m.overload is None else dataclasses.asdict(m.overload),
         "overload_offered": m.overload_offered,
+    }
+
+
+def _cost_of(part: str, without: str, on: Measurement, off: Measurement) -> dict[str, float]:
+    """What `part` costs: tracing on against the run `without` it, by throughput and by CPU."""
+    throughput = _ratio(on.saturation.rps, off.saturation.rps)
+    cpu_on, cpu_off = sum(on.cpu_ms_per_order.values()), sum(off.cpu_ms_per_order.values())
+    return {
+        f"tracing_on_over_{without}_throughput": throughput,
+        f"{part}_cost_percent": 100 * (1 - throughput),
+        f"cpu_ms_per_order_{without}": cpu_off,
+        f"{part}_cost_percent_by_cpu": 100 * (1 - _ratio(cpu_off, cpu_on)),
     }
 
 

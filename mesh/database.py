@@ -102,7 +102,8 @@ class Database:
         unless it already was, nor tried again after a conflict: a reservation must not appear
         after the caller has already been told it failed and given the shares back.
         """
-        abandoned = threading.Event()
+        # Only work on a thread can outlive its caller; on the loop nothing needs the flag.
+        abandoned = None if self._executor is None else threading.Event()
         result, events = await self._run(lambda: self._engine.run(work, abandoned), abandoned)
         if events:
             for listener in self._listeners:
