@@ -18,7 +18,6 @@ from opentelemetry._logs import Logger, SeverityNumber
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import _logger as exporter_log
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.util.types import AnyValue
 
 from mesh.logs import extra_fields
@@ -28,6 +27,7 @@ from tracing.log_queue import (
     QuietWhileAway,
     StoreWatchingExporter,
 )
+from tracing.resource import process_resource
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,7 @@ def configure_log_shipping(service_name: str) -> LogShipping | None:
     endpoint = os.environ.get(ENDPOINT_VARIABLE, "").strip()
     if not endpoint:
         return None
-    resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider = LoggerProvider(resource=process_resource(service_name), shutdown_on_exit=False)
     counter = DropCounter(QUEUE_CAPACITY)
     exporter = StoreWatchingExporter(
         OTLPLogExporter(endpoint=endpoint, timeout=EXPORT_TIMEOUT_SECONDS), counter, endpoint

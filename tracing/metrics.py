@@ -15,9 +15,10 @@ from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.semconv.schemas import Schemas
 from prometheus_client import CollectorRegistry, start_http_server
+
+from tracing.resource import process_resource
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def configure_metrics(service_name: str) -> CollectorRegistry:
     )
     durations = ExplicitBucketHistogramAggregation(DURATION_BUCKETS)
     provider = MeterProvider(
-        resource=Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME", service_name)}),
+        resource=process_resource(service_name),
         metric_readers=[PrometheusMetricReader(registry=registry)],
         views=[
             View(instrument_name="rpc.*.call.duration", aggregation=durations),

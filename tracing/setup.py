@@ -7,9 +7,10 @@ import os
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from tracing.resource import process_resource
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,7 @@ def configure_tracing(service_name: str) -> TracerProvider:
     The SDK itself reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
     """
     env = os.environ
-    resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=process_resource(service_name))
     if env.get("OTEL_TRACES_EXPORTER", "otlp") != "none":
         exporter = OTLPSpanExporter(
             endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
