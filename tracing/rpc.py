@@ -9,25 +9,40 @@ that sends its context along. What it does not do stays in the mesh: the `x-trac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from opentelemetry import trace
-from opentelemetry.instrumentation.grpc import filters
 from opentelemetry.trace import Status, StatusCode
 
 TRACE_ID_HEADER = "x-trace-id"
 
 
-def traced_calls() -> Any:
+# What traced_calls leaves out, as full method names start ("/" and the service name): what the
+# instrumentation's filters.health_check() and filters.service_prefix("grpc.reflection.") match.
+UNTRACED_PREFIXES = ("/grpc.health.v1.Health", "/grpc.reflection.")
+
+
+def traced_calls() -> Callable[[Any], bool]:
     """The instrumentation's filter: every call but health checks and reflection.
 
     Probes and reflection would drown the traces of real work, and the aio server interceptor
     breaks streaming handlers that answer with `context.write`, as health's Watch does.
+
+    A plain test of the method's name: the same calls as the instrumentation's own
+    `filters.negate(filters.any_of(filters.health_check(), filters.service_prefix(...)))`,
+    which cost 30-40 us a call (isinstance against grpc's abstract classes, os.path on the
+    name) against under 1 us, on every call made and every call served.
     """
-    return filters.negate(
-        filters.any_of(filters.health_check(), filters.service_prefix("grpc.reflection."))
-    )
+
+    def traced(details: Any) -> bool:
+        method = details.method  # HandlerCallDetails' str; ClientCallDetails' bytes (grpc#31092)
+        if isinstance(method, bytes):
+            method = method.decode()
+        return not method.startswith(UNTRACED_PREFIXES)
+
+    return traced
 
 
 def mark_crashed(error: Exception) -> None:
