@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from mesh.postgres import PostgresEngine
 from mesh.sqlite import SqliteEngine
 from mesh.unit_of_work import EventRecorder, NoEvents, UnitOfWork
 
@@ -66,11 +65,14 @@ class Database:
         self, location: Path | str, schema: str, recorder: EventRecorder | None = None
     ) -> None:
         recorder = recorder or NoEvents()
-        self._engine: Engine = (
-            PostgresEngine(str(location), recorder)
-            if is_postgres(location)
-            else SqliteEngine(location, recorder)
-        )
+        if is_postgres(location):
+            # Imported only here: psycopg and its pool add ~90 modules and MB of memory to
+            # every service, which on SQLite (the default) never use them.
+            from mesh.postgres import PostgresEngine
+
+            self._engine: Engine = PostgresEngine(str(location), recorder)
+        else:
+            self._engine = SqliteEngine(location, recorder)
         self._schema = schema
         self._executor = (
             None

@@ -74,6 +74,13 @@ class FailedPrecondition(DomainError):
     reason = "FAILED_PRECONDITION"
 
 
+class Aborted(DomainError):
+    """The request lost a race with another (or was given up on halfway): nothing was done,
+    and the same request again, a moment later, may work."""
+
+    reason = "ABORTED"
+
+
 # The reason of an Unavailable refused by a circuit breaker (mesh.breaker), kept on every hop.
 CIRCUIT_OPEN = "CIRCUIT_OPEN"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from mesh.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from mesh.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 HOUSE_FEES = "house:fees"
 HOUSE_MARKET = "house:market"
@@ -26,6 +26,25 @@ class InsufficientHoldings(FailedPrecondition):
             f"cannot sell {requested} {symbol}: only {available} available",
             metadata={"symbol": symbol, "requested": str(requested), "available": str(available)},
         )
+
+
+class ReservationReleased(Aborted):
+    """A reserve whose attempt was given back before it arrived: it must hold nothing now."""
+
+    reason = "RESERVATION_RELEASED"
+
+    def __init__(self, order_id: str, attempt_id: str) -> None:
+        super().__init__(
+            f"reserve attempt {attempt_id} for order {order_id} was released already",
+            metadata={"order_id": order_id, "attempt_id": attempt_id},
+        )
+
+
+class AttemptState(enum.Enum):
+    """Where one reserve attempt stands: it made the order's hold, or it was given up on."""
+
+    HOLDS = "HOLDS"
+    RELEASED = "RELEASED"
 
 
 class ReservationState(enum.Enum):

@@ -8,7 +8,14 @@ from mesh.database import Database
 from mesh.errors import FieldViolation, InvalidArgument
 from mesh.unit_of_work import UnitOfWork
 from services.accounts import domain, store
-from services.accounts.domain import Account, AccountNotFound, Position, ReservationState
+from services.accounts.domain import (
+    Account,
+    AccountNotFound,
+    AttemptState,
+    Position,
+    ReservationReleased,
+    ReservationState,
+)
 from services.events import FeeCharged, FeeRefunded, OrderExecuted, OrderRejected
 
 
@@ -18,6 +25,7 @@ class ReserveHoldings:
     account_id: str
     symbol: str
     quantity: int
+    attempt_id: str
 
 
 def _account(uow: UnitOfWork, account_id: str) -> Account:
@@ -28,6 +36,10 @@ def _account(uow: UnitOfWork, account_id: str) -> Account:
 
 
 def _reserve(uow: UnitOfWork, cmd: ReserveHoldings) -> Position:
+    if store.get_attempt(uow, cmd.attempt_id) is AttemptState.RELEASED:
+        # orders gave this attempt up (its answer was lost) and released it before the reserve
+        # itself got here, from a queue or a slow replica: holding now would hold for no order.
+        raise ReservationReleased(cmd.order_id, cmd.attempt_id)
     account = _account(uow, cmd.account_id)
     held = store.get_reservation(uow, cmd.order_id)
     if held is not None and held.state is not ReservationState.RELEASED:
@@ -36,6 +48,7 @@ def _reserve(uow: UnitOfWork, cmd: ReserveHoldings) -> Position:
     reservation = domain.reserve(account, cmd.order_id, cmd.symbol, cmd.quantity)
     store.save_positions(uow, account)
     store.save_reservation(uow, reservation)
+    store.save_attempt(uow, cmd.attempt_id, cmd.order_id, AttemptState.HOLDS)
     return account.positions[cmd.symbol]
 
 
@@ -43,7 +56,7 @@ async def reserve_holdings(cmd: ReserveHoldings, database: Database) -> Position
     """Hold the shares for one order, at most once per order id; all or nothing."""
     violations = [
         FieldViolation(name, "must not be empty")
-        for name in ("order_id", "account_id", "symbol")
+        for name in ("order_id", "account_id", "symbol", "attempt_id")
         if not getattr(cmd, name)
     ]
     if violations:
@@ -63,11 +76,25 @@ def _release(uow: UnitOfWork, order_id: str) -> bool:
     return True
 
 
-async def release_holdings(order_id: str, database: Database) -> bool:
-    """Give back the shares held for an order that was never stored. Idempotent."""
-    if not order_id:
-        raise InvalidArgument([FieldViolation("order_id", "must not be empty")])
-    return await database.transact(lambda uow: _release(uow, order_id))
+def _release_attempt(uow: UnitOfWork, order_id: str, attempt_id: str) -> bool:
+    holds = store.get_attempt(uow, attempt_id) is AttemptState.HOLDS
+    store.save_attempt(uow, attempt_id, order_id, AttemptState.RELEASED)
+    # Only the attempt that made the hold frees it: a late release of an earlier try must not
+    # take the shares from a later one whose order was stored.
+    return holds and _release(uow, order_id)
+
+
+async def release_holdings(order_id: str, attempt_id: str, database: Database) -> bool:
+    """Give back what one reserve attempt held, for an order that was never stored, and refuse
+    that attempt from now on (its reserve may still be on its way). Idempotent."""
+    violations = [
+        FieldViolation(name, "must not be empty")
+        for name, value in (("order_id", order_id), ("attempt_id", attempt_id))
+        if not value
+    ]
+    if violations:
+        raise InvalidArgument(violations)
+    return await database.transact(lambda uow: _release_attempt(uow, order_id, attempt_id))
 
 
 async def get_portfolio(account_id: str, database: Database) -> Account:

@@ -29,6 +29,7 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
             account_id=request.account_id,
             symbol=request.symbol,
             quantity=request.quantity,
+            attempt_id=request.attempt_id,
         )
         position = await handlers.reserve_holdings(command, self._database)
         return accounts_pb2.ReserveHoldingsResponse(position=_position(position))
@@ -36,7 +37,9 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
     async def ReleaseHoldings(
         self, request: accounts_pb2.ReleaseHoldingsRequest, context: Any
     ) -> accounts_pb2.ReleaseHoldingsResponse:
-        released = await handlers.release_holdings(request.order_id, self._database)
+        released = await handlers.release_holdings(
+            request.order_id, request.attempt_id, self._database
+        )
         return accounts_pb2.ReleaseHoldingsResponse(released=released)
 
     async def GetPortfolio(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from mesh.unit_of_work import UnitOfWork
 from services.accounts.domain import (
     Account,
+    AttemptState,
     LedgerEntry,
     Position,
     Reservation,
@@ -35,6 +36,13 @@ CREATE TABLE IF NOT EXISTS reservations (
     account_id TEXT NOT NULL REFERENCES accounts (account_id),
     symbol TEXT NOT NULL,
     quantity BIGINT NOT NULL,
+    state TEXT NOT NULL
+);
+-- Each try orders made at reserving: HOLDS when it made the order's hold, RELEASED once orders
+-- gave it up (a reserve naming it later is refused; see handlers._reserve).
+CREATE TABLE IF NOT EXISTS reserve_attempts (
+    attempt_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
     state TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ledger (
@@ -133,6 +141,21 @@ def save_reservation(uow: UnitOfWork, reservation: Reservation) -> None:
             reservation.quantity,
             reservation.state.value,
         ),
+    )
+
+
+def get_attempt(uow: UnitOfWork, attempt_id: str) -> AttemptState | None:
+    row = uow.execute(
+        "SELECT state FROM reserve_attempts WHERE attempt_id = ?", (attempt_id,)
+    ).fetchone()
+    return None if row is None else AttemptState(row["state"])
+
+
+def save_attempt(uow: UnitOfWork, attempt_id: str, order_id: str, state: AttemptState) -> None:
+    uow.execute(
+        "INSERT INTO reserve_attempts VALUES (?, ?, ?)"
+        " ON CONFLICT (attempt_id) DO UPDATE SET state = excluded.state",
+        (attempt_id, order_id, state.value),
     )
 
 

@@ -13,6 +13,7 @@ from services.orders import handlers, store
 from services.orders.config import OrdersConfig
 from services.orders.holdings import AccountsHoldings
 from services.orders.messages import CODEC
+from services.orders.placements import PlacementSweeper
 from services.orders.servicer import OrderServicer
 from simplebank.orders.v1 import orders_pb2, orders_pb2_grpc
 
@@ -29,14 +30,16 @@ def build(env: Env) -> Service:
     backbone = Backbone("orders", config.store, store.SCHEMA, CODEC, subscriptions)
     backbone.database.on_events_committed(BusinessMetrics().count)
     accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
-    servicer = OrderServicer(backbone.database, AccountsHoldings(accounts.channel))
+    holdings = AccountsHoldings(accounts.channel)
+    servicer = OrderServicer(backbone.database, holdings)
+    sweeper = PlacementSweeper(backbone.database, holdings)
     return Service(
         config=config.server,
         register=lambda server: orders_pb2_grpc.add_OrderServiceServicer_to_server(
             servicer, server
         ),
         service_names=[orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name],
-        components=[*backbone.components(), accounts],
+        components=[*backbone.components(), accounts, sweeper],
         required_checks=backbone.required_checks,
         informational_checks={**backbone.informational_checks, "accounts": accounts.check},
     )

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mesh.errors import AlreadyExists, FailedPrecondition
+from mesh.errors import Aborted, AlreadyExists, FailedPrecondition
 
 # Fixed forever: changing it would give every retried request a new order id.
 ORDER_ID_NAMESPACE = uuid.UUID("6f1c1d2e-53a1-4f0e-9a57-3d2b8c1e7a40")
@@ -41,6 +41,33 @@ class IdempotencyKeyReused(AlreadyExists):
     """A request_id came back with different parameters than the order it created."""
 
     reason = "REQUEST_ID_REUSED"
+
+
+class PlacementAbandoned(Aborted):
+    """Placing took so long that the attempt was given up and its shares given back."""
+
+    reason = "PLACEMENT_ABANDONED"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(
+            f"placing order {order_id} took too long and was given up; send the request again",
+            metadata={"order_id": order_id},
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One attempt at placing an order, from before its shares are reserved until the order is
+    stored: the shares it may hold are accounts', named by `attempt_id`, for an order orders
+    does not have yet. Abandoned (or overdue: its process died) means they go back."""
+
+    order_id: str
+    attempt_id: str
+    give_back_after: float  # time.time() past which nobody is still placing it
+    abandoned: bool = False
+
+    def due(self, now: float) -> bool:
+        return self.abandoned or now > self.give_back_after
 
 
 @dataclass

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,7 +22,7 @@ from mesh.errors import (
     NotFound,
     Unavailable,
 )
-from mesh.unit_of_work import DatabaseUnavailable, UnitOfWork
+from mesh.unit_of_work import UnitOfWork
 from services.events import (
     FeeCharged,
     FeeRefunded,
@@ -30,12 +32,19 @@ from services.events import (
     OrderRejected,
 )
 from services.orders import store
-from services.orders.domain import Order, check_same_request, order_id_for
+from services.orders.domain import (
+    Order,
+    Placement,
+    PlacementAbandoned,
+    check_same_request,
+    order_id_for,
+)
+from services.orders.placements import give_back, new_placement
 
 log = logging.getLogger(__name__)
 
-# Pauses between checks of whether a failed save was stored, while the database is away.
-RELEASE_CHECK_WAITS = (0.25, 0.5, 1.0, 2.0, 4.0, None)
+# Pauses while another attempt at the same request (a client retrying at once) is under way.
+FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS = 0.02, 0.2
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,11 @@ class PlaceOrder:
 class Holdings(Protocol):
     """The accounts service, as orders needs it."""
 
-    async def reserve(self, order_id: str, account_id: str, symbol: str, quantity: int) -> None: ...
+    async def reserve(
+        self, order_id: str, account_id: str, symbol: str, quantity: int, attempt_id: str
+    ) -> None: ...
 
-    async def release(self, order_id: str) -> None: ...
+    async def release(self, order_id: str, attempt_id: str) -> None: ...
 
 
 class OrderNotFound(NotFound):
@@ -73,32 +84,34 @@ def _validate(cmd: PlaceOrder) -> None:
 async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -> Order:
     """Reserve the shares, then store the order and its OrderCreated event in one transaction.
 
-    The same request again finds the stored order and returns it. If storing fails after the
-    shares were reserved, or the reserve call itself ends without an answer (cancelled, out of
-    time, accounts away), the reservation is released, so nothing stays held for no order.
+    The same request again finds the stored order and returns it; sent again while it is being
+    placed, it waits for that. The attempt is recorded (a Placement) before the reserve call,
+    so shares held for an order that is never stored always go back: at once when the reserve
+    call ends without an answer or the save fails, else by the sweeper (orders.placements).
     """
     _validate(cmd)
     order_id = order_id_for(cmd.account_id, cmd.request_id)
-    existing = await database.transact(lambda c: store.get(c, order_id))
-    if existing is not None:
-        check_same_request(existing, cmd.account_id, cmd.symbol, cmd.quantity)
-        return existing
+    begun = await _stored_or_begun(order_id, database, holdings)
+    if isinstance(begun, Order):
+        check_same_request(begun, cmd.account_id, cmd.symbol, cmd.quantity)
+        return begun
+    placement = begun
 
     try:
-        await holdings.reserve(order_id, cmd.account_id, cmd.symbol, cmd.quantity)
+        await holdings.reserve(
+            order_id, cmd.account_id, cmd.symbol, cmd.quantity, placement.attempt_id
+        )
     except BaseException as error:
         # accounts may have held the shares before the answer was lost: it went away or ran
         # out of time, or this call was cancelled (the caller went away, a gateway killed
         # mid-call). A refusal held nothing.
-        if _may_have_reserved(error):
-            with detached():
-                await _give_back_after_a_lost_answer(order_id, database, holdings)
+        with detached():
+            await _end_quietly(placement, database, holdings, _may_have_reserved(error))
         raise
 
     def save(uow: UnitOfWork) -> Order:
-        raced = store.get(uow, order_id)
-        if raced is not None:  # the same request, sent twice at once, got here first
-            return raced
+        if not store.finish_placement(uow, placement):
+            raise PlacementAbandoned(order_id)  # overdue: the sweeper gives its shares back
         order = Order.new(order_id, cmd.account_id, cmd.symbol, cmd.quantity, utc_now())
         store.save(uow, order)
         uow.add_event(f"{order_id}/OrderCreated", _order_created(order))
@@ -106,21 +119,51 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
 
     try:
         order = await database.transact(save)
+    except PlacementAbandoned:
+        raise
     except BaseException:
         # Also reached when the caller gives up (cancellation) while the save is running on
         # a database thread: it may still have committed. transact waits for the work to
-        # finish even then, so this read tells; only an order that was not stored gives its
-        # shares back.
+        # finish even then, and give_back finds the placement gone if the order was stored.
         with detached():
-            await _release_unless_stored(order_id, database, holdings)
+            await _end_quietly(placement, database, holdings, may_hold=True)
         raise
-    # A rival request with the same request_id but other parameters may have won the race.
-    check_same_request(order, cmd.account_id, cmd.symbol, cmd.quantity)
     log.info(
         "order stored, shares reserved",
         extra={"order_id": order.order_id, "symbol": order.symbol, "quantity": order.quantity},
     )
     return order
+
+
+async def _stored_or_begun(
+    order_id: str, database: Database, holdings: Holdings
+) -> Order | Placement:
+    """The stored order, or a new placement of ours once no other attempt is under way."""
+    wait = FIRST_WAIT_SECONDS
+    while True:
+        placement = new_placement(order_id)
+        found = await database.transact(functools.partial(_begin, placement))
+        if found is placement or isinstance(found, Order):
+            return found
+        if found is None:
+            continue  # the other attempt ended just now: look again
+        if found.due(time.time()):
+            with detached():
+                await give_back(found, database, holdings)  # its caller and process are gone
+            continue
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, LONGEST_WAIT_SECONDS)
+
+
+def _begin(placement: Placement, uow: UnitOfWork) -> Order | Placement | None:
+    """The stored order; or `placement`, now recorded; or the other attempt in its way (None
+    if that one has just ended)."""
+    stored = store.get(uow, placement.order_id)
+    if stored is not None:
+        return stored
+    if store.begin_placement(uow, placement):
+        return placement
+    return store.get_placement(uow, placement.order_id)
 
 
 def _may_have_reserved(error: BaseException) -> bool:
@@ -133,38 +176,22 @@ def _may_have_reserved(error: BaseException) -> bool:
     return not isinstance(error, DomainError) or isinstance(error, Unavailable | DeadlineExceeded)
 
 
-async def _give_back_after_a_lost_answer(
-    order_id: str, database: Database, holdings: Holdings
+async def _end_quietly(
+    placement: Placement, database: Database, holdings: Holdings, may_hold: bool
 ) -> None:
-    """Release the shares unless the order was stored; if that fails too, say so in the log:
-    the caller hears why its reserve failed, not why the clean-up did."""
+    """End a placement that will not store its order; what fails here is left to the sweeper,
+    and the caller hears why placing failed, not why the clean-up did."""
     try:
-        await _release_unless_stored(order_id, database, holdings)
+        if may_hold:
+            await give_back(placement, database, holdings)
+        else:
+            await database.transact(lambda uow: store.drop_placement(uow, placement))
     except Exception:
         log.warning(
-            "shares may stay reserved for an order that was not stored",
-            extra={"order_id": order_id},
+            "placement left for the sweeper to end",
+            extra={"order_id": placement.order_id, "attempt_id": placement.attempt_id},
             exc_info=True,
         )
-
-
-async def _release_unless_stored(order_id: str, database: Database, holdings: Holdings) -> None:
-    """Give the shares back if the order was not stored, once the database can say so.
-
-    A save that failed because the database went away (a PostgreSQL restart) may even have
-    committed; the answer comes when it is back, so the check waits for it a little.
-    """
-    for wait in RELEASE_CHECK_WAITS:
-        try:
-            stored = await database.transact(lambda c: store.get(c, order_id))
-        except DatabaseUnavailable:
-            if wait is None:
-                raise
-            await asyncio.sleep(wait)
-            continue
-        if stored is None:
-            await holdings.release(order_id)
-        return
 
 
 def _order_created(order: Order) -> OrderCreated:

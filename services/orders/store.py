@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mesh.unit_of_work import Row, UnitOfWork
-from services.orders.domain import Order, OrderStatus, StatusChange
+from services.orders.domain import Order, OrderStatus, Placement, StatusChange
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -29,6 +29,15 @@ CREATE TABLE IF NOT EXISTS order_history (
     at TEXT NOT NULL,
     note TEXT NOT NULL,
     PRIMARY KEY (order_id, seq)
+);
+-- Orders being placed: the reserve attempt that may hold shares for an order not stored yet.
+-- One at a time per order; the save that stores the order deletes its row in the same
+-- transaction, and an abandoned one is released before its row goes (orders.placements).
+CREATE TABLE IF NOT EXISTS placements (
+    order_id TEXT PRIMARY KEY,
+    attempt_id TEXT NOT NULL,
+    give_back_after DOUBLE PRECISION NOT NULL,
+    abandoned BIGINT NOT NULL
 );
 """
 
@@ -73,6 +82,59 @@ def save(uow: UnitOfWork, order: Order) -> None:
             (order.order_id, seq, change.status.value, change.at.isoformat(), change.note)
             for seq, change in enumerate(order.history)
         ],
+    )
+
+
+def begin_placement(uow: UnitOfWork, placement: Placement) -> bool:
+    """Record an attempt at placing its order; False if another attempt is under way."""
+    inserted = uow.execute(
+        "INSERT INTO placements VALUES (?, ?, ?, 0) ON CONFLICT (order_id) DO NOTHING",
+        (placement.order_id, placement.attempt_id, placement.give_back_after),
+    )
+    return inserted.rowcount == 1
+
+
+def get_placement(uow: UnitOfWork, order_id: str) -> Placement | None:
+    row = uow.execute("SELECT * FROM placements WHERE order_id = ?", (order_id,)).fetchone()
+    return None if row is None else _placement(row)
+
+
+def finish_placement(uow: UnitOfWork, placement: Placement) -> bool:
+    """End an attempt whose order is being stored; False if it was abandoned meanwhile."""
+    finished = uow.execute(
+        "DELETE FROM placements WHERE order_id = ? AND attempt_id = ? AND abandoned = 0",
+        (placement.order_id, placement.attempt_id),
+    )
+    return finished.rowcount == 1
+
+
+def abandon_placement(uow: UnitOfWork, placement: Placement) -> bool:
+    """Mark an attempt given up; False if it is gone (its order was stored, or given back)."""
+    marked = uow.execute(
+        "UPDATE placements SET abandoned = 1 WHERE order_id = ? AND attempt_id = ?",
+        (placement.order_id, placement.attempt_id),
+    )
+    return marked.rowcount == 1
+
+
+def drop_placement(uow: UnitOfWork, placement: Placement) -> None:
+    uow.execute(
+        "DELETE FROM placements WHERE order_id = ? AND attempt_id = ?",
+        (placement.order_id, placement.attempt_id),
+    )
+
+
+def due_placements(uow: UnitOfWork, now: float) -> list[Placement]:
+    rows = uow.execute(
+        "SELECT * FROM placements WHERE abandoned = 1 OR give_back_after < ? ORDER BY order_id",
+        (now,),
+    ).fetchall()
+    return [_placement(row) for row in rows]
+
+
+def _placement(row: Row) -> Placement:
+    return Placement(
+        row["order_id"], row["attempt_id"], row["give_back_after"], bool(row["abandoned"])
     )
 
 

@@ -45,6 +45,7 @@ def filled_order() -> Snapshot:
                 ],
                 "outbox": [],
                 "processed_events": [{"consumer": "orders-OrderPlaced", "event_id": "e1"}],
+                "placements": [],
             },
             "accounts": {
                 "accounts": [
@@ -146,6 +147,10 @@ def test_a_broken_invariant_is_reported(
                 dict(order_id="x", account_id="acc-bob", symbol="GOOG", quantity=0, state="HELD")
             ),
             "orders has no such order",
+        ),
+        (
+            lambda t: t["orders"]["placements"].append(dict(order_id="x", attempt_id="a")),
+            "order x is still being placed",
         ),
     ],
 )

@@ -19,6 +19,7 @@ from tests.support.servers.mesh import (
     MeshOptions,
     run_mesh,
 )
+from tests.support.servers.processes import python_stacks
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,8 @@ def test_every_service_stops_within_its_grace_period_after_idling(mesh: Mesh) ->
     for name, process in processes.items():
         try:
             exits[name] = process.wait(max(started + MAX_STOP_SECONDS - time.monotonic(), 0.01))
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # what it is stuck in says why
             exits[name] = f"still running after {MAX_STOP_SECONDS}s"
+            print(f"--- {name}, still running:\n{python_stacks(process.pid)}")
 
     assert exits == dict.fromkeys(SERVICES, 0), mesh.logs(lines=3)

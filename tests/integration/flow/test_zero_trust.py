@@ -43,7 +43,11 @@ def refusal(call: grpc.RpcError) -> grpc.StatusCode:
 
 def reserve(channel: grpc.Channel, order_id: str) -> accounts_pb2.ReserveHoldingsResponse:
     request = accounts_pb2.ReserveHoldingsRequest(
-        order_id=order_id, account_id="acc-alice", symbol="AAPL", quantity=1
+        order_id=order_id,
+        account_id="acc-alice",
+        symbol="AAPL",
+        quantity=1,
+        attempt_id=f"{order_id}-attempt",
     )
     return accounts_pb2_grpc.AccountServiceStub(channel).ReserveHoldings(request, timeout=TIMEOUT)
 
@@ -89,7 +93,10 @@ def test_the_orders_identity_may_reserve_and_release_holdings(mesh: Mesh) -> Non
     with mesh.channel_as("orders", "accounts") as channel:
         reserved = reserve(channel, order_id)
         released = accounts_pb2_grpc.AccountServiceStub(channel).ReleaseHoldings(
-            accounts_pb2.ReleaseHoldingsRequest(order_id=order_id), timeout=TIMEOUT
+            accounts_pb2.ReleaseHoldingsRequest(
+                order_id=order_id, attempt_id=f"{order_id}-attempt"
+            ),
+            timeout=TIMEOUT,
         )
 
     assert reserved.position.symbol == "AAPL"

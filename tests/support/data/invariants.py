@@ -27,6 +27,10 @@ def not_settled(snapshot: Snapshot) -> list[str]:
         for name in OUTBOXES
         if snapshot.rows(name, "outbox")
     ]
+    problems += [
+        f"order {p['order_id']} is still being placed (attempt {p['attempt_id']})"
+        for p in snapshot.rows("orders", "placements")
+    ]
     for order in snapshot.rows("orders", "orders"):
         problems += _order_disagreements(snapshot, order)
     orders = snapshot.by_order("orders", "orders")

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,19 @@ def free_port() -> int:
     """A loopback port nothing listens on, below the ephemeral range (see bench.ports): a port
     the OS picks for us could be taken by any outgoing connection before our server binds it."""
     return ports.free_port()
+
+
+def python_stacks(pid: int) -> str:
+    """What a Python process is doing now (py-spy dump), to explain a test that timed out on it;
+    the reason instead when it cannot be read."""
+    py_spy = Path(sys.executable).parent / "py-spy"
+    try:
+        dumped = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"(no stacks: {error})"
+    return dumped.stdout or f"(no stacks: {dumped.stderr.strip()})"
 
 
 def start_process(

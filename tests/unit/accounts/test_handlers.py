@@ -15,14 +15,22 @@ from mesh.database import Database
 from mesh.errors import InvalidArgument
 from services import events
 from services.accounts import handlers, store
-from services.accounts.domain import Account, AccountNotFound, InsufficientHoldings, Position
+from services.accounts.domain import (
+    Account,
+    AccountNotFound,
+    InsufficientHoldings,
+    Position,
+    ReservationReleased,
+)
 from services.accounts.handlers import ReserveHoldings
 from tests.unit.databases import deliver
 
 AT = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
 
 ALICE_CASH = 1_000_000
-RESERVATION = ReserveHoldings(order_id="o-1", account_id="acc-alice", symbol="AAPL", quantity=10)
+RESERVATION = ReserveHoldings(
+    order_id="o-1", account_id="acc-alice", symbol="AAPL", quantity=10, attempt_id="a-1"
+)
 PROCEEDS, FEE = 190_000, 290
 
 
@@ -137,7 +145,7 @@ async def test_a_reservation_larger_than_what_is_available_is_refused_and_holds_
 
     assert refused.value.metadata == {"symbol": "AAPL", "requested": "10", "available": "5"}
     assert (await position(database)).reserved == 95
-    assert not await handlers.release_holdings("o-1", database)
+    assert not await handlers.release_holdings("o-1", "a-1", database)
 
 
 async def test_a_symbol_the_account_does_not_hold_cannot_be_reserved(database: Database) -> None:
@@ -149,9 +157,14 @@ async def test_a_symbol_the_account_does_not_hold_cannot_be_reserved(database: D
 
 async def test_a_reservation_names_every_missing_field(database: Database) -> None:
     with pytest.raises(InvalidArgument) as refused:
-        await reserve(database, order_id="", account_id="", symbol="")
+        await reserve(database, order_id="", account_id="", symbol="", attempt_id="")
 
-    assert {v.field for v in refused.value.violations} == {"order_id", "account_id", "symbol"}
+    assert {v.field for v in refused.value.violations} == {
+        "order_id",
+        "account_id",
+        "symbol",
+        "attempt_id",
+    }
 
 
 async def test_an_unknown_account_is_not_found(database: Database) -> None:
@@ -179,24 +192,55 @@ async def test_a_fee_for_an_unknown_account_is_not_found(database: Database) -> 
 async def test_a_release_gives_the_shares_back_once(database: Database) -> None:
     await reserve(database)
 
-    assert await handlers.release_holdings("o-1", database)
-    assert not await handlers.release_holdings("o-1", database)
+    assert await handlers.release_holdings("o-1", "a-1", database)
+    assert not await handlers.release_holdings("o-1", "a-1", database)
     assert (await position(database)).reserved == 0
 
 
 async def test_releasing_an_order_that_reserved_nothing_changes_nothing(
     database: Database,
 ) -> None:
-    assert not await handlers.release_holdings("o-unknown", database)
+    assert not await handlers.release_holdings("o-unknown", "a-1", database)
 
 
-async def test_an_order_whose_reservation_was_released_can_reserve_again(
+async def test_a_release_names_every_missing_field(database: Database) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await handlers.release_holdings("", "", database)
+
+    assert {v.field for v in refused.value.violations} == {"order_id", "attempt_id"}
+
+
+async def test_a_reserve_that_arrives_after_its_release_holds_nothing(
+    database: Database,
+) -> None:
+    # orders lost the reserve's answer and gave the attempt up before accounts had run it.
+    assert not await handlers.release_holdings("o-1", "a-1", database)
+
+    with pytest.raises(ReservationReleased) as refused:
+        await reserve(database)
+
+    assert refused.value.metadata == {"order_id": "o-1", "attempt_id": "a-1"}
+    assert (await position(database)).reserved == 0
+
+
+async def test_a_late_release_of_an_earlier_attempt_leaves_a_later_ones_hold(
+    database: Database,
+) -> None:
+    await reserve(database, attempt_id="a-1")
+    await handlers.release_holdings("o-1", "a-1", database)
+    await reserve(database, attempt_id="a-2")
+
+    assert not await handlers.release_holdings("o-1", "a-1", database)
+    assert (await position(database)).reserved == 10
+
+
+async def test_an_order_whose_attempt_was_released_can_reserve_again_with_a_new_attempt(
     database: Database,
 ) -> None:
     await reserve(database)
-    await handlers.release_holdings("o-1", database)
+    await handlers.release_holdings("o-1", "a-1", database)
 
-    await reserve(database)
+    await reserve(database, attempt_id="a-2")
 
     assert (await position(database)).reserved == 10
 
@@ -204,11 +248,11 @@ async def test_an_order_whose_reservation_was_released_can_reserve_again(
 async def test_a_retried_order_that_reserves_another_symbol_releases_that_symbol(
     database: Database,
 ) -> None:
-    await reserve(database, symbol="AAPL")
-    await handlers.release_holdings("o-1", database)
-    await reserve(database, symbol="MSFT", quantity=5)
+    await reserve(database, symbol="AAPL", attempt_id="a-1")
+    await handlers.release_holdings("o-1", "a-1", database)
+    await reserve(database, symbol="MSFT", quantity=5, attempt_id="a-2")
 
-    await handlers.release_holdings("o-1", database)
+    await handlers.release_holdings("o-1", "a-2", database)
 
     assert (await position(database, "MSFT")).reserved == 0
     assert (await position(database, "AAPL")).reserved == 0

@@ -10,7 +10,7 @@ from simplebank.accounts.v1 import accounts_pb2
 
 async def test_a_reservation_answers_with_the_position_it_holds(database: Database) -> None:
     request = accounts_pb2.ReserveHoldingsRequest(
-        order_id="o-1", account_id="acc-alice", symbol="MSFT", quantity=5
+        order_id="o-1", account_id="acc-alice", symbol="MSFT", quantity=5, attempt_id="a-1"
     )
 
     response = await AccountServicer(database).ReserveHoldings(request, None)
@@ -22,11 +22,11 @@ async def test_a_release_says_whether_it_gave_anything_back(database: Database) 
     servicer = AccountServicer(database)
     await servicer.ReserveHoldings(
         accounts_pb2.ReserveHoldingsRequest(
-            order_id="o-1", account_id="acc-alice", symbol="AAPL", quantity=1
+            order_id="o-1", account_id="acc-alice", symbol="AAPL", quantity=1, attempt_id="a-1"
         ),
         None,
     )
-    release = accounts_pb2.ReleaseHoldingsRequest(order_id="o-1")
+    release = accounts_pb2.ReleaseHoldingsRequest(order_id="o-1", attempt_id="a-1")
 
     assert (await servicer.ReleaseHoldings(release, None)).released
     assert not (await servicer.ReleaseHoldings(release, None)).released

@@ -19,10 +19,15 @@ class FakeHoldings:
     after_reserve: BaseException | None = None
     release_refusal: DomainError | None = None
     reserved: list[tuple[str, str, str, int]] = field(default_factory=list)
+    attempts: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    released_attempts: list[str] = field(default_factory=list)
     deadlines_at_release: list[float | None] = field(default_factory=list)
 
-    async def reserve(self, order_id: str, account_id: str, symbol: str, quantity: int) -> None:
+    async def reserve(
+        self, order_id: str, account_id: str, symbol: str, quantity: int, attempt_id: str
+    ) -> None:
+        self.attempts.append(attempt_id)
         if self.refusal is not None:
             raise self.refusal
         if self.during_reserve is not None:
@@ -31,10 +36,11 @@ class FakeHoldings:
         if self.after_reserve is not None:
             raise self.after_reserve
 
-    async def release(self, order_id: str) -> None:
+    async def release(self, order_id: str, attempt_id: str) -> None:
         if self.release_refusal is not None:
             raise self.release_refusal
         self.released.append(order_id)
+        self.released_attempts.append(attempt_id)
         self.deadlines_at_release.append(remaining())
 
 

@@ -9,6 +9,7 @@ import dataclasses
 import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +27,16 @@ from mesh.errors import (
 )
 from services import events
 from services.orders import handlers, store
-from services.orders.domain import IdempotencyKeyReused, Order, OrderStatus, order_id_for
+from services.orders.domain import (
+    IdempotencyKeyReused,
+    Order,
+    OrderStatus,
+    Placement,
+    PlacementAbandoned,
+    order_id_for,
+)
 from services.orders.handlers import OrderNotFound, PlaceOrder
+from services.orders.placements import PlacementSweeper, give_back
 from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver, outbox_events, outbox_ids
 from tests.unit.orders.fakes import Commits, FakeHoldings
@@ -46,6 +55,10 @@ async def place(database: Database, holdings: FakeHoldings, **changes: Any) -> O
 
 async def stored_orders(database: Database, account_id: str = "acc-alice") -> list[Order]:
     return await database.transact(lambda c: store.list_for_account(c, account_id))
+
+
+async def placements(database: Database) -> list[Placement]:
+    return await database.transact(lambda c: store.due_placements(c, now=float("inf")))
 
 
 async def refuse_to_store_orders(database: Database) -> None:
@@ -126,6 +139,7 @@ async def test_a_placed_order_is_stored_pending_with_one_order_created_event(
         10,
     )
     assert commits.count == 1
+    assert await placements(database) == [], "the save ended the placement"
 
 
 async def test_the_shares_are_reserved_for_the_order_before_it_is_stored(
@@ -197,6 +211,7 @@ async def test_a_refused_reservation_reaches_the_caller_and_leaves_no_order_or_e
     assert await outbox_ids(database) == []
     assert commits.count == 0
     assert holdings.released == []
+    assert await placements(database) == [], "a refusal held nothing: nothing to give back"
 
 
 async def test_a_reserve_call_the_open_circuit_refused_releases_nothing(
@@ -230,8 +245,10 @@ async def test_shares_held_by_a_reserve_call_whose_answer_was_lost_are_released(
 
     assert holdings.reserved, "accounts held the shares"
     assert holdings.released == [ORDER_ID]
+    assert holdings.released_attempts == holdings.attempts, "released by the attempt's own id"
     assert await stored_orders(database) == []
     assert await outbox_ids(database) == []
+    assert await placements(database) == []
 
 
 async def test_a_failed_give_back_after_a_lost_reserve_answer_keeps_the_reserve_error(
@@ -245,6 +262,78 @@ async def test_a_failed_give_back_after_a_lost_reserve_answer_keeps_the_reserve_
 
     assert failed.value is holdings.after_reserve
     assert await stored_orders(database) == []
+    [left] = await placements(database)
+    assert left.abandoned, "left for the sweeper, marked so its save can never store the order"
+
+
+async def test_the_sweeper_gives_back_what_a_failed_give_back_left_once_accounts_answers(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    holdings.after_reserve = Unavailable("accounts went away")
+    holdings.release_refusal = Unavailable("circuit open")
+    with pytest.raises(Unavailable):
+        await place(database, holdings)
+    sweeper = PlacementSweeper(database, holdings)
+
+    assert await sweeper.sweep() == 1
+    assert holdings.released == [], "accounts still away"
+    holdings.release_refusal = None
+    assert await sweeper.sweep() == 1
+
+    assert holdings.released_attempts == holdings.attempts
+    assert await placements(database) == []
+    assert await sweeper.sweep() == 0
+
+
+async def test_the_sweeper_gives_back_a_placement_whose_process_died_once_it_is_overdue(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    # What a replica killed between its reserve call and its save leaves behind.
+    now = time.time()
+    dead = Placement(ORDER_ID, "attempt-of-a-dead-replica", give_back_after=now + 60)
+    await database.transact(lambda c: store.begin_placement(c, dead))
+    sweeper = PlacementSweeper(database, holdings)
+
+    assert await sweeper.sweep() == 0, "not overdue yet: its handler may still be saving"
+    await database.transact(
+        lambda c: c.execute("UPDATE placements SET give_back_after = ?", (now - 1,))
+    )
+    assert await sweeper.sweep() == 1
+
+    assert holdings.released_attempts == ["attempt-of-a-dead-replica"]
+    assert await placements(database) == []
+
+
+async def test_a_retry_that_finds_an_overdue_placement_gives_it_back_and_places_the_order(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    dead = Placement(ORDER_ID, "attempt-of-a-dead-replica", give_back_after=time.time() - 1)
+    await database.transact(lambda c: store.begin_placement(c, dead))
+
+    order = await place(database, holdings)
+
+    assert holdings.released_attempts == ["attempt-of-a-dead-replica"]
+    assert holdings.attempts != ["attempt-of-a-dead-replica"], "reserved with an attempt of its own"
+    assert await stored_orders(database) == [order]
+    assert await placements(database) == []
+
+
+async def test_a_save_after_the_sweeper_gave_the_placement_back_stores_nothing(
+    database: Database, holdings: FakeHoldings, commits: Commits
+) -> None:
+    async def the_sweeper_gives_it_back_meanwhile() -> None:
+        [mine] = await placements(database)
+        await give_back(mine, database, holdings)
+
+    holdings.during_reserve = the_sweeper_gives_it_back_meanwhile
+
+    with pytest.raises(PlacementAbandoned) as refused:
+        await place(database, holdings)
+
+    assert refused.value.metadata == {"order_id": ORDER_ID}
+    assert holdings.released_attempts == holdings.attempts
+    assert await stored_orders(database) == []
+    assert commits.count == 0
 
 
 async def test_shares_reserved_for_an_order_that_could_not_be_stored_are_released(
@@ -302,18 +391,43 @@ async def test_an_order_stored_after_its_caller_gave_up_keeps_its_reservation(
     assert holdings.released == []
 
 
+async def test_the_same_request_at_the_same_moment_waits_for_the_first_and_gets_its_order(
+    database: Database, holdings: FakeHoldings, commits: Commits
+) -> None:
+    rival: list[asyncio.Task[Order]] = []
+
+    async def the_same_request_arrives() -> None:
+        holdings.during_reserve = None
+        rival.append(asyncio.create_task(place(database, holdings)))
+        await asyncio.sleep(0.1)  # it finds this placement under way and waits
+
+    holdings.during_reserve = the_same_request_arrives
+
+    first = await place(database, holdings)
+
+    assert await rival[0] == first
+    assert len(holdings.reserved) == 1
+    assert commits.count == 1
+
+
 async def test_a_request_id_reused_with_other_parameters_at_the_same_moment_is_refused(
     database: Database, holdings: FakeHoldings
 ) -> None:
+    rival: list[asyncio.Task[Order]] = []
+
     async def rival_request_with_another_quantity() -> None:
         holdings.during_reserve = None
-        await place(database, holdings, quantity=99)
+        rival.append(asyncio.create_task(place(database, holdings, quantity=99)))
+        await asyncio.sleep(0.1)
 
     holdings.during_reserve = rival_request_with_another_quantity
 
+    first = await place(database, holdings, quantity=10)
+
     with pytest.raises(IdempotencyKeyReused):
-        await place(database, holdings, quantity=10)
-    assert holdings.released == [], "the rival's order is stored and keeps its shares"
+        await rival[0]
+    assert first.quantity == 10
+    assert holdings.released == [], "the first order is stored and keeps its shares"
 
 
 # Reading orders.

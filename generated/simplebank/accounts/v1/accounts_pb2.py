@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from simplebank.money.v1 import money_pb2 as simplebank_dot_money_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%simplebank/accounts/v1/accounts.proto\x12\x16simplebank.accounts.v1\x1a\x1fsimplebank/money/v1/money.proto\"`\n\x16ReserveHoldingsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\"M\n\x17ReserveHoldingsResponse\x12\x32\n\x08position\x18\x01 \x01(\x0b\x32 .simplebank.accounts.v1.Position\"*\n\x16ReleaseHoldingsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"+\n\x17ReleaseHoldingsResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\")\n\x13GetPortfolioRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\">\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\"\x9e\x01\n\x14GetPortfolioResponse\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12(\n\x04\x63\x61sh\x18\x03 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x33\n\tpositions\x18\x04 \x03(\x0b\x32 .simplebank.accounts.v1.Position2\xe3\x02\n\x0e\x41\x63\x63ountService\x12r\n\x0fReserveHoldings\x12..simplebank.accounts.v1.ReserveHoldingsRequest\x1a/.simplebank.accounts.v1.ReserveHoldingsResponse\x12r\n\x0fReleaseHoldings\x12..simplebank.accounts.v1.ReleaseHoldingsRequest\x1a/.simplebank.accounts.v1.ReleaseHoldingsResponse\x12i\n\x0cGetPortfolio\x12+.simplebank.accounts.v1.GetPortfolioRequest\x1a,.simplebank.accounts.v1.GetPortfolioResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%simplebank/accounts/v1/accounts.proto\x12\x16simplebank.accounts.v1\x1a\x1fsimplebank/money/v1/money.proto\"t\n\x16ReserveHoldingsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x12\n\nattempt_id\x18\x05 \x01(\t\"M\n\x17ReserveHoldingsResponse\x12\x32\n\x08position\x18\x01 \x01(\x0b\x32 .simplebank.accounts.v1.Position\">\n\x16ReleaseHoldingsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\nattempt_id\x18\x02 \x01(\t\"+\n\x17ReleaseHoldingsResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\")\n\x13GetPortfolioRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\">\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\"\x9e\x01\n\x14GetPortfolioResponse\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12(\n\x04\x63\x61sh\x18\x03 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x33\n\tpositions\x18\x04 \x03(\x0b\x32 .simplebank.accounts.v1.Position2\xe3\x02\n\x0e\x41\x63\x63ountService\x12r\n\x0fReserveHoldings\x12..simplebank.accounts.v1.ReserveHoldingsRequest\x1a/.simplebank.accounts.v1.ReserveHoldingsResponse\x12r\n\x0fReleaseHoldings\x12..simplebank.accounts.v1.ReleaseHoldingsRequest\x1a/.simplebank.accounts.v1.ReleaseHoldingsResponse\x12i\n\x0cGetPortfolio\x12+.simplebank.accounts.v1.GetPortfolioRequest\x1a,.simplebank.accounts.v1.GetPortfolioResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,19 +33,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'simplebank.accounts.v1.acco
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RESERVEHOLDINGSREQUEST']._serialized_start=98
-  _globals['_RESERVEHOLDINGSREQUEST']._serialized_end=194
-  _globals['_RESERVEHOLDINGSRESPONSE']._serialized_start=196
-  _globals['_RESERVEHOLDINGSRESPONSE']._serialized_end=273
-  _globals['_RELEASEHOLDINGSREQUEST']._serialized_start=275
-  _globals['_RELEASEHOLDINGSREQUEST']._serialized_end=317
-  _globals['_RELEASEHOLDINGSRESPONSE']._serialized_start=319
-  _globals['_RELEASEHOLDINGSRESPONSE']._serialized_end=362
-  _globals['_GETPORTFOLIOREQUEST']._serialized_start=364
-  _globals['_GETPORTFOLIOREQUEST']._serialized_end=405
-  _globals['_POSITION']._serialized_start=407
-  _globals['_POSITION']._serialized_end=469
-  _globals['_GETPORTFOLIORESPONSE']._serialized_start=472
-  _globals['_GETPORTFOLIORESPONSE']._serialized_end=630
-  _globals['_ACCOUNTSERVICE']._serialized_start=633
-  _globals['_ACCOUNTSERVICE']._serialized_end=988
+  _globals['_RESERVEHOLDINGSREQUEST']._serialized_end=214
+  _globals['_RESERVEHOLDINGSRESPONSE']._serialized_start=216
+  _globals['_RESERVEHOLDINGSRESPONSE']._serialized_end=293
+  _globals['_RELEASEHOLDINGSREQUEST']._serialized_start=295
+  _globals['_RELEASEHOLDINGSREQUEST']._serialized_end=357
+  _globals['_RELEASEHOLDINGSRESPONSE']._serialized_start=359
+  _globals['_RELEASEHOLDINGSRESPONSE']._serialized_end=402
+  _globals['_GETPORTFOLIOREQUEST']._serialized_start=404
+  _globals['_GETPORTFOLIOREQUEST']._serialized_end=445
+  _globals['_POSITION']._serialized_start=447
+  _globals['_POSITION']._serialized_end=509
+  _globals['_GETPORTFOLIORESPONSE']._serialized_start=512
+  _globals['_GETPORTFOLIORESPONSE']._serialized_end=670
+  _globals['_ACCOUNTSERVICE']._serialized_start=673
+  _globals['_ACCOUNTSERVICE']._serialized_end=1028
 # @@protoc_insertion_point(module_scope)

@@ -29,6 +29,7 @@ class ReserveHoldingsRequest(_message.Message):
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     SYMBOL_FIELD_NUMBER: _builtins.int
     QUANTITY_FIELD_NUMBER: _builtins.int
+    ATTEMPT_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """The order the shares are held for; the idempotency key."""
     account_id: _builtins.str
@@ -37,6 +38,10 @@ class ReserveHoldingsRequest(_message.Message):
     """Ticker symbol."""
     quantity: _builtins.int
     """Shares to hold back, positive."""
+    attempt_id: _builtins.str
+    """Names this try at reserving (a new one for every try, such as a UUID); ReleaseHoldings
+    names it to give the shares back. Required.
+    """
     def __init__(
         self,
         *,
@@ -44,10 +49,11 @@ class ReserveHoldingsRequest(_message.Message):
         account_id: _builtins.str = ...,
         symbol: _builtins.str = ...,
         quantity: _builtins.int = ...,
+        attempt_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "order_id", b"order_id", "quantity", b"quantity", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempt_id", b"attempt_id", "order_id", b"order_id", "quantity", b"quantity", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -84,16 +90,22 @@ class ReleaseHoldingsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ORDER_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPT_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """The order whose reservation is released."""
+    attempt_id: _builtins.str
+    """The reserve attempt given up on; its shares are released only if it is the one holding
+    them, so a late release of an earlier try never frees a later one's. Required.
+    """
     def __init__(
         self,
         *,
         order_id: _builtins.str = ...,
+        attempt_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["order_id", b"order_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_id", b"attempt_id", "order_id", b"order_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -61,14 +61,17 @@ class AccountServiceServicer:
     def ReserveHoldings(self, request, context):
         """Holds back shares for a sell order so they cannot be sold twice. Idempotent per order_id.
         FAILED_PRECONDITION (reason INSUFFICIENT_HOLDINGS) when too few shares are available, in
-        which case nothing is reserved. NOT_FOUND for an unknown account.
+        which case nothing is reserved. NOT_FOUND for an unknown account. ABORTED (reason
+        RESERVATION_RELEASED) when its attempt_id was released already: a reserve that arrives
+        after the caller gave up on it holds nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseHoldings(self, request, context):
-        """Gives back the shares of a reservation whose order could not be stored. Idempotent.
+        """Gives back the shares one reserve attempt held, for an order that was not stored, and
+        refuses that attempt from then on, even if its reserve has not arrived yet. Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,10 +38,14 @@ class AccountServiceStub:
     ReserveHoldings: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.ReserveHoldingsRequest, _accounts_pb2.ReserveHoldingsResponse]
     """Holds back shares for a sell order so they cannot be sold twice. Idempotent per order_id.
     FAILED_PRECONDITION (reason INSUFFICIENT_HOLDINGS) when too few shares are available, in
-    which case nothing is reserved. NOT_FOUND for an unknown account.
+    which case nothing is reserved. NOT_FOUND for an unknown account. ABORTED (reason
+    RESERVATION_RELEASED) when its attempt_id was released already: a reserve that arrives
+    after the caller gave up on it holds nothing.
     """
     ReleaseHoldings: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.ReleaseHoldingsRequest, _accounts_pb2.ReleaseHoldingsResponse]
-    """Gives back the shares of a reservation whose order could not be stored. Idempotent."""
+    """Gives back the shares one reserve attempt held, for an order that was not stored, and
+    refuses that attempt from then on, even if its reserve has not arrived yet. Idempotent.
+    """
     GetPortfolio: _grpc.UnaryUnaryMultiCallable[_accounts_pb2.GetPortfolioRequest, _accounts_pb2.GetPortfolioResponse]
     """Returns the cash and positions of an account."""
 
@@ -55,10 +59,14 @@ class AccountServiceAsyncStub(AccountServiceStub):
     ReserveHoldings: _aio.UnaryUnaryMultiCallable[_accounts_pb2.ReserveHoldingsRequest, _accounts_pb2.ReserveHoldingsResponse]  # type: ignore[assignment]
     """Holds back shares for a sell order so they cannot be sold twice. Idempotent per order_id.
     FAILED_PRECONDITION (reason INSUFFICIENT_HOLDINGS) when too few shares are available, in
-    which case nothing is reserved. NOT_FOUND for an unknown account.
+    which case nothing is reserved. NOT_FOUND for an unknown account. ABORTED (reason
+    RESERVATION_RELEASED) when its attempt_id was released already: a reserve that arrives
+    after the caller gave up on it holds nothing.
     """
     ReleaseHoldings: _aio.UnaryUnaryMultiCallable[_accounts_pb2.ReleaseHoldingsRequest, _accounts_pb2.ReleaseHoldingsResponse]  # type: ignore[assignment]
-    """Gives back the shares of a reservation whose order could not be stored. Idempotent."""
+    """Gives back the shares one reserve attempt held, for an order that was not stored, and
+    refuses that attempt from then on, even if its reserve has not arrived yet. Idempotent.
+    """
     GetPortfolio: _aio.UnaryUnaryMultiCallable[_accounts_pb2.GetPortfolioRequest, _accounts_pb2.GetPortfolioResponse]  # type: ignore[assignment]
     """Returns the cash and positions of an account."""
 
@@ -75,7 +83,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_accounts_pb2.ReserveHoldingsResponse, _abc.Awaitable[_accounts_pb2.ReserveHoldingsResponse]]:
         """Holds back shares for a sell order so they cannot be sold twice. Idempotent per order_id.
         FAILED_PRECONDITION (reason INSUFFICIENT_HOLDINGS) when too few shares are available, in
-        which case nothing is reserved. NOT_FOUND for an unknown account.
+        which case nothing is reserved. NOT_FOUND for an unknown account. ABORTED (reason
+        RESERVATION_RELEASED) when its attempt_id was released already: a reserve that arrives
+        after the caller gave up on it holds nothing.
         """
 
     @_abc_1.abstractmethod
@@ -84,7 +94,9 @@ class AccountServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _accounts_pb2.ReleaseHoldingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_accounts_pb2.ReleaseHoldingsResponse, _abc.Awaitable[_accounts_pb2.ReleaseHoldingsResponse]]:
-        """Gives back the shares of a reservation whose order could not be stored. Idempotent."""
+        """Gives back the shares one reserve attempt held, for an order that was not stored, and
+        refuses that attempt from then on, even if its reserve has not arrived yet. Idempotent.
+        """
 
     @_abc_1.abstractmethod
     def GetPortfolio(
