@@ -37,7 +37,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from mesh.errors import CIRCUIT_OPEN
-from mesh.interceptor import Continuation, UnaryClientInterceptor
+from mesh.interceptor import Continuation, UnaryClientInterceptor, method_name
 from mesh.status import DOMAIN
 from tracing.metrics import meter
 from tracing.span_events import note
@@ -197,10 +197,5 @@ class BreakerInterceptor(UnaryClientInterceptor):
         except asyncio.CancelledError:
             self.breaker.record(None)
             raise
-        self.breaker.record(failed, _method_name(details.method))
+        self.breaker.record(failed, method_name(details))
         return call
-
-
-def _method_name(method: str | bytes) -> str:
-    """grpc.aio gives the method's full name as bytes or str, depending on the version."""
-    return method.decode() if isinstance(method, bytes) else method

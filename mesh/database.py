@@ -101,8 +101,8 @@ class Database:
         is cancelled still waits for the work to commit or roll back, so whatever it does next
         (such as checking whether an order was stored) sees the outcome; and work on a worker
         thread whose caller was cancelled (it went away, its deadline passed) is not committed
-        unless it already was, nor tried again after a conflict: a reservation must not appear
-        after the caller has already been told it failed and given the shares back.
+        unless it already was, nor tried again after a conflict: nobody waits for its answer,
+        and its caller may already have undone it (orders gives back a reserve it gave up on).
         """
         # Only work on a thread can outlive its caller; on the loop nothing needs the flag.
         abandoned = None if self._executor is None else threading.Event()

@@ -11,6 +11,13 @@ Behavior = Callable[[Any, Any], Awaitable[Any]]
 Continuation = Callable[[Any, Any], Awaitable[Any]]
 
 
+def method_name(details: Any) -> str:
+    """The call's full method name (`/package.Service/Method`): a server's HandlerCallDetails
+    holds it as str, a channel's ClientCallDetails as bytes (grpc/grpc#31092)."""
+    method = details.method
+    return method.decode() if isinstance(method, bytes) else str(method)
+
+
 class UnaryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Calls `around` for every unary-unary call; streaming calls (health Watch) pass through."""
 

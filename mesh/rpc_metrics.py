@@ -14,7 +14,13 @@ from typing import Any
 
 import grpc
 
-from mesh.interceptor import Behavior, Continuation, UnaryClientInterceptor, UnaryServerInterceptor
+from mesh.interceptor import (
+    Behavior,
+    Continuation,
+    UnaryClientInterceptor,
+    UnaryServerInterceptor,
+    method_name,
+)
 from tracing.metrics import meter
 
 # Health probes and reflection are not calls anyone has an objective for.
@@ -72,8 +78,7 @@ class ClientMetricsInterceptor(UnaryClientInterceptor):
 
     async def around(self, continuation: Continuation, details: Any, request: Any) -> Any:
         started = time.perf_counter()
-        method = details.method
-        method = method.decode() if isinstance(method, bytes) else method
+        method = method_name(details)
         try:
             call = await continuation(details, request)
         except grpc.aio.AioRpcError as refused:  # refused before it went out: an open circuit

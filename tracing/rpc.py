@@ -16,6 +16,8 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
+from mesh.interceptor import method_name
+
 TRACE_ID_HEADER = "x-trace-id"
 
 
@@ -37,10 +39,7 @@ def traced_calls() -> Callable[[Any], bool]:
     """
 
     def traced(details: Any) -> bool:
-        method = details.method  # HandlerCallDetails' str; ClientCallDetails' bytes (grpc#31092)
-        if isinstance(method, bytes):
-            method = method.decode()
-        return not method.startswith(UNTRACED_PREFIXES)
+        return not method_name(details).startswith(UNTRACED_PREFIXES)
 
     return traced
 

@@ -12,11 +12,10 @@ import uuid
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
 
-from mesh.status import details_of
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from tests.support.data.customer import Customer
+from tests.support.data.refusals import refusal
 from tests.support.servers.mesh import Mesh
 
 pytestmark = pytest.mark.integration
@@ -46,8 +45,8 @@ def test_a_reserve_that_arrives_after_its_release_holds_nothing(
             accounts.ReserveHoldings(late, timeout=TIMEOUT)
 
     assert not released.released, "nothing was held yet"
-    assert refused.value.code() is grpc.StatusCode.ABORTED
-    [info] = [d for d in details_of(refused.value) if isinstance(d, error_details_pb2.ErrorInfo)]
-    assert info.reason == "RESERVATION_RELEASED"
-    assert dict(info.metadata) == {"order_id": order_id, "attempt_id": attempt_id}
+    late_refusal = refusal(refused.value)
+    assert late_refusal.code is grpc.StatusCode.ABORTED
+    assert late_refusal.reason == "RESERVATION_RELEASED"
+    assert late_refusal.metadata == {"order_id": order_id, "attempt_id": attempt_id}
     assert alice.position("AAPL").reserved == reserved_before
