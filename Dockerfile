@@ -34,7 +34,7 @@ COPY mesh/ mesh/
 COPY tracing/ tracing/
 COPY services/ services/
 COPY config/authz.json config/authz.json
-COPY scripts/certs.py scripts/certs.py
+COPY tooling/cli/certs.py tooling/cli/certs.py
 # The code belongs to root and is compiled once here, because the service user cannot write it.
 RUN python -m compileall -q /app
 USER 10001:10001

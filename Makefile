@@ -26,15 +26,15 @@ venv: $(VENV)/.installed ## Create the virtual environment with pinned dependenc
 
 .PHONY: tools
 tools: ## Install pinned grpcurl, buf, nats-server, Jaeger, ghz, Prometheus, Alertmanager, Kubernetes, kwok, actionlint (cached)
-	@scripts/install-tools.sh
+	@tooling/sh/install-tools.sh
 
 .PHONY: protos
 protos: venv ## Regenerate generated/ from protos/
-	@scripts/generate-protos.sh generated
+	@tooling/sh/generate-protos.sh generated
 
 .PHONY: check-protos
 check-protos: venv ## Fail if generated/ is stale
-	@scripts/check-generated.sh
+	@tooling/sh/check-generated.sh
 
 .PHONY: lint
 lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtool, actionlint, the authz policy
@@ -46,7 +46,7 @@ lint: venv tools ## ruff, mypy --strict, buf lint, buf breaking, promtool, amtoo
 	$(TOOLS)/promtool check config --lint=all config/prometheus/prometheus.yml
 	$(TOOLS)/promtool check rules --lint=all config/prometheus/rules/*.yml
 	$(TOOLS)/amtool check-config config/alertmanager/alertmanager.yml
-	$(PY) scripts/check_authz.py config/authz.json
+	$(PY) tooling/cli/check_authz.py config/authz.json
 	$(TOOLS)/promtool check config --syntax-only --lint=all deploy/k8s/base/observability/prometheus.yml
 	$(TOOLS)/amtool check-config deploy/k8s/base/observability/alertmanager.yml
 	$(TOOLS)/actionlint
@@ -66,79 +66,79 @@ test-unit: venv ## Unit tests only (seconds)
 
 .PHONY: k8s-check
 k8s-check: venv tools ## Apply deploy/k8s's overlays to a throwaway Kubernetes control plane on loopback
-	$(PY) -m scripts.k8s_check
+	$(PY) -m tooling.k8s_check
 
 .PHONY: run
 RUN_FLAGS ?=
 run: venv tools ## Run the whole mesh as local processes (Ctrl-C stops it); RUN_FLAGS=--no-observability
-	$(PY) scripts/run.py $(RUN_FLAGS)
+	$(PY) tooling/run.py $(RUN_FLAGS)
 
 .PHONY: cluster
 cluster: venv tools ## Two replicas of every service, three NATS nodes, PostgreSQL, the watchers (Ctrl-C stops it)
-	$(PY) scripts/run.py --cluster $(RUN_FLAGS)
+	$(PY) tooling/run.py --cluster $(RUN_FLAGS)
 
 .PHONY: certs
 certs: venv ## Create the mesh's CA and certificates in data/certs (make run does too; FORCE=1 anew)
-	$(PY) scripts/certs.py $(if $(FORCE),--force)
+	$(PY) tooling/cli/certs.py $(if $(FORCE),--force)
 
 .PHONY: demo
 demo: venv tools ## With `make run` going: place a few orders and show their traces
-	$(PY) scripts/demo.py
+	$(PY) tooling/cli/demo.py
 
 .PHONY: trace
 trace: venv ## Print one trace from Jaeger as a tree: make trace ID=<trace-id>
 	@test -n "$(ID)" || { echo "usage: make trace ID=<trace-id> (from the x-trace-id header)"; exit 2; }
-	$(PY) scripts/trace.py $(ID)
+	$(PY) tooling/cli/trace.py $(ID)
 
 .PHONY: fault
 fault: ## With `make run` going: make fault SERVICE=accounts METHOD=ReserveHoldings CODE=UNAVAILABLE PERCENT=100 (CLEAR=1, LIST=1, EVENT=, DELAY=, SEED=)
-	@$(PYTHON) scripts/fault.py
+	@$(PYTHON) tooling/cli/fault.py
 
 .PHONY: chaos
 CHAOS_FLAGS ?=
 chaos: venv tools ## Load, kills, freezes, restarts and faults on a mesh of its own, then the invariants; CHAOS_FLAGS="--seed 3"; CLUSTER=1: kills on make cluster's shape
-	$(PY) -m chaos $(if $(CLUSTER),--cluster) $(CHAOS_FLAGS)
+	$(PY) -m tooling.chaos $(if $(CLUSTER),--cluster) $(CHAOS_FLAGS)
 
 .PHONY: alerts
 alerts: ## With `make run` going: print what Alertmanager has firing now
-	@$(PYTHON) scripts/alerts.py
+	@$(PYTHON) tooling/cli/alerts.py
 
 .PHONY: logs
 logs: venv ## With `make run` going: follow all services' logs (SERVICE=, LEVEL=), or TRACE=<id>
-	@$(PY) scripts/logs.py $(if $(SERVICE),--service '$(SERVICE)') $(if $(LEVEL),--level '$(LEVEL)') $(if $(TRACE),--trace '$(TRACE)')
+	@$(PY) tooling/cli/logs.py $(if $(SERVICE),--service '$(SERVICE)') $(if $(LEVEL),--level '$(LEVEL)') $(if $(TRACE),--trace '$(TRACE)')
 
 .PHONY: bench
 bench: venv tools ## Measure throughput, latency, tracing cost and memory
-	$(PY) -m bench
+	$(PY) -m tooling.bench
 
 .PHONY: profile
 PROFILE_FLAGS ?=
 profile: venv tools ## py-spy flame graphs of each service under load into results/profiles/ (PROFILE_FLAGS="--label after --rate 100")
-	$(PY) -m bench.profile $(PROFILE_FLAGS)
+	$(PY) -m tooling.bench.profile $(PROFILE_FLAGS)
 
 .PHONY: bench-quick
 bench-quick: venv tools ## A few seconds of the benchmark, to keep the harness working
-	$(PY) -m bench --quick
+	$(PY) -m tooling.bench --quick
 
 # Compose: the Docker CLI's plugin if it has one, else the pinned one `make tools` builds.
 COMPOSE = $$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo $(TOOLS)/docker-compose)
 
 .PHONY: up
 up: ## The mesh in containers: docker compose up --wait (prepares a Docker engine and images if needed)
-	@eval "$$(scripts/docker-engine.sh start)" && eval "$$(scripts/docker-images.sh)" && \
+	@eval "$$(tooling/sh/docker-engine.sh start)" && eval "$$(tooling/sh/docker-images.sh)" && \
 	  $(COMPOSE) up --detach --no-build --wait
 
 .PHONY: down
 down: ## docker compose down (the volumes stay; the engine keeps running)
-	@eval "$$(scripts/docker-engine.sh env)" && $(COMPOSE) down
+	@eval "$$(tooling/sh/docker-engine.sh env)" && $(COMPOSE) down
 
 .PHONY: compose-logs
 compose-logs: ## docker compose logs -f
-	@eval "$$(scripts/docker-engine.sh env)" && $(COMPOSE) logs -f
+	@eval "$$(tooling/sh/docker-engine.sh env)" && $(COMPOSE) logs -f
 
 .PHONY: docker-stop
 docker-stop: ## Stop the Docker engine `make up` started (never one it found running)
-	@scripts/docker-engine.sh stop
+	@tooling/sh/docker-engine.sh stop
 
 .PHONY: clean
 clean: ## Remove data, results and caches (keeps the venv and tools)

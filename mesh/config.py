@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from mesh.fault_settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
-from mesh.policy import DEFAULT_POLICY, Policy, PolicyError
-from mesh.services import BY_NAME
-from mesh.tls import ChannelTls, Listener, MeshTls
+from mesh.faults.settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
+from mesh.security.policy import DEFAULT_POLICY, Policy, PolicyError
+from mesh.security.tls import ChannelTls, Listener, MeshTls
+from mesh.topology import BY_NAME
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
@@ -64,7 +64,7 @@ class Env:
 
     def service_addr(self, service: str) -> str:
         """Where `service` is called: <SERVICE>_ADDR, one host:port or its replicas' host:port
-        separated by commas (calls are spread over them: mesh/channels.py)."""
+        separated by commas (calls are spread over them: mesh/calls/channels.py)."""
         info = BY_NAME[service]
         raw = self.text(info.address_variable, info.address)
         addrs = [addr.strip() for addr in raw.split(",")]
@@ -164,7 +164,7 @@ class ServerConfig:
     shutdown_drain: float = 0.5
     # Where the Prometheus exposition is served; empty: nowhere (tests that build servers).
     metrics_addr: str = ""
-    # Where plaintext grpc.health.v1 alone is served (mesh.health_port); empty: nowhere.
+    # Where plaintext grpc.health.v1 alone is served (mesh.health.port); empty: nowhere.
     health_addr: str = ""
     # Fault injection (simplebank.ops.v1.FaultService): off unless OPS_FAULTS_ENABLED=true.
     faults: FaultSettings = field(default_factory=FaultSettings)
@@ -215,7 +215,7 @@ class ServerConfig:
 
 
 def fault_settings(env: Env) -> FaultSettings:
-    """OPS_FAULTS_ENABLED and OPS_FAULTS (mesh.fault_settings)."""
+    """OPS_FAULTS_ENABLED and OPS_FAULTS (mesh.faults.settings)."""
     try:
         return FaultSettings.parse(env.text(ENABLED_VARIABLE, ""), env.text(FAULTS_VARIABLE, ""))
     except ValueError as error:

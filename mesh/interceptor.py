@@ -1,4 +1,4 @@
-"""A base for server interceptors that wrap each unary call; the trace-id header; crash marks."""
+"""Bases for the interceptors that wrap each unary call, on the server and on a channel."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ import grpc
 
 Behavior = Callable[[Any, Any], Awaitable[Any]]
 Continuation = Callable[[Any, Any], Awaitable[Any]]
-
-
-def method_name(details: Any) -> str:
-    """The call's full method name (`/package.Service/Method`): a server's HandlerCallDetails
-    holds it as str, a channel's ClientCallDetails as bytes (grpc/grpc#31092)."""
-    method = details.method
-    return method.decode() if isinstance(method, bytes) else str(method)
 
 
 class UnaryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]

@@ -24,14 +24,10 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 
+from tracing.log_fields import extra_fields
+
 FIELDS = ("time", "level", "service", "logger", "message", "trace_id", "span_id")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-
-
-def extra_fields(record: logging.LogRecord) -> dict[str, object]:
-    """The fields a caller added with `extra=`."""
-    return {key: value for key, value in vars(record).items() if key not in _STANDARD}
 
 
 class JsonFormatter(logging.Formatter):

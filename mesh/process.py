@@ -10,7 +10,7 @@ from collections.abc import Callable
 from mesh.config import ConfigError, Env
 from mesh.logs import configure_logging
 from mesh.server import Service, ServiceHost
-from mesh.services import BY_NAME
+from mesh.topology import BY_NAME
 from tracing.log_shipping import configure_log_shipping, shutdown_log_shipping
 from tracing.metrics import MetricsEndpoint, configure_metrics, metrics_enabled
 from tracing.setup import configure_tracing, shutdown_tracing

@@ -19,9 +19,9 @@ from mesh.interceptor import (
     Continuation,
     UnaryClientInterceptor,
     UnaryServerInterceptor,
-    method_name,
 )
 from tracing.metrics import meter
+from tracing.rpc import method_name
 
 # Health probes and reflection are not calls anyone has an objective for.
 _UNMEASURED = ("/grpc.health.", "/grpc.reflection.")

@@ -15,22 +15,23 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from mesh import errors, reflection
-from mesh.authz import AuthorizationInterceptor
-from mesh.channels import Upstream
+from mesh import reflection
+from mesh.calls.channels import Upstream
+from mesh.calls.deadline import DeadlineServerInterceptor
 from mesh.config import ConfigError, ServerConfig
-from mesh.consumer import EventConsumer
-from mesh.deadline import DeadlineServerInterceptor
-from mesh.fault_service import SERVICE_NAME as FAULT_SERVICE
-from mesh.fault_service import FaultInterceptor, FaultServicer
-from mesh.fault_settings import FAULTS_VARIABLE
-from mesh.faults import FaultBook
-from mesh.health import Check, HealthReporter
-from mesh.health_port import HealthPort
-from mesh.refusals import DomainErrorInterceptor
+from mesh.errors import kinds
+from mesh.errors.refusals import DomainErrorInterceptor
+from mesh.events.consumer import EventConsumer
+from mesh.faults.in_force import FaultBook
+from mesh.faults.service import SERVICE_NAME as FAULT_SERVICE
+from mesh.faults.service import FaultInterceptor, FaultServicer
+from mesh.faults.settings import FAULTS_VARIABLE
+from mesh.health.port import HealthPort
+from mesh.health.service import Check, HealthReporter
 from mesh.rpc_metrics import ServerMetricsInterceptor
+from mesh.security.authz import AuthorizationInterceptor
+from mesh.security.tls import add_port
 from mesh.span_marks import CrashSpanInterceptor
-from mesh.tls import add_port
 from mesh.trace_header import TraceIdHeaderInterceptor
 from simplebank.ops.v1 import ops_pb2_grpc
 from tracing.rpc import traced_calls
@@ -83,7 +84,7 @@ def fault_book(service: Service) -> FaultBook | None:
     targets = [*rpc_targets(service.service_names), *(c.subject for c in consumers)]
     try:
         book = FaultBook(targets, settings.initial)
-    except errors.InvalidArgument as error:
+    except kinds.InvalidArgument as error:
         raise ConfigError(f"{FAULTS_VARIABLE}: {error.message}") from None
     for consumer in consumers:
         consumer.faults = book

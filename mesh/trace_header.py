@@ -13,7 +13,7 @@ class TraceIdHeaderInterceptor(UnaryServerInterceptor):
 
     Sent with the response, not before the handler runs: once a server has sent headers, a
     client may no longer retry the call, and UNAVAILABLE must stay retryable. A refused call
-    carries it in its trailers instead (mesh.refusals.abort_with).
+    carries it in its trailers instead (mesh.errors.refusals.abort_with).
     """
 
     async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:

@@ -1,1 +1,1 @@
-"""The five SimpleBank services, one package each; mesh/services.py lists them as data."""
+"""The five SimpleBank services, one package each; mesh/topology.py lists them as data."""

@@ -1,8 +1,8 @@
 """What every test session needs: the processes tests start import the repository as pytest does.
 
 pyproject.toml's `pythonpath` puts the repository and `generated/` on pytest's own import path,
-but not on a child's: a service, the launcher or `python -m chaos` started by a test would not
-find `simplebank` or `mesh` when pytest runs without the Makefile's PYTHONPATH.
+but not on a child's: a service, the launcher or `python -m tooling.chaos` started by a test
+would not find `simplebank` or `mesh` when pytest runs without the Makefile's PYTHONPATH.
 """
 
 from __future__ import annotations

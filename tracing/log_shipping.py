@@ -20,7 +20,7 @@ from opentelemetry.exporter.otlp.proto.http._log_exporter import _logger as expo
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.util.types import AnyValue
 
-from mesh.logs import extra_fields
+from tracing.log_fields import extra_fields
 from tracing.log_queue import (
     BoundedLogProcessor,
     DropCounter,

@@ -1,10 +1,12 @@
 """gRPC tracing: which calls opentelemetry-instrumentation-grpc traces, what it leaves unmarked.
 
 The spans themselves come from the instrumentation's `grpc.aio` interceptors, added where the
-server (mesh.server) and the channels (mesh.channels) are built: a SERVER span per incoming
+server (mesh.server) and the channels (mesh.calls.channels) are built: a SERVER span per incoming
 call, child of the caller's context read from the metadata, and a CLIENT span per outgoing one
-that sends its context along. What it does not do stays in the mesh: the `x-trace-id` answer
-(mesh.interceptor, mesh.status), deadlines (mesh.deadline) and marking a crashed call failed.
+that sends its context along; `method_name` reads which method a call is for, for them and for
+the mesh's interceptors. What it does not do stays in the mesh: the `x-trace-id` answer
+(mesh.interceptor, mesh.errors.status), deadlines (mesh.calls.deadline) and marking a crashed call
+failed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
-from mesh.interceptor import method_name
+
+def method_name(details: Any) -> str:
+    """The call's full method name (`/package.Service/Method`): a server's HandlerCallDetails
+    holds it as str, a channel's ClientCallDetails as bytes (grpc/grpc#31092)."""
+    method = details.method
+    return method.decode() if isinstance(method, bytes) else str(method)
+
 
 TRACE_ID_HEADER = "x-trace-id"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mesh.backbone import Backbone
 from mesh.config import Env
-from mesh.consumer import Subscription
-from mesh.database import Database
+from mesh.events.consumer import Subscription
+from mesh.events.wiring import Backbone
 from mesh.server import Service
+from mesh.storage.database import Database
 from services import events
 from services.accounts import handlers, store
 from services.accounts.config import AccountsConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from mesh.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from mesh.errors.kinds import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 HOUSE_FEES = "house:fees"
 HOUSE_MARKET = "house:market"

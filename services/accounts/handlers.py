@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mesh.database import Database
-from mesh.errors import FieldViolation, InvalidArgument
-from mesh.unit_of_work import UnitOfWork
+from mesh.errors.kinds import FieldViolation, InvalidArgument
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
 from services.accounts import domain, store
 from services.accounts.domain import (
     Account,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh.convert import money
-from mesh.database import Database
+from mesh.storage.database import Database
 from services.accounts import handlers
 from services.accounts.domain import Position
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mesh.unit_of_work import UnitOfWork
+from mesh.storage.unit_of_work import UnitOfWork
 from services.accounts.domain import (
     Account,
     AttemptState,

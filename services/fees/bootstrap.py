@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 
-from mesh.backbone import Backbone
 from mesh.config import Env
-from mesh.consumer import Subscription
+from mesh.events.consumer import Subscription
+from mesh.events.wiring import Backbone
 from mesh.server import Service
 from services import events
 from services.business_metrics import BusinessMetrics

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mesh.errors import FieldViolation, InvalidArgument
-from mesh.unit_of_work import UnitOfWork
+from mesh.errors.kinds import FieldViolation, InvalidArgument
+from mesh.storage.unit_of_work import UnitOfWork
 from services.events import FeeCharged, FeeRefunded, OrderPlaced, OrderRejected
 from services.fees import domain, store
 from services.fees.domain import FeeSchedule

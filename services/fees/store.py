@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mesh.unit_of_work import UnitOfWork
+from mesh.storage.unit_of_work import UnitOfWork
 from services.fees.domain import FeeState, OrderFee
 
 SCHEMA = """

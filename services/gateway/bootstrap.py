@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mesh.admission import AdmissionInterceptor
-from mesh.channels import Upstream
+from mesh.calls.channels import Upstream
 from mesh.config import Env
 from mesh.server import Service
+from services.gateway.admission import AdmissionInterceptor
 from services.gateway.config import GatewayConfig
 from services.gateway.handlers import Upstreams
 from services.gateway.rate_limit import RateLimiter

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mesh.errors import (
+from mesh.errors.kinds import (
     FieldViolation,
     InvalidArgument,
     NotFound,

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mesh.upstream import call
+from mesh.errors.upstream import call
 from services.gateway import domain
 from services.gateway.domain import Customer
 from services.gateway.symbols import ListedSymbols

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mesh.errors import ResourceExhausted
+from mesh.errors.kinds import ResourceExhausted
 
 
 @dataclass

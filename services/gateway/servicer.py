@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mesh.deadline import budget
+from mesh.calls.deadline import budget
 from services.gateway import handlers
 from services.gateway.domain import Customer
 from services.gateway.rate_limit import RateLimiter

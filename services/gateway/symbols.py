@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from mesh.errors import DeadlineExceeded, Unavailable
-from mesh.upstream import call
+from mesh.errors.kinds import DeadlineExceeded, Unavailable
+from mesh.errors.upstream import call
 from simplebank.market.v1 import market_pb2, market_pb2_grpc
 
 log = logging.getLogger(__name__)

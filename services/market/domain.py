@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-from mesh.errors import NotFound
+from mesh.errors.kinds import NotFound
 
 STARTING_PRICES: Final[Mapping[str, int]] = MappingProxyType(
     {"AAPL": 19_000, "MSFT": 42_000, "GOOG": 17_000}

@@ -6,8 +6,8 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from mesh.errors import FieldViolation, InvalidArgument
-from mesh.unit_of_work import UnitOfWork
+from mesh.errors.kinds import FieldViolation, InvalidArgument
+from mesh.storage.unit_of_work import UnitOfWork
 from services.events import OrderCreated, OrderExecuted, OrderPlaced, OrderRejected
 from services.market import store
 from services.market.domain import (

@@ -8,7 +8,7 @@ import logging
 import time
 
 from mesh.background import BackgroundLoop
-from mesh.database import Database
+from mesh.storage.database import Database
 from services.market import handlers, store
 from services.market.domain import Exchange, Rejection
 from tracing.messaging import continued_span, mark_failed

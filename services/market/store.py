@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from mesh.unit_of_work import UnitOfWork
+from mesh.storage.unit_of_work import UnitOfWork
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS book (

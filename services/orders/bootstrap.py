@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mesh.backbone import Backbone
-from mesh.channels import Upstream
+from mesh.calls.channels import Upstream
 from mesh.config import Env
-from mesh.consumer import Subscription
+from mesh.events.consumer import Subscription
+from mesh.events.wiring import Backbone
 from mesh.server import Service
 from services import events
 from services.business_metrics import BusinessMetrics

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mesh.errors import Aborted, AlreadyExists, FailedPrecondition
+from mesh.errors.kinds import Aborted, AlreadyExists, FailedPrecondition
 
 # Fixed forever: changing it would give every retried request a new order id.
 ORDER_ID_NAMESPACE = uuid.UUID("6f1c1d2e-53a1-4f0e-9a57-3d2b8c1e7a40")

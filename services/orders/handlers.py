@@ -10,10 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from mesh.calls.deadline import detached
 from mesh.convert import utc_now
-from mesh.database import Database
-from mesh.deadline import detached
-from mesh.errors import (
+from mesh.errors.kinds import (
     CIRCUIT_OPEN,
     DeadlineExceeded,
     DomainError,
@@ -22,7 +21,8 @@ from mesh.errors import (
     NotFound,
     Unavailable,
 )
-from mesh.unit_of_work import UnitOfWork
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
 from services.events import (
     FeeCharged,
     FeeRefunded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from mesh.upstream import call
+from mesh.errors.upstream import call
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mesh.codec import EventCodec
+from mesh.events.codec import EventCodec
 from services import events
 from simplebank.events.v1 import events_pb2
 

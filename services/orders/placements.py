@@ -17,8 +17,8 @@ import uuid
 from typing import Protocol
 
 from mesh.background import BackgroundLoop
-from mesh.database import Database
-from mesh.deadline import remaining
+from mesh.calls.deadline import remaining
+from mesh.storage.database import Database
 from services.orders import store
 from services.orders.domain import Placement
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh.convert import money, timestamp
-from mesh.database import Database
+from mesh.storage.database import Database
 from services.orders import handlers
 from services.orders.domain import Order, OrderStatus
 from simplebank.orders.v1 import orders_pb2, orders_pb2_grpc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mesh.unit_of_work import Row, UnitOfWork
+from mesh.storage.unit_of_work import Row, UnitOfWork
 from services.orders.domain import Order, OrderStatus, Placement, StatusChange
 
 SCHEMA = """

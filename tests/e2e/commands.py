@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.launcher.paths import REPO_ROOT, TOOLS
 from tests.support.tools.grpcurl import identity_flags, require_grpcurl
+from tooling.launcher.paths import REPO_ROOT, TOOLS
 
 TIMEOUT_SECONDS = 30.0
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mesh.services import NAMES
+from mesh.topology import NAMES
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.support.data.log_lines import file_problems
 

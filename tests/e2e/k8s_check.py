@@ -22,7 +22,7 @@ class CheckRun:
 
 def run_check(*overlays: Path) -> CheckRun:
     completed = subprocess.run(
-        [sys.executable, "-m", "scripts.k8s_check", *map(str, overlays)],
+        [sys.executable, "-m", "tooling.k8s_check", *map(str, overlays)],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mesh.services import SERVICES
+from mesh.topology import SERVICES
 from tests.support import REPO_ROOT
 
 README = REPO_ROOT / "README.md"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.ports import mesh_on_free_ports
-from scripts.launcher.paths import REPO_ROOT, TOOLS
-from tests.e2e.leftovers import busy_ports, processes_mentioning
 from tests.support.servers.processes import log_tail, start_process, stop_process
+from tooling.harness.leftovers import busy_ports, processes_mentioning
+from tooling.harness.ports import mesh_on_free_ports
+from tooling.launcher.paths import REPO_ROOT, TOOLS
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ def launcher_lines(output: str) -> list[str]:
     """What the launcher printed: the lines after make echoes the command that starts it
     (before it come `make tools`' lines), less make's own report of the failure."""
     lines = output.splitlines()
-    started = next(i for i, line in enumerate(lines) if " scripts/run.py" in line)
+    started = next(i for i, line in enumerate(lines) if " tooling/run.py" in line)
     return [line for line in lines[started + 1 :] if not MAKES_OWN_LINE.match(line)]
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from scripts import certs
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from tests.e2e.launcher import LaunchedMesh
 from tests.support.servers.certs import channel_as
+from tooling.cli import certs
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,17 @@ CHAOS_TIMEOUT_SECONDS = 180.0  # start, 15 s of chaos, settling, stopping
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_short_chaos_run_keeps_every_invariant(seed: int) -> None:
     ran = run(
-        [sys.executable, "-m", "chaos", "--seed", str(seed), "--duration", "15", "--actions", "5"],
+        [
+            sys.executable,
+            "-m",
+            "tooling.chaos",
+            "--seed",
+            str(seed),
+            "--duration",
+            "15",
+            "--actions",
+            "5",
+        ],
         timeout=CHAOS_TIMEOUT_SECONDS,
     )
 

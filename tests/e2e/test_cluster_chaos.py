@@ -14,14 +14,14 @@ from tests.e2e.commands import run
 pytestmark = pytest.mark.e2e
 
 CHAOS_TIMEOUT_SECONDS = 360.0  # a cluster's start, 20 s of load and kills, settling, stopping
-CHECKS = 7  # chaos/checks.py's final_checks
+CHECKS = 7  # tooling/chaos/checks.py's final_checks
 FAILED = re.compile(r"failed during kills: (\d+) of (\d+)")
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kills_of_replicas_and_the_stream_leader_keep_every_invariant(seed: int) -> None:
     flags = ["--cluster", "--seed", str(seed), "--duration", "20", "--actions", "4"]
-    ran = run([sys.executable, "-m", "chaos", *flags], timeout=CHAOS_TIMEOUT_SECONDS)
+    ran = run([sys.executable, "-m", "tooling.chaos", *flags], timeout=CHAOS_TIMEOUT_SECONDS)
 
     assert ran.returncode == 0, ran.output
     assert "BROKEN" not in ran.output

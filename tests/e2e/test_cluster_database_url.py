@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launcher import database
 from tests.e2e.commands import shell
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.support.data.customer import FILLED
-from tests.support.data.invariants import broken_at_any_moment
-from tests.support.data.snapshot import DATABASES, take_snapshot
+from tooling.harness.invariants import broken_at_any_moment
+from tooling.harness.snapshot import DATABASES, take_snapshot
+from tooling.launcher import database
 
 pytestmark = pytest.mark.e2e
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from mesh.services import NAMES
-from scripts.launcher.topology import CLUSTER_NATS_NODES, CLUSTER_REPLICAS
-from scripts.postgres import SYSTEM_USER
+from mesh.topology import NAMES
 from tests.e2e import readme
 from tests.e2e.commands import Ran, shell
 from tests.e2e.launcher import LaunchedMesh, start_launcher
-from tests.e2e.leftovers import busy_ports, processes_mentioning
+from tooling.harness.leftovers import busy_ports, processes_mentioning
+from tooling.launcher.postgres import SYSTEM_USER
+from tooling.launcher.topology import CLUSTER_NATS_NODES, CLUSTER_REPLICAS
 
 pytestmark = pytest.mark.e2e
 

@@ -2,8 +2,8 @@
 its trace in the Jaeger container, Prometheus scraping and probing every service, a crashed
 service restarted with nothing lost, `down -v`.
 
-The engine is one that answers or one scripts/docker-engine.sh starts (and this stops); the
-images come from scripts/docker-images.sh (built once; stand-ins where no registry serves
+The engine is one that answers or one tooling/sh/docker-engine.sh starts (and this stops); the
+images come from tooling/sh/docker-images.sh (built once; stand-ins where no registry serves
 images). Only ports published on 127.0.0.1 carry the test's traffic. If the engine cannot start,
 the tests fail with the reason; SIMPLEBANK_SKIP_DOCKER=1 skips them.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from mesh.services import BY_NAME, NAMES
+from mesh.topology import BY_NAME, NAMES
 from tests.e2e.commands import grpcurl
 from tests.e2e.compose_project import ComposeProject
 from tests.e2e.traces import wait_for_trace

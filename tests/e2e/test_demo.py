@@ -21,7 +21,7 @@ def test_the_demo_settles_two_fills_and_a_halted_rejection_with_their_traces(
     jaeger_query_addr = mesh.jaeger_url.removeprefix("http://")
     env = {"GATEWAY_ADDR": mesh.gateway, "JAEGER_QUERY_ADDR": jaeger_query_addr}
 
-    demo = python("scripts/demo.py", env=env)
+    demo = python("tooling/cli/demo.py", env=env)
 
     assert demo.returncode == 0, demo.output
     outcomes = OUTCOME.findall(demo.output)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from mesh.status import reason_of
+from mesh.errors.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 

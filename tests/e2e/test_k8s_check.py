@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.k8s_check.__main__ import DEFAULT_OVERLAYS
 from tests.e2e.k8s_check import CHECK_SECONDS, broken_copy, run_check
+from tooling.k8s_check.__main__ import DEFAULT_OVERLAYS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(CHECK_SECONDS + 60)]
 

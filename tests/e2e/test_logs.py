@@ -13,9 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mesh.services import NAMES
-from scripts.launcher import parts_logs
-from scripts.log_store import build_query, fetch, ui_url
+from mesh.topology import NAMES
 from tests.e2e.commands import Ran, python, run
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.e2e.test_trace import sell_with_grpcurl
@@ -23,6 +21,8 @@ from tests.support.data.customer import FILLED, Customer
 from tests.support.data.log_lines import file_problems
 from tests.support.servers.processes import start_process, stop_process, wait_for_http
 from tests.support.tools.browser import RESULTS, render
+from tooling.cli.log_store import build_query, fetch, ui_url
+from tooling.launcher import parts_logs
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def make_logs(mesh: LaunchedMesh, *args: str) -> Ran:
 def wait_for_lines_of(mesh: LaunchedMesh, trace_id: str) -> None:
     """Until the store has lines of gateway, orders and market for the trace (batches lag)."""
     waited = python(
-        "scripts/logs.py",
+        "tooling/cli/logs.py",
         *("--store", store_url(mesh), "--trace", trace_id),
         *("--wait", str(WAIT_SECONDS), "--services", str(len(AT_LEAST))),
     )

@@ -149,7 +149,7 @@ def test_make_trace_prints_the_readme_order_across_all_five_services_with_the_er
     trace_id = match.group(1)
 
     printed = python(
-        "scripts/trace.py",
+        "tooling/cli/trace.py",
         trace_id,
         *("--jaeger", fresh_mesh.jaeger_url, "--wait", "15", "--services", "5"),
     )

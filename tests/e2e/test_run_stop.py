@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.e2e.launcher import LaunchedMesh, start_launcher
-from tests.e2e.leftovers import busy_ports, processes_mentioning
 from tests.support.data.customer import FILLED
+from tooling.harness.leftovers import busy_ports, processes_mentioning
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The table of services (mesh/services.py) says what the running mesh does on the event bus:
+"""The table of services (mesh/topology.py) says what the running mesh does on the event bus:
 its durable consumers are the events each service consumes, its subjects events one publishes."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from mesh.jetstream import EVENT_SUBJECT_PREFIX
-from mesh.services import SERVICES
+from mesh.events.bus import EVENT_SUBJECT_PREFIX
+from mesh.topology import SERVICES
 from tests.e2e.launcher import LaunchedMesh
 from tests.support.data import jetstream
 from tests.support.data.customer import FILLED

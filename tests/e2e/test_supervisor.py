@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from mesh.services import NAMES
+from mesh.topology import NAMES
 from tests.e2e.launcher import LaunchedMesh, launched_mesh, start_launcher
-from tests.e2e.leftovers import busy_ports, processes_mentioning
 from tests.support.data.customer import FILLED
 from tests.support.servers.processes import start_process, stop_process
+from tooling.harness.leftovers import busy_ports, processes_mentioning
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,7 @@ def test_make_run_names_the_process_holding_a_port_it_needs(
     holder = hold_port(gateway_port, root / "holder.log")
     try:
         again = start_process(
-            [sys.executable, "scripts/run.py", "--data-dir", str(root / "second")],
+            [sys.executable, "tooling/run.py", "--data-dir", str(root / "second")],
             mesh.ports,
             root / "second.log",
         )

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from mesh.services import NAMES
+from mesh.topology import NAMES
 from tests.e2e.commands import grpcurl
 from tests.e2e.launcher import LaunchedMesh
 from tests.e2e.traces import Edge, Like, Trace, wait_for_trace

@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from scripts.trace import Span, parse_spans
 from tests.support.servers.jaeger import fetch_trace
+from tooling.cli.trace import Span, parse_spans
 
 POLL_SECONDS = 0.2
 

@@ -81,7 +81,7 @@ def test_buf_breaking_catches_a_renumbered_or_retyped_field(
 
 
 def check_generated(root: Path) -> subprocess.CompletedProcess[str]:
-    return run([str(root / "scripts" / "check-generated.sh")], root)
+    return run([str(root / "tooling" / "sh" / "check-generated.sh")], root)
 
 
 def test_the_committed_generated_code_matches_the_protos() -> None:
@@ -92,9 +92,9 @@ def test_the_committed_generated_code_matches_the_protos() -> None:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
-    """What scripts/check-generated.sh reads, copied, with the real virtualenv linked in."""
+    """What tooling/sh/check-generated.sh reads, copied, with the real virtualenv linked in."""
     ignore = shutil.ignore_patterns("__pycache__")
-    for folder in ("protos", "generated", "scripts"):
+    for folder in ("protos", "generated", "tooling"):
         shutil.copytree(REPO_ROOT / folder, tmp_path / folder, ignore=ignore)
     os.symlink(REPO_ROOT / ".venv", tmp_path / ".venv")
     unchanged = check_generated(tmp_path)

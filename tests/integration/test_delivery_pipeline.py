@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from scripts.k8s_check.__main__ import DEFAULT_OVERLAYS
 from tests.support import REPO_ROOT
+from tooling.k8s_check.__main__ import DEFAULT_OVERLAYS
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
 README = REPO_ROOT / "README.md"
@@ -43,7 +43,7 @@ def test_the_test_job_runs_the_readme_test_command() -> None:
 
 def test_make_test_runs_the_k8s_check_through_its_end_to_end_test() -> None:
     test = (REPO_ROOT / "tests" / "e2e" / "test_k8s_check.py").read_text()
-    assert "scripts.k8s_check" in test
+    assert "tooling.k8s_check" in test
     assert re.search(
         r"^k8s-check:.*\n\t\$\(PY\) -m scripts\.k8s_check$", MAKEFILE.read_text(), re.MULTILINE
     )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launcher.parts_logs import jaeger_ui_env
 from tests.support.servers.jaeger import run_jaeger
+from tooling.launcher.parts_logs import jaeger_ui_env
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launcher.parts_logs import JAEGER_UI_ASSETS, jaeger_ui_env
 from tests.integration.test_jaeger_config import SERVICE, send_failed_server_span
 from tests.support.servers.jaeger import run_jaeger, wait_for_trace
 from tests.support.tools.browser import RESULTS, render
+from tooling.launcher.parts_logs import JAEGER_UI_ASSETS, jaeger_ui_env
 
 pytestmark = pytest.mark.integration
 

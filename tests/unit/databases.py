@@ -10,11 +10,11 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from mesh.codec import EventCodec
-from mesh.database import Database
-from mesh.jetstream import subject_for
-from mesh.outbox import Outbox
-from mesh.unit_of_work import UnitOfWork
+from mesh.events.bus import subject_for
+from mesh.events.codec import EventCodec
+from mesh.events.outbox import Outbox
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
 
 E = TypeVar("E")
 M = TypeVar("M", bound=Message)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mesh.services import BY_NAME, NAMES, SERVICES
+from mesh.topology import BY_NAME, NAMES, SERVICES
 from tests.support import REPO_ROOT
 from tests.support.tools.compose import (
     app_services,
@@ -142,12 +142,12 @@ def test_each_health_check_asks_grpc_health_at_the_health_port_without_a_certifi
     name: str,
 ) -> None:
     # The health port is plaintext, as the kubelet's probes need on Kubernetes: no --mtls.
-    probe = ["CMD", "python", "-m", "mesh.healthcheck", f"127.0.0.1:{BY_NAME[name].health_port}"]
+    probe = ["CMD", "python", "-m", "mesh.health.check", f"127.0.0.1:{BY_NAME[name].health_port}"]
     assert app_services()[name]["healthcheck"]["test"] == probe
 
 
 def test_the_health_check_entry_point_exists() -> None:
-    assert (REPO_ROOT / "mesh" / "healthcheck.py").is_file()
+    assert (REPO_ROOT / "mesh" / "health" / "check.py").is_file()
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mesh.policy import DEFAULT_POLICY, Policy
+from mesh.security.policy import DEFAULT_POLICY, Policy
+from mesh.security.tls import Listener, MeshTls
 from mesh.server import Service
-from mesh.tls import Listener, MeshTls
 from tests.support import REPO_ROOT
 from tests.support.servers.certs import mesh_certs
 from tests.support.servers.grpc_servers import FakeFeeServicer, fee_service, local, serving

@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from mesh.identity import NATS_SERVER, PROBE
-from mesh.services import BY_NAME, NAMES
-from mesh.tls import MeshTls
-from scripts.k8s_check.certificates import certificate_identities, from_files
+from mesh.security.identity import NATS_SERVER, PROBE
+from mesh.security.tls import MeshTls
+from mesh.topology import BY_NAME, NAMES
 from tests.support import REPO_ROOT
 from tests.support.tools.compose import (
     app_services,
@@ -31,6 +30,7 @@ from tests.support.tools.compose import (
 from tests.support.tools.env_reads import variables_read_by
 from tests.support.tools.kustomize import container, env, find, overlay
 from tests.support.tools.network_policy import OUTSIDE, allowed_edges
+from tooling.k8s_check.certificates import certificate_identities, from_files
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from tests.support.data.customer import FINAL, Customer
 from tests.support.data.refusals import refusal
 from tests.support.data.settle import settle
-from tests.support.data.snapshot import take_snapshot
 from tests.support.servers.mesh import Mesh
+from tooling.harness.snapshot import take_snapshot
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.data.customer import FINAL, PENDING, Customer
 from tests.support.data.settle import settle
-from tests.support.data.snapshot import Row, take_snapshot
 from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
+from tooling.harness.snapshot import Row, take_snapshot
 
 pytestmark = pytest.mark.integration
 

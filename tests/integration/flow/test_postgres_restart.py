@@ -13,11 +13,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from scripts.postgres import LocalPostgres
 from simplebank.gateway.v1 import gateway_pb2
 from tests.support.data.customer import Customer
 from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
 from tests.support.servers.postgres import STATEFUL, fresh_databases, run_postgres
+from tooling.launcher.postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from scripts.postgres import LocalPostgres
 from tests.support.data.customer import FINAL, Customer
 from tests.support.data.settle import settle
 from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
 from tests.support.servers.postgres import STATEFUL, fresh_databases
+from tooling.launcher.postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration
 

@@ -9,11 +9,11 @@ import grpc
 import pytest
 
 from tests.support.data.customer import FILLED, FINAL, PENDING, REJECTED, Customer
-from tests.support.data.invariants import net_fee
 from tests.support.data.refusals import refusal
 from tests.support.data.settle import settle
-from tests.support.data.snapshot import take_snapshot
 from tests.support.servers.mesh import Mesh
+from tooling.harness.invariants import net_fee
+from tooling.harness.snapshot import take_snapshot
 
 pytestmark = pytest.mark.integration
 

@@ -14,16 +14,16 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mesh.jetstream import subject_for
-from mesh.status import details_of
-from mesh.tls import MeshTls
-from scripts import certs
+from mesh.errors.status import details_of
+from mesh.events.bus import subject_for
+from mesh.security.tls import MeshTls
 from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from tests.support.data import jetstream
 from tests.support.data.customer import Customer
 from tests.support.servers.certs import channel_as
 from tests.support.servers.mesh import Mesh
 from tests.support.tools.grpcurl import grpcurl, identity_flags
+from tooling.cli import certs
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from mesh.status import reason_of
+from mesh.errors.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 
 CALL_TIMEOUT_SECONDS = 5.0

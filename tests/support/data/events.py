@@ -12,12 +12,12 @@ from pathlib import Path
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 
-from mesh.codec import EventCodec
-from mesh.database import Database
-from mesh.jetstream import STREAM, EventBus, subject_for
-from mesh.outbox import Outbox
+from mesh.events.bus import STREAM, EventBus, subject_for
+from mesh.events.codec import EventCodec
+from mesh.events.outbox import Outbox
 from mesh.server import Component
-from mesh.unit_of_work import UnitOfWork
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
 from simplebank.events.v1 import events_pb2
 
 CONNECT_TIMEOUT_SECONDS = 10.0

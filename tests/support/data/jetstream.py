@@ -15,9 +15,9 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
-from mesh.identity import OPERATOR
-from mesh.jetstream import STREAM
-from mesh.tls import MeshTls
+from mesh.events.bus import STREAM
+from mesh.security.identity import OPERATOR
+from mesh.security.tls import MeshTls
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import grpc
 from google.rpc import error_details_pb2
 
-from mesh.status import details_of
+from mesh.errors.status import details_of
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from tests.support.data.invariants import broken_at_any_moment, not_settled
-from tests.support.data.snapshot import Snapshot, take_snapshot
 from tests.support.servers.mesh import Mesh
+from tooling.harness.invariants import broken_at_any_moment, not_settled
+from tooling.harness.snapshot import Snapshot, take_snapshot
 
 POLL_SECONDS = 0.1
 

@@ -1,4 +1,5 @@
-"""The mesh's certificates for a test's folder (scripts/certs.py), and channels as one identity."""
+"""The mesh's certificates for a test's folder (tooling/cli/certs.py), and channels as one
+identity."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import grpc
 
-from mesh.tls import ChannelTls, MeshTls
-from scripts import certs
+from mesh.security.tls import ChannelTls, MeshTls
+from tooling.cli import certs
 
 
 def mesh_certs(root: Path) -> Path:

@@ -11,8 +11,8 @@ import grpc
 
 from mesh.config import ServerConfig
 from mesh.convert import money
-from mesh.fault_settings import FaultSettings
-from mesh.health import Check
+from mesh.faults.settings import FaultSettings
+from mesh.health.service import Check
 from mesh.server import Service, ServiceHost
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mesh.healthcheck import health_channel, is_serving
-from mesh.services import BY_NAME, NAMES
+from mesh.health.check import health_channel, is_serving
+from mesh.topology import BY_NAME, NAMES
 from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
 from tests.support.servers.certs import channel_as, mesh_certs

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launcher.nats_auth import write_config
 from tests.support import REPO_ROOT
 from tests.support.servers.processes import (
     free_port,
@@ -18,6 +17,7 @@ from tests.support.servers.processes import (
     stop_process,
     wait_for_port,
 )
+from tooling.launcher.nats_auth import write_config
 
 NATS_BINARY = REPO_ROOT / ".tools" / "bin" / "nats-server"
 START_TIMEOUT_SECONDS = 15.0

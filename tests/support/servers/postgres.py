@@ -1,4 +1,5 @@
-"""A real PostgreSQL 15 for tests (scripts/postgres.py): started once, a fresh database each."""
+"""A real PostgreSQL 15 for tests (tooling/launcher/postgres.py): started once, a fresh database
+each."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import ports
-from mesh.services import NAMES
-from scripts.postgres import LocalPostgres, new_folder
+from mesh.topology import NAMES
 from tests.support.servers.processes import log_tail
+from tooling.harness import ports
+from tooling.launcher.postgres import LocalPostgres, new_folder
 
 BACKENDS = ("sqlite", "postgres")
 STATEFUL = tuple(name for name in NAMES if name != "gateway")

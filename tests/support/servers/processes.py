@@ -14,15 +14,16 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bench import ports
+from tooling.harness import ports
 
 POLL_SECONDS = 0.05
 _TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on, below the ephemeral range (see bench.ports): a port
-    the OS picks for us could be taken by any outgoing connection before our server binds it."""
+    """A loopback port nothing listens on, below the ephemeral range (see tooling.harness.ports):
+    a port the OS picks for us could be taken by any outgoing connection before our server binds
+    it."""
     return ports.free_port()
 
 

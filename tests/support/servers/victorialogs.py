@@ -1,4 +1,4 @@
-"""A real VictoriaLogs for tests, started as `make run` starts it (scripts/launcher/parts_logs.py),
+"""A real VictoriaLogs for tests, started as `make run` starts it (tooling/launcher/parts_logs.py),
 on a free loopback port; it can be stopped and started again on the same port and data."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from scripts.launcher import parts_logs
 from tests.support.servers.processes import (
     free_port,
     log_tail,
@@ -19,6 +18,7 @@ from tests.support.servers.processes import (
     stop_process,
     wait_for_http,
 )
+from tooling.launcher import parts_logs
 
 START_TIMEOUT_SECONDS = 30.0
 

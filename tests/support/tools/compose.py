@@ -16,7 +16,7 @@ from tests.support import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "compose.yaml"
 COMPOSE_BINARY = REPO_ROOT / ".tools" / "bin" / "docker-compose"
-INSTALL_HINT = "run `scripts/install-tools.sh docker-compose` (builds the pinned Compose CLI)"
+INSTALL_HINT = "run `tooling/sh/install-tools.sh docker-compose` (builds the pinned Compose CLI)"
 
 
 @dataclass(frozen=True)

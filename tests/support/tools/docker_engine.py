@@ -12,8 +12,8 @@ import pytest
 
 from tests.support import REPO_ROOT
 
-ENGINE_SCRIPT = REPO_ROOT / "scripts" / "docker-engine.sh"
-IMAGES_SCRIPT = REPO_ROOT / "scripts" / "docker-images.sh"
+ENGINE_SCRIPT = REPO_ROOT / "tooling" / "sh" / "docker-engine.sh"
+IMAGES_SCRIPT = REPO_ROOT / "tooling" / "sh" / "docker-images.sh"
 SKIP_VARIABLE = "SIMPLEBANK_SKIP_DOCKER"
 # Installing the engine, or making the base image on a busy machine, takes minutes.
 ENGINE_TIMEOUT_SECONDS = 300.0

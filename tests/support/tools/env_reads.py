@@ -1,7 +1,7 @@
 """Which environment variables a service's code reads, found in its source without running it.
 
 Config code names a variable as a string literal (`env.text("LOG_LEVEL", ...)`), except the
-address variables, which mesh/services.py builds from a service name (`f"{name.upper()}_ADDR"`).
+address variables, which mesh/topology.py builds from a service name (`f"{name.upper()}_ADDR"`).
 So a variable counts as read when its name is a string literal in the service's package or in
 the shared packages, or when it is such a template filled with the service's own name or with
 the name of a service its package mentions (an upstream it calls).

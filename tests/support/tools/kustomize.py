@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from scripts.k8s_check.failure import CheckFailed
-from scripts.k8s_check.kubectl import render
-from scripts.k8s_check.manifests import parse
 from tests.support import REPO_ROOT
+from tooling.k8s_check.failure import CheckFailed
+from tooling.k8s_check.kubectl import render
+from tooling.k8s_check.manifests import parse
 
 OVERLAYS = REPO_ROOT / "deploy" / "k8s" / "overlays"
 Manifest = dict[str, Any]

@@ -1,0 +1,1 @@
+"""Calls to other services: channels, deadline budgets, retries and circuit breakers."""

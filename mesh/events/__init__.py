@@ -1,0 +1,1 @@
+"""Events: the JetStream bus, the codec, the transactional outbox and the once-only consumer."""

@@ -1,0 +1,283 @@
+"""Durable JetStream consumers that apply each event once: inbox row and effect in one commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from nats.aio.msg import Msg
+from nats.js import api
+from nats.js.errors import FetchTimeoutError
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
+from mesh.background import BackgroundLoop
+from mesh.events.bus import DEAD_LETTER_PREFIX, STREAM, EventBus
+from mesh.events.codec import EventCodec, UnreadableEvent
+from mesh.events.metrics import ConsumerMetrics
+from mesh.faults.in_force import FaultBook, InjectedFault
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import DatabaseUnavailable, UnitOfWork
+from tracing.messaging import consumer_span, start_consumer_span
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[E]):
+    """One event a service reacts to, and the handler that applies it: `handle(event, uow)`."""
+
+    event: type[E]
+    handle: Callable[[E, UnitOfWork], None]
+
+    @property
+    def name(self) -> str:
+        return self.event.__name__
+
+
+@dataclass(frozen=True)
+class _Pending(Generic[E]):
+    """A fetched message that reads as an event, with its CONSUMER span already started."""
+
+    msg: Msg
+    event_id: str
+    event: E
+    span: Span
+
+
+class PermanentFailure(Exception):
+    """A message that can never be applied (it does not even parse): dead-letter it at once."""
+
+
+class EventConsumer(BackgroundLoop, Generic[E]):
+    """Pulls one event type through a durable consumer named `<service>-<Event>`.
+
+    For each message: in one transaction, skip it if its event id is in processed_events,
+    else apply it and record the id; then ack. A crash before the ack redelivers a message
+    whose effect is already committed, and the inbox row makes that a no-op. A message that
+    fails `max_deliveries` times is published to simplebank.deadletter.<service>.<Event> and
+    acked there, so it stops blocking nothing and is never silently dropped (a database that
+    is away does not count: the message waits for it).
+
+    Replicas share the durable consumer, so JetStream hands each message to one of them; a
+    redelivery that lands on another replica finds the inbox row and is a no-op. On PostgreSQL
+    two replicas inserting the same inbox row at once cannot both succeed: the second waits for
+    the first, then inserts nothing (or, SERIALIZABLE, conflicts and runs again to the same end).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        subscription: Subscription[E],
+        database: Database,
+        bus: EventBus,
+        codec: EventCodec,
+        *,
+        ack_wait: float = 5.0,
+        max_deliveries: int = 5,
+        batch: int = 32,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.subscription = subscription
+        self.durable = f"{service}-{subscription.name}"
+        self.task_name = self.durable
+        self.subject = codec.subject(subscription.event)
+        self._database = database
+        self._bus = bus
+        self._codec = codec
+        self._ack_wait = ack_wait
+        self._max_deliveries = max_deliveries
+        self._batch = batch
+        self._metrics = ConsumerMetrics(self.durable, subscription.name, self.subject)
+        # Faults on this consumer's subject, handed over by the ServiceHost when they are on.
+        self.faults: FaultBook | None = None
+
+    def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
+        inserted = uow.execute(
+            "INSERT INTO processed_events (consumer, event_id, processed_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (self.durable, event_id, time.time()),
+        ).rowcount
+        if inserted == 0:
+            return False
+        self.subscription.handle(event, uow)
+        return True
+
+    async def process(self, msg: Msg) -> None:
+        """Apply one message in a transaction of its own."""
+        event_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        with consumer_span(msg.subject, event_id, msg.headers or {}) as span:
+            await self._process_alone(msg, event_id, span)
+
+    async def _process_alone(self, msg: Msg, event_id: str, span: Span) -> None:
+        started = time.perf_counter()
+        try:
+            if not event_id:
+                raise PermanentFailure("message has no Nats-Msg-Id header")
+            try:
+                event = self._codec.decode(self.subscription.event, msg.data)
+            except UnreadableEvent as error:
+                raise PermanentFailure(str(error)) from error
+            fault = None if self.faults is None else await self.faults.inject(self.subject)
+            if fault is not None and fault.error_code:
+                raise InjectedFault(fault)
+            applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
+            span.set_attribute("simplebank.duplicate", not applied)
+        except Exception as error:
+            self._metrics.processed("failed", time.perf_counter() - started, error)
+            await self._failed(msg, event_id, error)
+            return
+        outcome = "applied" if applied else "duplicate"
+        self._metrics.processed(outcome, time.perf_counter() - started)
+        await self.acknowledge(msg)
+
+    async def process_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply a fetched batch in one transaction, a savepoint per message, then ack them.
+
+        One commit instead of one per message, and the acks only after it. A message whose
+        handler fails is rolled back to its savepoint, so the others still commit, and is
+        redelivered or dead-lettered as always; so is one an injected fault fails (each
+        message meets the faults once, before the transaction, as it did alone). If the
+        transaction itself fails (the database is away) each message fails as it would have
+        alone. A message that cannot be read goes through `process` on its own.
+        """
+        ready: list[_Pending[E]] = []
+        refused: list[tuple[_Pending[E], Exception]] = []
+        try:
+            for msg in messages:
+                pending = self._readable(msg)
+                if pending is None:
+                    await self.process(msg)  # dead-lettered there, saying why
+                    continue
+                fault = None if self.faults is None else await self.faults.inject(self.subject)
+                if fault is not None and fault.error_code:
+                    refused.append((pending, InjectedFault(fault)))
+                else:
+                    ready.append(pending)
+            started = time.perf_counter()
+            outcomes: list[bool | Exception] = []
+            if ready:
+                try:
+                    outcomes = await self._database.transact(lambda u: self._apply_batch(u, ready))
+                except Exception as error:
+                    outcomes = [error] * len(ready)
+            seconds = time.perf_counter() - started
+            for pending, outcome in [*zip(ready, outcomes, strict=True), *refused]:
+                with trace.use_span(pending.span, end_on_exit=True):
+                    if isinstance(outcome, Exception):
+                        self._metrics.processed("failed", seconds, outcome)
+                        await self._failed(pending.msg, pending.event_id, outcome)
+                        continue
+                    pending.span.set_attribute("simplebank.duplicate", not outcome)
+                self._metrics.processed("applied" if outcome else "duplicate", seconds)
+                await self.acknowledge(pending.msg)
+        finally:
+            for pending in [*ready, *(p for p, _ in refused)]:  # cancelled: nothing acked
+                if pending.span.is_recording():
+                    pending.span.end()
+
+    def _readable(self, msg: Msg) -> _Pending[E] | None:
+        """The message with its event and a started span, or None if it cannot be read."""
+        headers = msg.headers or {}
+        event_id = headers.get("Nats-Msg-Id", "")
+        if not event_id:
+            return None
+        try:
+            event = self._codec.decode(self.subscription.event, msg.data)
+        except UnreadableEvent:
+            return None
+        return _Pending(msg, event_id, event, start_consumer_span(msg.subject, event_id, headers))
+
+    def _apply_batch(self, uow: UnitOfWork, batch: Sequence[_Pending[E]]) -> list[bool | Exception]:
+        """Each message under its own savepoint and its own span (so the events it records
+        carry its trace); a failure undoes that message only and is handed back. A conflict
+        the database resolves by running the transaction again is raised, so it does."""
+        outcomes: list[bool | Exception] = []
+        for pending in batch:
+            with trace.use_span(pending.span, end_on_exit=False):
+                uow.execute("SAVEPOINT event")
+                try:
+                    outcomes.append(self._apply(uow, pending.event_id, pending.event))
+                except Exception as error:
+                    if self._database.retries(error):
+                        raise
+                    uow.execute("ROLLBACK TO event")
+                    outcomes.append(error)  # failed after the commit: redelivered, or dead
+                uow.execute("RELEASE event")
+        return outcomes
+
+    async def acknowledge(self, msg: Msg) -> None:
+        """Ack after commit: only now may JetStream forget the message."""
+        await msg.ack()
+
+    async def _failed(self, msg: Msg, event_id: str, error: Exception) -> None:
+        deliveries = msg.metadata.num_delivered or 1
+        # An injected fault is transient by definition: redelivered until the fault is
+        # cleared, never dead-lettered (the fault would otherwise lose the event's effect).
+        # So is the database being away: the message waits for it, however long.
+        if isinstance(error, InjectedFault | DatabaseUnavailable):
+            await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
+            return
+        if isinstance(error, PermanentFailure) or deliveries >= self._max_deliveries:
+            subject = f"{DEAD_LETTER_PREFIX}{self.service}.{self.subscription.name}"
+            headers = dict(msg.headers or {})
+            headers.pop("Nats-Msg-Id", None)
+            headers["Simplebank-Error"] = repr(error)[:500]
+            headers["Simplebank-Event-Id"] = event_id
+            log.error(
+                "event dead-lettered",
+                extra={"event_id": event_id, "subject": subject, "deliveries": deliveries},
+                exc_info=error,
+            )
+            await self._bus.publish(subject, msg.data, headers)
+            await msg.ack()
+            self._metrics.dead_lettered()
+            return
+        log.warning(
+            "event failed, will be redelivered",
+            extra={"event_id": event_id, "deliveries": deliveries, "error": repr(error)},
+        )
+        await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
+
+    async def _consume(self) -> None:
+        js = await self._bus.jetstream()
+        config = api.ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=api.AckPolicy.EXPLICIT,
+            ack_wait=self._ack_wait,
+            deliver_policy=api.DeliverPolicy.ALL,
+            filter_subject=self.subject,
+        )
+        subscription = await js.pull_subscribe(
+            self.subject, durable=self.durable, stream=STREAM, config=config
+        )
+        while True:
+            try:
+                messages = await subscription.fetch(self._batch, timeout=1.0)
+            except (FetchTimeoutError, TimeoutError):
+                self._metrics.lag(0)  # nothing was waiting for a whole second
+                continue
+            except Exception as error:
+                log.warning("fetch failed", extra={"consumer": self.durable, "error": repr(error)})
+                await asyncio.sleep(0.5)
+                continue
+            if messages:
+                self._metrics.lag(messages[-1].metadata.num_pending or 0)
+            await self.process_batch(messages)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer crashed, restarting", extra={"consumer": self.durable})
+                await asyncio.sleep(1.0)

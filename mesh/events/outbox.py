@@ -1,0 +1,154 @@
+"""Transactional outbox: events are stored with the change that caused them, then relayed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+from mesh.background import BackgroundLoop
+from mesh.events.bus import EventBus
+from mesh.events.codec import EventCodec
+from mesh.events.metrics import OutboxMetrics
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import Row, UnitOfWork
+from tracing.messaging import capture_context, producer_span
+
+log = logging.getLogger(__name__)
+
+RELAY_ROLE = "outbox-relay"
+
+
+class Outbox:
+    """Stores a service's plain events, encoded for the wire, in the transaction that made them.
+
+    Each row keeps the trace context of the work that recorded it, so the relay's publish (and
+    every consumer after it) continues that trace.
+    """
+
+    def __init__(self, codec: EventCodec) -> None:
+        self._codec = codec
+
+    def record(self, uow: UnitOfWork, event_id: str, event: object) -> None:
+        subject, payload = self._codec.encode(event)
+        uow.execute(
+            "INSERT INTO outbox (event_id, subject, payload, trace_context, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (event_id, subject, payload, json.dumps(capture_context()), time.time()),
+        )
+
+    def trace_context(self) -> dict[str, str]:
+        return capture_context()
+
+
+def pending_count(uow: UnitOfWork) -> int:
+    return int(uow.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+
+class OutboxRelay(BackgroundLoop):
+    """Publishes stored events in order, deleting each once JetStream has acknowledged it.
+
+    A crash between the publish and the delete publishes the event again on restart; JetStream
+    drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through. The
+    database wakes the relay after every commit that added events; the poll is the fallback.
+
+    With several replicas on PostgreSQL, only the leader relays (`Database.leads`: a session
+    advisory lock; the others wait and take over when its session ends). One publisher reading
+    in `seq` order gives the ordering that matters, per aggregate: a later event of the same
+    order was written by a transaction that read the earlier one's commit, so it has the larger
+    seq and the earlier one is visible (or gone, published) whenever the later one is. Events
+    of unrelated transactions may commit out of seq order and be published in commit order;
+    nothing depends on their relative order. Rows are deleted by their own seq, never "up to"
+    one, so an earlier seq that commits late is never deleted unpublished. While leadership
+    changes hands two replicas may briefly both publish: the Nats-Msg-Id drops the copies.
+    """
+
+    task_name = "outbox-relay"
+
+    def __init__(
+        self, database: Database, bus: EventBus, poll_interval: float = 0.5, batch: int = 100
+    ) -> None:
+        super().__init__()
+        self._database = database
+        self._bus = bus
+        self._poll_interval = poll_interval
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._metrics = OutboxMetrics()
+        self._measured_at = float("-inf")
+        database.on_events_committed(lambda _events: self._wake.set())
+
+    async def _next_batch(self) -> list[Row]:
+        return await self._database.transact(
+            lambda c: c.execute(
+                "SELECT seq, event_id, subject, payload, trace_context FROM outbox"
+                " ORDER BY seq LIMIT ?",
+                (self._batch,),
+            ).fetchall()
+        )
+
+    async def _publish(self, row: Row) -> None:
+        parent = json.loads(row["trace_context"])
+        with producer_span(row["subject"], row["event_id"], parent) as (_, headers):
+            headers["Nats-Msg-Id"] = row["event_id"]
+            await self._bus.publish(row["subject"], bytes(row["payload"]), headers)
+
+    async def _forget(self, seqs: list[int]) -> None:
+        await self._database.transact(
+            lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+        )
+
+    async def relay_once(self) -> int:
+        """Publish what is pending now, in order; returns how many were published.
+
+        Published rows are deleted together once the batch is out (or as far as it got), one
+        transaction instead of one per event: a crash in between only publishes them again.
+        A replica that does not lead publishes nothing.
+        """
+        if not await self._database.leads(RELAY_ROLE):
+            return 0
+        published: list[int] = []
+        try:
+            for row in await self._next_batch():
+                await self._publish(row)
+                published.append(row["seq"])
+        finally:
+            if published:
+                await self._forget(published)
+        return len(published)
+
+    async def _measure(self) -> None:
+        """Record how much waits, at most once a second (a query, off the hot path)."""
+        now = time.monotonic()
+        if now - self._measured_at < 1.0:
+            return
+        self._measured_at = now
+        try:
+            count, oldest = await self._database.transact(
+                lambda u: tuple(
+                    u.execute("SELECT COUNT(*), MIN(created_at) FROM outbox").fetchone()
+                )
+            )
+        except Exception as error:  # the relay's own next read says more; keep relaying
+            log.warning("outbox not measured", extra={"error": repr(error)})
+            return
+        self._metrics.waiting(count, 0.0 if oldest is None else max(time.time() - oldest, 0.0))
+
+    async def run(self) -> None:
+        backoff = self._poll_interval
+        while True:
+            await self._measure()
+            try:
+                published = await self.relay_once()
+                backoff = self._poll_interval
+            except Exception as error:
+                log.warning("outbox relay waiting for NATS", extra={"error": repr(error)})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self._batch:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)

@@ -1,0 +1,51 @@
+"""A service's state and its place in the event flow, wired the one way every service needs.
+
+The database with its outbox, the connection to JetStream, the relay that publishes what the
+outbox holds (for a service that publishes), and one durable consumer per subscription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mesh.config import StoreConfig
+from mesh.events.bus import EventBus
+from mesh.events.codec import EventCodec
+from mesh.events.consumer import EventConsumer, Subscription
+from mesh.events.outbox import Outbox, OutboxRelay
+from mesh.health.service import Check
+from mesh.server import Component
+from mesh.storage.database import Database
+
+
+class Backbone:
+    def __init__(
+        self,
+        name: str,
+        config: StoreConfig,
+        schema: str,
+        codec: EventCodec,
+        subscriptions: Iterable[Subscription[Any]] = (),
+    ) -> None:
+        self.database = Database(config.database, schema, Outbox(codec))
+        self.bus = EventBus(config.nats_url, name, config.nats_tls)
+        # On PostgreSQL the leading replica also relays what the others commit, which only
+        # its poll tells it of; a poll there is one cheap query.
+        poll = 0.05 if config.database_url else 0.5
+        relay = [OutboxRelay(self.database, self.bus, poll)] if codec.publishes else []
+        consumers = [
+            EventConsumer(name, s, self.database, self.bus, codec, ack_wait=config.ack_wait)
+            for s in subscriptions
+        ]
+        self._users: list[Component] = [self.bus, *relay, *consumers]
+        # Without its database a service can do nothing; without NATS it still takes orders
+        # (they wait in the outbox), so the broker is shown in the heartbeat, not in health.
+        self.required_checks: dict[str, Check] = {"database": self.database.ping}
+        self.informational_checks: dict[str, Check] = {"nats": self.bus.check}
+
+    def components(self, *ready_first: Component) -> list[Component]:
+        """What to start, in order (stopped in reverse): the database, then `ready_first`
+        (what must be in place before events arrive, such as seeded accounts), then the bus,
+        the relay and the consumers."""
+        return [self.database, *ready_first, *self._users]

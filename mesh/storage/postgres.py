@@ -1,0 +1,274 @@
+"""The PostgreSQL backend: a connection pool, SERIALIZABLE transactions retried on conflict.
+
+Several replicas of a service share one database, so a read-modify-write (load an account,
+change it, save it) could lose an update under READ COMMITTED. Every transaction runs
+SERIALIZABLE instead, and a transaction that PostgreSQL aborts as a serialization failure or a
+deadlock runs again from the start, a bounded number of times with jitter. That keeps the stores
+as plain as on SQLite (whose BEGIN IMMEDIATE runs one transaction at a time): no SELECT ... FOR
+UPDATE to forget in one place, and the database, not each store, proves that what commits is
+what some serial order would have done. The price is that work must be safe to run twice until
+it commits: it only reads and writes through the unit of work, which every handler does.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from mesh.storage.unit_of_work import DatabaseUnavailable, EventRecorder, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+POOL_SIZE = 4  # connections, and threads that use them: enough for two cores
+CONNECT_TIMEOUT_SECONDS = 3
+# How long a call waits for a connection before it fails UNAVAILABLE (the database is away).
+CHECKOUT_TIMEOUT_SECONDS = 0.5
+AWAY_CHECKOUT_TIMEOUT_SECONDS = 0.1
+# Of one transaction that keeps meeting conflicts: a hot row (one account) written by several
+# replicas at once can make the same transaction lose a dozen times in a row.
+MAX_ATTEMPTS = 40
+RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
+
+CHASSIS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    subject TEXT NOT NULL,
+    payload BYTEA NOT NULL,
+    trace_context TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS processed_events (
+    consumer TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    processed_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (consumer, event_id)
+);
+"""
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """The stores' `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`).
+
+    A `?` inside a quoted literal would be changed too, so it is refused instead; the stores
+    have none (a test reads them all).
+    """
+    parts = sql.split("'")  # odd parts are inside quotes ('' inside a literal splits evenly)
+    for inside in parts[1::2]:
+        if "?" in inside:
+            raise ValueError(f"a '?' inside a quoted literal cannot be translated: {sql!r}")
+    return "'".join(
+        part.replace("%", "%%") if n % 2 else part.replace("%", "%%").replace("?", "%s")
+        for n, part in enumerate(parts)
+    )
+
+
+class NamedRow:
+    """A row that answers to a column's name and to its position, as sqlite3.Row does."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key: int | str, /) -> Any:
+        return self._values[key if isinstance(key, int) else self._index[key]]
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"NamedRow({dict(zip(self._index, self._values, strict=True))!r})"
+
+
+def named_rows(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], NamedRow]:
+    """psycopg's row factory for NamedRow."""
+    index = {column.name: n for n, column in enumerate(cursor.description or ())}
+    return lambda values: NamedRow(values, index)
+
+
+class PostgresStatements:
+    """A psycopg connection as a unit of work uses it: SQL with `?` placeholders."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self.driver = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        return self.driver.execute(to_pyformat(sql), tuple(parameters))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
+        cursor = self.driver.cursor()
+        cursor.executemany(to_pyformat(sql), [tuple(row) for row in rows])
+        return cursor
+
+
+def where(url: str) -> str:
+    """host:port/database of a DATABASE_URL, without its credentials, for messages."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def lock_key(role: str) -> int:
+    """A stable signed 64-bit advisory lock key for a role name."""
+    return int.from_bytes(hashlib.blake2b(role.encode(), digest_size=8).digest(), signed=True)
+
+
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    connection.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+
+
+class TransactionAbandoned(Exception):
+    """The caller of a transaction went away before it committed; it was rolled back."""
+
+
+def _stop_if(abandoned: threading.Event | None) -> None:
+    if abandoned is not None and abandoned.is_set():
+        raise TransactionAbandoned("the caller went away before the commit")
+
+
+class PostgresEngine:
+    """Runs work on pooled connections, each transaction SERIALIZABLE and retried on conflict;
+    `leads` holds a session advisory lock so one replica at a time does a singleton job."""
+
+    on_event_loop = False
+    workers = POOL_SIZE
+
+    def __init__(self, url: str, recorder: EventRecorder) -> None:
+        self._url = url
+        self._recorder = recorder
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            kwargs={"row_factory": named_rows, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            # Every connection is made at start: growing the pool under load costs a login
+            # (scram) each, just when calls are waiting.
+            min_size=POOL_SIZE,
+            max_size=POOL_SIZE,
+            open=False,
+            configure=_configure,
+            # A connection that died with the server (a restart) is replaced before use.
+            check=ConnectionPool.check_connection,
+            timeout=CHECKOUT_TIMEOUT_SECONDS,
+            name="database",
+        )
+        self._away = False  # the last transaction found the server unreachable
+        self._leader: psycopg.Connection[Any] | None = None
+        self._led: set[str] = set()
+        self._leader_lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        return where(self._url)
+
+    def open(self, schema: str) -> None:
+        """Create the tables (replicas starting together take turns) and fill the pool.
+
+        An unreachable server fails here, in one line naming DATABASE_URL and the host.
+        """
+        try:
+            with psycopg.connect(self._url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as setup:
+                setup.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("schema"),))
+                setup.execute(schema + CHASSIS_SCHEMA)
+        except psycopg.OperationalError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise ConnectionError(
+                f"DATABASE_URL: cannot reach PostgreSQL at {self.where}: {first_line}"
+            ) from None
+        self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS * 2)
+
+    def run(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+    ) -> tuple[T, list[object]]:
+        """Run `work` in a SERIALIZABLE transaction, again after each conflict; once the caller
+        has gone (`abandoned` set), neither again nor to its commit."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            _stop_if(abandoned)
+            try:
+                return self._run_once(work, abandoned)
+            except RETRYABLE as conflict:
+                if attempt == MAX_ATTEMPTS:
+                    raise DatabaseUnavailable(
+                        f"database {self.where}: the transaction kept conflicting: {conflict}"
+                    ) from conflict
+                log.debug("transaction conflicted, again", extra={"error": repr(conflict)})
+                time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.05)))
+            except (psycopg.OperationalError, PoolTimeout) as error:
+                self._away = True
+                raise DatabaseUnavailable(f"database {self.where} unavailable: {error}") from error
+        raise AssertionError("unreachable")
+
+    def _run_once(
+        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None
+    ) -> tuple[T, list[object]]:
+        # While the server is known to be away, a call fails at once instead of waiting out
+        # its caller's deadline for a connection; the first success ends that.
+        wait = AWAY_CHECKOUT_TIMEOUT_SECONDS if self._away else CHECKOUT_TIMEOUT_SECONDS
+        with self._pool.connection(timeout=wait) as connection:
+            uow = UnitOfWork(PostgresStatements(connection), self._recorder)
+            result = work(uow)
+            _stop_if(abandoned)  # the pool rolls back a connection returned in a transaction
+            connection.commit()
+        self._away = False
+        return result, uow.events
+
+    def retries(self, error: Exception) -> bool:
+        """A conflict that `run` answers by running the work again."""
+        return isinstance(error, RETRYABLE)
+
+    def leads(self, role: str) -> bool:
+        """Whether this replica holds `role`'s lock, taking it if it is free.
+
+        The lock belongs to a session of its own: it is released when this process stops or
+        its connection drops, and then another replica takes it on its next try.
+        """
+        with self._leader_lock:
+            try:
+                return self._lead(role)
+            except psycopg.OperationalError as error:
+                if self._leader is not None:
+                    self._leader.close()
+                self._leader, self._led = None, set()
+                raise DatabaseUnavailable(f"database {self.where} unavailable: {error}") from error
+
+    def _lead(self, role: str) -> bool:
+        if self._leader is None or self._leader.closed:
+            self._leader = psycopg.connect(
+                self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+            )
+            self._led = set()
+        if role in self._led:
+            self._leader.execute("SELECT 1")  # still the same session, so still the lock's
+            return True
+        row = self._leader.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(role),))
+        taken = row.fetchone()
+        if taken is not None and taken[0]:
+            self._led.add(role)
+            log.info("leading", extra={"role": role})
+        return role in self._led
+
+    def close(self) -> None:
+        self._pool.close()
+        with self._leader_lock:
+            if self._leader is not None:
+                self._leader.close()
+                self._leader = None

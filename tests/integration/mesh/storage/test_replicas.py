@@ -1,0 +1,130 @@
+"""Two replicas of a service on one PostgreSQL database, each with its own pool, working at once:
+no update is lost, a booked order executes once, an event is applied once, and one replica at a
+time leads the outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+
+from mesh.events.bus import EventBus
+from mesh.events.codec import EventCodec
+from mesh.events.consumer import EventConsumer, Subscription
+from mesh.events.outbox import RELAY_ROLE
+from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
+from services import events
+from services.accounts import handlers as accounts_handlers
+from services.accounts import store as accounts
+from services.market import handlers as market_handlers
+from services.market import store as market
+from services.market.domain import Exchange
+from services.market.messages import CODEC as MARKET_CODEC
+from tests.support.data.events import CODEC, SCHEMA, OrderCreated, applied, order_created
+from tests.support.data.events import record_order as apply_order
+from tests.support.servers.postgres import fresh_databases
+from tests.unit.databases import open_at, outbox_ids
+from tooling.launcher.postgres import LocalPostgres
+
+pytestmark = pytest.mark.integration
+
+FEE = 290
+ROUNDS = 10
+
+
+async def replicas(
+    stack: AsyncExitStack, url: str, schema: str, codec: EventCodec | None = None
+) -> list[Database]:
+    """Two Databases on one PostgreSQL database, as two replicas of a service open it."""
+    return [await stack.enter_async_context(open_at(url, schema, codec)) for _ in range(2)]
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as opened:
+        yield opened
+
+
+async def test_fees_debited_by_two_replicas_at_once_are_all_kept(
+    postgres: LocalPostgres, stack: AsyncExitStack
+) -> None:
+    url = fresh_databases(postgres, ("svc",))["svc"]
+    first, second = await replicas(stack, url, accounts.SCHEMA)
+    await first.transact(accounts.seed_if_empty)
+
+    def debit(n: int, uow: UnitOfWork) -> None:
+        accounts_handlers.debit_fee(events.FeeCharged(f"o-{n}", "acc-alice", FEE), uow)
+
+    await asyncio.gather(
+        *(first.transact(functools.partial(debit, n)) for n in range(ROUNDS)),
+        *(second.transact(functools.partial(debit, ROUNDS + n)) for n in range(ROUNDS)),
+    )
+
+    alice = await first.transact(lambda u: accounts.get_account(u, "acc-alice"))
+    total = await first.transact(lambda u: u.execute("SELECT SUM(amount) FROM ledger").fetchone())
+    assert alice is not None
+    assert alice.cash == 1_000_000 - 2 * ROUNDS * FEE
+    assert total[0] == 0
+
+
+async def test_a_due_order_executed_by_two_replicas_at_once_executes_once(
+    postgres: LocalPostgres, stack: AsyncExitStack
+) -> None:
+    url = fresh_databases(postgres, ("svc",))["svc"]
+    first, second = await replicas(stack, url, market.SCHEMA, MARKET_CODEC)
+    booked = market.BookedOrder("o-1", "acc-alice", "AAPL", 10, {})
+    await first.transact(lambda u: market.add(u, booked, execute_after=0.0))
+    execute = functools.partial(
+        market_handlers.execute_order, booked, exchange=Exchange(), now=1_736_155_800.0
+    )
+
+    outcomes = await asyncio.gather(first.transact(execute), second.transact(execute))
+
+    assert sum(outcome is not None for outcome in outcomes) == 1
+    assert await outbox_ids(first) == ["o-1/OrderExecuted"]
+
+
+async def test_an_event_delivered_to_two_replicas_at_once_is_applied_once(
+    postgres: LocalPostgres, stack: AsyncExitStack
+) -> None:
+    url = fresh_databases(postgres, ("svc",))["svc"]
+    databases = await replicas(stack, url, SCHEMA, CODEC)
+    consumers = [
+        EventConsumer(
+            "svc", Subscription(OrderCreated, apply_order), db, EventBus("", "svc"), CODEC
+        )
+        for db in databases
+    ]
+    event = order_created("o-1")
+
+    results = await asyncio.gather(
+        *(
+            database.transact(functools.partial(c._apply, event_id="o-1/OrderCreated", event=event))
+            for c, database in zip(consumers, databases, strict=True)
+            for _ in range(3)
+        )
+    )
+
+    assert sorted(results) == [False] * 5 + [True]
+    assert await applied(databases[0], "o-1") == 1
+
+
+async def test_one_replica_leads_the_relay_until_it_stops_then_the_other_takes_over(
+    postgres: LocalPostgres,
+) -> None:
+    url = fresh_databases(postgres, ("svc",))["svc"]
+    async with open_at(url, SCHEMA, CODEC) as second:
+        async with open_at(url, SCHEMA, CODEC) as first:
+            assert await first.leads(RELAY_ROLE)
+            assert await first.leads(RELAY_ROLE)  # still, and only once
+            assert not await second.leads(RELAY_ROLE)
+        # first stopped: its session ends, and with it the lock (the server notices soon after)
+        for _ in range(100):
+            if await second.leads(RELAY_ROLE):
+                break
+            await asyncio.sleep(0.05)
+        assert await second.leads(RELAY_ROLE)

@@ -1,0 +1,96 @@
+"""The shapes the benchmark measures (tracing on, the sampler off, ... the cluster), each the mesh
+of the harness with the bench customer seeded and every order traced as the shape says."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tooling.bench.progress import say
+from tooling.harness import mesh as harness
+from tooling.harness.mesh import Mesh
+
+# One customer with enough shares for any run: each PlaceSellOrder sells one share.
+TOKEN = "bench-token"
+ACCOUNT = "acc-bench"
+SHARES = 100_000_000
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """How the services trace: the launcher's flags and the OTEL_* variables they get."""
+
+    name: str
+    launcher_args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster(self) -> bool:
+        return "--cluster" in self.launcher_args
+
+
+# The default: every order traced and exported to Jaeger.
+TRACING_ON = Tracing("tracing on")
+# The SDK and interceptors still run, but no span is recorded or exported.
+SAMPLER_OFF = Tracing("sampler off", env={"OTEL_TRACES_SAMPLER": "always_off"})
+# `make run --no-tracing`: no Jaeger, and OTEL_SDK_DISABLED hands out no-op tracers.
+SDK_OFF = Tracing("no tracing", launcher_args=("--no-tracing",))
+# Tracing on, but no metrics: no meter provider (its instruments do nothing), no metrics port,
+# and no Prometheus, Alertmanager or blackbox exporter (`make run --no-observability`).
+METRICS_OFF = Tracing(
+    "metrics off",
+    launcher_args=("--no-observability",),
+    env={"OTEL_METRICS_EXPORTER": "none"},
+)
+# Everything on, but plaintext between the services and to NATS, and no authorization check:
+# MESH_TLS=off exists for this comparison only (what mTLS costs), never for a real run.
+MESH_TLS_OFF = Tracing("mesh TLS off", env={"MESH_TLS": "off"})
+# `make cluster`'s shape, tracing on: two replicas of every service on PostgreSQL, three NATS
+# nodes. ghz calls the first gateway replica (it dials one address); every hop behind it is
+# spread round-robin over both replicas.
+CLUSTER = Tracing("cluster", launcher_args=("--cluster",))
+
+
+def bench_env(tracing: Tracing, seed_file: Path) -> dict[str, str]:
+    """Our environment without OTEL_* settings, the bench customer (the harness frees the ports)."""
+    return harness.without_otel(os.environ) | {
+        "ACCOUNTS_SEED_FILE": str(seed_file),
+        "GATEWAY_TOKENS": f"{TOKEN}=bench:{ACCOUNT}",
+        "SHUTDOWN_GRACE_SECONDS": "1",
+        # One customer sends every order: the per-customer rate limit would measure itself.
+        "GATEWAY_RATE_LIMIT_PER_SECOND": "0",
+        **tracing.env,
+    }
+
+
+def write_seed(path: Path) -> None:
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "account_id": ACCOUNT,
+                    "customer_id": "bench",
+                    "cash": 0,
+                    "positions": {"AAPL": SHARES},
+                }
+            ]
+        )
+    )
+
+
+@contextlib.contextmanager
+def running_mesh(root: Path, tracing: Tracing) -> Iterator[Mesh]:
+    """The whole mesh in `tracing`'s shape under `root`, every service SERVING, until the block
+    ends; then stopped (the launcher's output is quoted if it did not stop cleanly)."""
+    root.mkdir(parents=True, exist_ok=True)
+    seed_file = root / "accounts.json"
+    write_seed(seed_file)
+    with harness.running(root, tracing.launcher_args, bench_env(tracing, seed_file)) as mesh:
+        yield mesh
+        code = mesh.interrupt()
+        if code != 0:  # it had to kill a child that did not stop in time, or was killed itself
+            say(f"the launcher stopped with code {code}:\n{mesh.output()[-800:]}")

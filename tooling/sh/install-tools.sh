@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Installs the pinned command-line tools the mesh needs, cached outside the checkout and
+# linked into .tools/bin/. Safe to run again: a tool already in the cache is only linked.
+set -euo pipefail
+
+GRPCURL_VERSION=v1.9.3
+BUF_VERSION=1.75.0
+NATS_SERVER_VERSION=v2.12.2
+JAEGER_MODULE_VERSION=v1.76.0 # Jaeger v2.13.0
+GHZ_VERSION=v0.121.0
+COMPOSE_VERSION=v5.6.0 # optional: validates compose.yaml, no engine needed
+# Alertmanager from its Go module, because Debian's package has no web UI. v0.31.1 is the newest
+# whose module carries the built UI: from v0.32 the UI is built by npm at release time and the
+# module lacks it, so `go install` fails ("pattern app/dist: no matching files found").
+ALERTMANAGER_VERSION=v0.31.1
+# A real Kubernetes control plane for `make k8s-check`: kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubectl from k8s.io/kubernetes, etcd at the version that release pins, and
+# kwok (fake nodes and pods against the real API server).
+KUBERNETES_VERSION=v1.36.3
+KWOK_VERSION=v0.8.0
+ACTIONLINT_VERSION=v1.7.12 # lints .github/workflows in `make lint`
+# Prometheus (with promtool) and the blackbox exporter come from Debian 12's packages:
+# prometheus 2.42, prometheus-blackbox-exporter 0.23.
+DEBIAN_PACKAGES="prometheus prometheus-blackbox-exporter"
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${SIMPLEBANK_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/simplebank-mesh/tools}
+bin="$root/.tools/bin"
+mkdir -p "$cache" "$bin"
+
+say() { printf '[tools] %s\n' "$*"; }
+
+# link NAME PATH: point .tools/bin/NAME at PATH in the cache.
+link() { ln -sfn "$2" "$bin/$1"; }
+
+# go_tool NAME VERSION PACKAGE [GO-INSTALL-FLAGS...]: `go install PACKAGE@VERSION` into its own
+# cache folder.
+go_tool() {
+  local name=$1 version=$2 package=$3 dir="$cache/$1-$2" started=$SECONDS
+  if [ ! -x "$dir/bin/$name" ]; then
+    say "building $name $version with go install (first time only)"
+    GOBIN="$dir/bin" GOFLAGS=-mod=mod go install "${@:4}" "$package@$version"
+    say "built $name in $((SECONDS - started)) s"
+  fi
+  link "$name" "$dir/bin/$name"
+}
+
+buf_tool() {
+  local dir="$cache/buf-$BUF_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/buf" ]; then
+    say "installing buf $BUF_VERSION from npm"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "@bufbuild/buf@$BUF_VERSION"
+  fi
+  link buf "$dir/node_modules/.bin/buf"
+}
+
+# Jaeger's go.mod carries a replace directive, which `go install module@version` refuses,
+# so it is built inside a small wrapper module that requires it as a tool.
+jaeger_tool() {
+  local dir="$cache/jaeger-$JAEGER_MODULE_VERSION"
+  if [ ! -x "$dir/bin/jaeger" ]; then
+    say "building jaeger (module $JAEGER_MODULE_VERSION): this takes several minutes the first time"
+    mkdir -p "$dir/wrapper"
+    (
+      cd "$dir/wrapper"
+      [ -f go.mod ] || go mod init simplebank.local/jaeger-wrapper >/dev/null 2>&1
+      go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_MODULE_VERSION"
+      go build -o "$dir/bin/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger
+    )
+  fi
+  link jaeger "$dir/bin/jaeger"
+}
+
+# Compose's go.mod carries exclude directives, which `go install module@version` refuses, so it
+# is built inside its own downloaded module, with that module's go.sum. Optional: not in the
+# default set; `tooling/sh/install-tools.sh docker-compose`.
+compose_tool() {
+  local dir="$cache/docker-compose-$COMPOSE_VERSION" src
+  if [ ! -x "$dir/bin/docker-compose" ]; then
+    say "building docker-compose $COMPOSE_VERSION: this takes a few minutes the first time"
+    src=$(go mod download -json "github.com/docker/compose/v5@$COMPOSE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    (cd "$src" && go build -trimpath -o "$dir/bin/docker-compose" \
+      -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" ./cmd)
+  fi
+  link docker-compose "$dir/bin/docker-compose"
+}
+
+# The Debian packages install system-wide, so they are linked from /usr/bin, not the cache.
+debian_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# without_daemons COMMAND...: run an apt-get install with a policy-rc.d that forbids starting
+# services (the packages would otherwise start Prometheus and the exporter on all interfaces),
+# restoring whatever policy-rc.d was there before.
+without_daemons() {
+  local policy=/usr/sbin/policy-rc.d saved="" rc=0
+  if [ -e "$policy" ]; then saved=$(mktemp) && cp -p "$policy" "$saved"; fi
+  printf '#!/bin/sh\n# written by simplebank-mesh tooling/sh/install-tools.sh: start no daemon\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  "$@" || rc=$?
+  if [ -n "$saved" ]; then mv "$saved" "$policy"; else rm -f "$policy"; fi
+  return "$rc"
+}
+
+# Never run the packaged daemons: the mesh starts its own on loopback with its own config.
+# Without a running systemd, `systemctl disable` still edits the boot links (and the SysV ones).
+disable_packaged_daemons() {
+  local unit now=()
+  [ -d /run/systemd/system ] && now=(--now)
+  for unit in prometheus prometheus-blackbox-exporter; do
+    if command -v systemctl >/dev/null; then
+      systemctl disable "${now[@]}" --quiet "$unit" >/dev/null 2>&1 || say "warning: could not disable $unit"
+    else
+      update-rc.d "$unit" disable >/dev/null 2>&1 || say "warning: could not disable /etc/init.d/$unit"
+    fi
+  done
+}
+
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+prometheus_tools() {
+  local missing=() package started=$SECONDS
+  for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      say "missing ${missing[*]}: as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again" >&2
+      exit 1
+    fi
+    say "installing Debian packages ${missing[*]} (daemons not started)"
+    # A fresh machine has no package lists; stale ones can point at files the mirror dropped.
+    apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get update -q >/dev/null
+    if ! without_daemons apt_install "${missing[@]}"; then
+      say "retrying after apt-get update"
+      apt-get update -q >/dev/null
+      without_daemons apt_install "${missing[@]}"
+    fi
+    disable_packaged_daemons
+    say "installed ${missing[*]} in $((SECONDS - started)) s"
+  fi
+  link prometheus /usr/bin/prometheus
+  link promtool /usr/bin/promtool
+  link blackbox_exporter /usr/bin/prometheus-blackbox-exporter
+}
+
+# Alertmanager and amtool (which checks its config in `make lint`), stamped with their version.
+alertmanager_tool() {
+  local name common=github.com/prometheus/common/version
+  for name in alertmanager amtool; do
+    go_tool "$name" "$ALERTMANAGER_VERSION" "github.com/prometheus/alertmanager/cmd/$name" -trimpath \
+      -ldflags "-X $common.Version=${ALERTMANAGER_VERSION#v} -X $common.Revision=$ALERTMANAGER_VERSION"
+  done
+}
+
+# k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/client-go, ...) at v0.0.0
+# with replace directives into its own tree, which `go install` refuses. A wrapper module
+# replaces each with its published version (v0.<minor>.<patch>), the list read from the
+# release's own go.mod, and builds the binaries with Kubernetes' version stamped in. etcd's
+# module has replace directives too, so it is built in the same wrapper, at the version the
+# Kubernetes release requires.
+kubernetes_tools() {
+  local version=$KUBERNETES_VERSION dir="$cache/kubernetes-$KUBERNETES_VERSION" started=$SECONDS
+  local names="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd" name missing=""
+  for name in $names; do [ -x "$dir/bin/$name" ] || missing=yes; done
+  if [ -n "$missing" ]; then
+    say "building Kubernetes $version and etcd: several minutes the first time"
+    mkdir -p "$dir/wrapper"
+    (
+      cd "$dir/wrapper"
+      local gomod module etcd minor ldflags
+      [ -f go.mod ] || go mod init simplebank.local/kubernetes-wrapper >/dev/null 2>&1
+      gomod=$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+      for module in $(awk '/^require/,/^\)/' "$gomod" | awk '$2 == "v0.0.0" {print $1}'); do
+        go mod edit -replace="$module=$module@v0.${version#v1.}"
+      done
+      etcd=$(awk '$1 == "go.etcd.io/etcd/server/v3" {print $2}' "$gomod")
+      go get "k8s.io/kubernetes@$version"
+      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+        go get -tool "k8s.io/kubernetes/cmd/$name@$version"
+      done
+      go get -tool "go.etcd.io/etcd/server/v3@$etcd"
+      minor=${version#v1.} minor=${minor%%.*}
+      ldflags="-X k8s.io/component-base/version.gitVersion=$version"
+      ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+        go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$name" "k8s.io/kubernetes/cmd/$name"
+      done
+      go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
+    )
+    say "built Kubernetes $version and etcd in $((SECONDS - started)) s"
+  fi
+  for name in $names; do link "$name" "$dir/bin/$name"; done
+  for name in kwok kwokctl; do go_tool "$name" "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/$name" -trimpath; done
+}
+
+
+# VictoriaLogs, the log store `make run` ships service logs to; its Go module carries its web UI.
+VICTORIALOGS_VERSION=v1.52.2
+victorialogs_tool() {
+  go_tool victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
+}
+
+# The Jaeger UI: the official jaeger-ui build that Jaeger module v1.76.0 embeds at release, from
+# its GitHub release (no package registry ships it). Optional: where the download is refused, as
+# on machines without a route to GitHub, one line says so and Jaeger serves its placeholder page.
+JAEGER_UI_VERSION=v1.76.0
+JAEGER_UI_URL=https://github.com/jaegertracing/jaeger-ui/releases/download/$JAEGER_UI_VERSION/assets.tar.gz
+jaeger_ui_assets() {
+  local dir="$cache/jaeger-ui-$JAEGER_UI_VERSION" archive refused="$cache/jaeger-ui-$JAEGER_UI_VERSION.refused"
+  if [ ! -f "$dir/index.html" ] && [ -n "$(find "$refused" -mmin -1440 2>/dev/null)" ]; then
+    say "jaeger-ui $JAEGER_UI_VERSION assets: download refused within the last day, not retried (rm $refused to retry); Jaeger serves its placeholder page, use make trace"
+  elif [ ! -f "$dir/index.html" ]; then
+    archive=$(mktemp)
+    # The release publishes no checksum file; the archive is unpacked into a fresh folder only
+    # if it is a complete gzip tarball with an index.html inside.
+    if curl --fail --silent --show-error --location --max-time 20 -o "$archive" "$JAEGER_UI_URL" 2>"$archive.err" &&
+      tar -tzf "$archive" 2>/dev/null | grep -q 'build/index.html$'; then
+      rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+      tar -xzf "$archive" -C "$dir.tmp" --strip-components=3 && rm -rf "$dir" && mv "$dir.tmp" "$dir"
+      say "jaeger-ui $JAEGER_UI_VERSION assets installed: make run serves the Jaeger UI"
+    else
+      touch "$refused"
+      say "jaeger-ui $JAEGER_UI_VERSION assets not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')): Jaeger serves its placeholder page; use make trace"
+    fi
+    rm -f "$archive" "$archive.err"
+  fi
+  if [ -f "$dir/index.html" ]; then ln -sfn "$dir" "$root/.tools/jaeger-ui"; else rm -f "$root/.tools/jaeger-ui"; fi
+}
+
+# Headless Chromium for the browser tests, from Debian's `chromium` package (system-wide, so it
+# is linked from /usr/bin). Without root or apt it says what to install and carries on: only
+# the browser tests need it, and they fail saying so.
+chromium_tool() {
+  local started=$SECONDS
+  if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      say "chromium missing: as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
+      return 0
+    fi
+    say "installing Debian package chromium"
+    apt-cache show chromium >/dev/null 2>&1 || apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null ||
+      { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }
+    say "installed chromium in $((SECONDS - started)) s"
+  fi
+  link chromium "$(command -v chromium)"
+}
+
+want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium kubernetes actionlint}
+for tool in $want; do
+  case $tool in
+    grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
+    buf) buf_tool ;;
+    nats-server) go_tool nats-server "$NATS_SERVER_VERSION" github.com/nats-io/nats-server/v2 ;;
+    jaeger) jaeger_tool ;;
+    ghz) go_tool ghz "$GHZ_VERSION" github.com/bojand/ghz/cmd/ghz ;;
+    docker-compose) compose_tool ;;
+    prometheus) prometheus_tools ;; # also promtool and blackbox_exporter
+    alertmanager) alertmanager_tool ;; # also amtool
+    victoria-logs) victorialogs_tool ;;
+    jaeger-ui) jaeger_ui_assets ;; # optional download: never fails
+    chromium) chromium_tool ;;
+    kubernetes) kubernetes_tools ;; # kube-apiserver, -controller-manager, -scheduler, kubectl, etcd, kwok
+    actionlint) go_tool actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
+    *) echo "unknown tool: $tool" >&2; exit 2 ;;
+  esac
+done
+say "ready in .tools/bin: $want"
