@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     try:
         supervisor.start()
+        settings = supervisor.settings  # less the parts whose tools are missing
         seconds = time.monotonic() - began
         say(banner(settings, supervisor.children, seconds))
         if settings.ready_file is not None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from tooling.launcher import database, observability, parts_logs, ready_file, security
 from tooling.launcher.alert_webhook import AlertWebhook
@@ -76,7 +77,7 @@ class Supervisor:
 
     def start(self) -> None:
         """Start everything and return once all of it is ready (or raise StartupError)."""
-        settings = self.settings
+        settings = self.settings = without_missing_parts(self.settings)
         tools = ["nats-server", *(["jaeger", "victoria-logs"] if settings.tracing else [])]
         if settings.postgres_addr is not None:
             tools += [] if shutil.which("postgres") else ["postgres (PostgreSQL 15)"]
@@ -290,6 +291,26 @@ class Supervisor:
                 " its children:\n" + "\n".join(lines) + "\nStop those processes, or choose"
                 " other ports with the *_ADDR variables."
             )
+
+
+def without_missing_parts(settings: Settings) -> Settings:
+    """The settings less the optional parts whose tools are not installed: tracing (Jaeger and
+    the log store) and the watchers (Prometheus, the blackbox exporter, Alertmanager), each
+    missing tool said in one line. The mesh itself (services, NATS) needs no watcher to run."""
+    tracing = [name for name in ("jaeger", "victoria-logs") if not (TOOLS / name).is_file()]
+    if settings.tracing and tracing:
+        for name in tracing:
+            say(f"{name} is not in {TOOLS}: running without tracing; `make tools` installs it")
+        settings = replace(settings, tracing=False)
+    watchers = [name for name in observability.TOOL_NAMES if not (TOOLS / name).is_file()]
+    if settings.observability is not None and watchers:
+        for name in watchers:
+            say(
+                f"{name} is not in {TOOLS}: running without metrics and alerts; as root, "
+                "`make tools` installs it"
+            )
+        settings = replace(settings, observability=None)
+    return settings
 
 
 def require_tools(names: Sequence[str]) -> None:

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Installs the pinned command-line tools the mesh needs, cached outside the checkout and
 # linked into .tools/bin/. Safe to run again: a tool already in the cache is only linked.
+#
+#   install-tools.sh [--group run|test|k8s|all]... [TOOL...]     (no argument: all)
+#
+# Tools come in groups by use: `run` is what `make run` needs; `test` adds what the tests need;
+# `k8s` is the Kubernetes check's control plane. One line per tool says how long it took. A tool
+# that cannot be installed here (not root, no apt) is named with how to get it: for the run
+# group that is a warning (make run starts without that part), for the others an error.
 set -euo pipefail
 
 GRPCURL_VERSION=v1.9.3
@@ -124,8 +131,8 @@ prometheus_tools() {
   for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      say "missing ${missing[*]}: as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again" >&2
-      exit 1
+      unavailable="as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again"
+      return 10
     fi
     say "installing Debian packages ${missing[*]} (daemons not started)"
     # A fresh machine has no package lists; stale ones can point at files the mirror dropped.
@@ -200,31 +207,52 @@ victorialogs_tool() {
   go_tool victoria-logs "$VICTORIALOGS_VERSION" github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 }
 
-# The Jaeger UI: the official jaeger-ui build that Jaeger module v1.76.0 embeds at release, from
-# its GitHub release (no package registry ships it). Optional: where the download is refused, as
-# on machines without a route to GitHub, one line says so and Jaeger serves its placeholder page.
+# The Jaeger UI: the jaeger-ui build that Jaeger module v1.76.0 embeds at release (no package
+# registry ships it). From the archive JAEGER_UI_ARCHIVE names when it is set (a .tar.gz in the
+# official release asset's layout: packages/jaeger-ui/build/...), before any download and
+# whatever an earlier download left; otherwise from the official release download. Optional:
+# where neither is had, one line says so and Jaeger serves its placeholder page (make trace works).
 JAEGER_UI_VERSION=v1.76.0
 JAEGER_UI_URL=https://github.com/jaegertracing/jaeger-ui/releases/download/$JAEGER_UI_VERSION/assets.tar.gz
+
+# jaeger_ui_unpack ARCHIVE DIR: the build inside ARCHIVE into DIR, whole or not at all.
+jaeger_ui_unpack() {
+  # grep reads the whole listing: with -q it stops early, and pipefail counts tar's SIGPIPE.
+  tar -tzf "$1" 2>/dev/null | grep 'build/index.html$' >/dev/null || return 1
+  rm -rf "$2.tmp" && mkdir -p "$2.tmp" &&
+    tar -xzf "$1" -C "$2.tmp" --strip-components=3 --no-same-owner &&
+    [ -f "$2.tmp/index.html" ] && rm -rf "$2" && mv "$2.tmp" "$2"
+}
+
 jaeger_ui_assets() {
-  local dir="$cache/jaeger-ui-$JAEGER_UI_VERSION" archive refused="$cache/jaeger-ui-$JAEGER_UI_VERSION.refused"
-  if [ ! -f "$dir/index.html" ] && [ -n "$(find "$refused" -mmin -1440 2>/dev/null)" ]; then
-    say "jaeger-ui $JAEGER_UI_VERSION assets: download refused within the last day, not retried (rm $refused to retry); Jaeger serves its placeholder page, use make trace"
+  local dir="$cache/jaeger-ui-$JAEGER_UI_VERSION" archive="${JAEGER_UI_ARCHIVE:-}" sum
+  local refused="$cache/jaeger-ui-$JAEGER_UI_VERSION.refused" source="$cache/jaeger-ui-$JAEGER_UI_VERSION.source"
+  if [ -n "$archive" ]; then
+    [ -f "$archive" ] || { say "JAEGER_UI_ARCHIVE=$archive: no such file" >&2; exit 1; }
+    sum=$(sha256sum "$archive" | cut -d' ' -f1)
+    if [ ! -f "$dir/index.html" ] || [ "$(cat "$source" 2>/dev/null)" != "archive $sum" ]; then
+      jaeger_ui_unpack "$archive" "$dir" ||
+        { say "JAEGER_UI_ARCHIVE=$archive: not a jaeger-ui assets archive (no packages/jaeger-ui/build/index.html)" >&2; exit 1; }
+      echo "archive $sum" >"$source"
+      rm -f "$refused"
+    fi
+  elif [ ! -f "$dir/index.html" ] && [ -n "$(find "$refused" -mmin -1440 2>/dev/null)" ]; then
+    unavailable="its download was refused within the last day (rm $refused to retry, or set JAEGER_UI_ARCHIVE to an assets.tar.gz); Jaeger serves its placeholder page, use make trace"
   elif [ ! -f "$dir/index.html" ]; then
     archive=$(mktemp)
     # The release publishes no checksum file; the archive is unpacked into a fresh folder only
     # if it is a complete gzip tarball with an index.html inside.
     if curl --fail --silent --show-error --location --max-time 20 -o "$archive" "$JAEGER_UI_URL" 2>"$archive.err" &&
-      tar -tzf "$archive" 2>/dev/null | grep -q 'build/index.html$'; then
-      rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-      tar -xzf "$archive" -C "$dir.tmp" --strip-components=3 && rm -rf "$dir" && mv "$dir.tmp" "$dir"
-      say "jaeger-ui $JAEGER_UI_VERSION assets installed: make run serves the Jaeger UI"
+      jaeger_ui_unpack "$archive" "$dir"; then
+      echo "download" >"$source"
     else
       touch "$refused"
-      say "jaeger-ui $JAEGER_UI_VERSION assets not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')): Jaeger serves its placeholder page; use make trace"
+      unavailable="not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')); set JAEGER_UI_ARCHIVE to an assets.tar.gz; Jaeger serves its placeholder page, use make trace"
     fi
     rm -f "$archive" "$archive.err"
   fi
   if [ -f "$dir/index.html" ]; then ln -sfn "$dir" "$root/.tools/jaeger-ui"; else rm -f "$root/.tools/jaeger-ui"; fi
+  [ -f "$dir/index.html" ] || return 10
 }
 
 # Headless Chromium for the browser tests, from Debian's `chromium` package (system-wide, so it
@@ -234,8 +262,8 @@ chromium_tool() {
   local started=$SECONDS
   if ! command -v chromium >/dev/null; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      say "chromium missing: as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
-      return 0
+      unavailable="as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
+      return 10
     fi
     say "installing Debian package chromium"
     apt-cache show chromium >/dev/null 2>&1 || apt-get update -q >/dev/null
@@ -246,9 +274,32 @@ chromium_tool() {
   link chromium "$(command -v chromium)"
 }
 
-want=${*:-grpcurl buf nats-server jaeger ghz docker-compose prometheus alertmanager victoria-logs jaeger-ui chromium kubernetes actionlint}
-for tool in $want; do
-  case $tool in
+# The groups, by use. `test` holds everything the tests start, so it includes `run`.
+GROUP_RUN="nats-server jaeger jaeger-ui grpcurl victoria-logs prometheus alertmanager"
+GROUP_TEST="$GROUP_RUN buf ghz docker-compose chromium actionlint"
+GROUP_K8S="kubernetes"
+
+want="" strict=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --group)
+      case ${2:-} in
+        run) want="$want $GROUP_RUN" ;;
+        test) want="$want $GROUP_TEST"; strict=1 ;;
+        k8s) want="$want $GROUP_K8S"; strict=1 ;;
+        all) want="$want $GROUP_TEST $GROUP_K8S"; strict=1 ;;
+        *) echo "usage: $0 [--group run|test|k8s|all]... [TOOL...]" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    *) want="$want $1"; strict=1; shift ;;
+  esac
+done
+[ -n "$want" ] || { want="$GROUP_TEST $GROUP_K8S"; strict=1; }
+# Each tool once, in the order first named.
+want=$(printf '%s\n' $want | awk '!seen[$0]++' | tr '\n' ' ')
+
+install_one() {
+  case $1 in
     grpcurl) go_tool grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl ;;
     buf) buf_tool ;;
     nats-server) go_tool nats-server "$NATS_SERVER_VERSION" github.com/nats-io/nats-server/v2 ;;
@@ -258,11 +309,33 @@ for tool in $want; do
     prometheus) prometheus_tools ;; # also promtool and blackbox_exporter
     alertmanager) alertmanager_tool ;; # also amtool
     victoria-logs) victorialogs_tool ;;
-    jaeger-ui) jaeger_ui_assets ;; # optional download: never fails
+    jaeger-ui) jaeger_ui_assets ;;
     chromium) chromium_tool ;;
     kubernetes) kubernetes_tools ;; # kube-apiserver, -controller-manager, -scheduler, kubectl, etcd, kwok
     actionlint) go_tool actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
-    *) echo "unknown tool: $tool" >&2; exit 2 ;;
+    *) echo "unknown tool: $1" >&2; exit 2 ;;
   esac
+}
+
+missing=() failed=0
+for tool in $want; do
+  started=$SECONDS unavailable="" code=0
+  install_one "$tool" || code=$?
+  if [ "$code" = 0 ]; then
+    say "$(printf '%-15s ready (%d s)' "$tool" $((SECONDS - started)))"
+  elif [ "$code" = 10 ]; then
+    missing+=("$tool")
+    # For make run alone a missing part is left out (the launcher says so again); the tests
+    # need every tool, except the Jaeger UI, whose browser test fails saying why.
+    if [ "$strict" = 0 ] || [ "$tool" = jaeger-ui ]; then
+      say "$(printf '%-15s missing, make run starts without it: %s' "$tool" "$unavailable")"
+    else
+      say "$(printf '%-15s MISSING: %s' "$tool" "$unavailable")" >&2
+      failed=1
+    fi
+  else
+    exit "$code"
+  fi
 done
-say "ready in .tools/bin: $want"
+[ "$failed" = 0 ] || exit 1
+say "ready in .tools/bin: ${want% }${missing[*]:+ (missing: ${missing[*]})}"
