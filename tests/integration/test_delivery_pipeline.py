@@ -45,7 +45,7 @@ def test_make_test_runs_the_k8s_check_through_its_end_to_end_test() -> None:
     test = (REPO_ROOT / "tests" / "e2e" / "test_k8s_check.py").read_text()
     assert "tooling.k8s_check" in test
     assert re.search(
-        r"^k8s-check:.*\n\t\$\(PY\) -m scripts\.k8s_check$", MAKEFILE.read_text(), re.MULTILINE
+        r"^k8s-check:.*\n\t\$\(PY\) -m tooling\.k8s_check$", MAKEFILE.read_text(), re.MULTILINE
     )
 
 
