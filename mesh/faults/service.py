@@ -55,14 +55,26 @@ class FaultServicer(ops_pb2_grpc.FaultServiceServicer):
             )
         return self._book
 
-    async def SetFault(self, request: ops_pb2.SetFaultRequest, context: Any) -> Any:
+    async def SetFault(
+        self,
+        request: ops_pb2.SetFaultRequest,
+        context: grpc.aio.ServicerContext[ops_pb2.SetFaultRequest, ops_pb2.SetFaultResponse],
+    ) -> ops_pb2.SetFaultResponse:
         fault = self._enabled().set(fault_from(request.fault))
         return ops_pb2.SetFaultResponse(fault=fault_message(fault))
 
-    async def ClearFaults(self, request: ops_pb2.ClearFaultsRequest, context: Any) -> Any:
+    async def ClearFaults(
+        self,
+        request: ops_pb2.ClearFaultsRequest,
+        context: grpc.aio.ServicerContext[ops_pb2.ClearFaultsRequest, ops_pb2.ClearFaultsResponse],
+    ) -> ops_pb2.ClearFaultsResponse:
         return ops_pb2.ClearFaultsResponse(cleared=self._enabled().clear(request.target))
 
-    async def ListFaults(self, request: ops_pb2.ListFaultsRequest, context: Any) -> Any:
+    async def ListFaults(
+        self,
+        request: ops_pb2.ListFaultsRequest,
+        context: grpc.aio.ServicerContext[ops_pb2.ListFaultsRequest, ops_pb2.ListFaultsResponse],
+    ) -> ops_pb2.ListFaultsResponse:
         book = self._enabled()
         return ops_pb2.ListFaultsResponse(
             faults=[fault_message(f) for f in book.faults()], targets=book.targets

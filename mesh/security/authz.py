@@ -36,7 +36,8 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         )
 
     async def _deny(self, context: Any, method: str) -> bool:
-        """Abort the call if the policy does not allow it; True if it may go on."""
+        """Abort the call if the policy does not allow it; False if it may go on (a denial
+        aborts, which raises, so True is never returned)."""
         caller = caller_of(context)
         allowed = self._policy.allows(caller, method)
         decision = "allow" if allowed else "deny"

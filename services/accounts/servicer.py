@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import grpc
 
 from mesh.convert import money
 from mesh.storage.database import Database
@@ -22,7 +22,11 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         self._database = database
 
     async def ReserveHoldings(
-        self, request: accounts_pb2.ReserveHoldingsRequest, context: Any
+        self,
+        request: accounts_pb2.ReserveHoldingsRequest,
+        context: grpc.aio.ServicerContext[
+            accounts_pb2.ReserveHoldingsRequest, accounts_pb2.ReserveHoldingsResponse
+        ],
     ) -> accounts_pb2.ReserveHoldingsResponse:
         command = handlers.ReserveHoldings(
             order_id=request.order_id,
@@ -35,7 +39,11 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         return accounts_pb2.ReserveHoldingsResponse(position=_position(position))
 
     async def ReleaseHoldings(
-        self, request: accounts_pb2.ReleaseHoldingsRequest, context: Any
+        self,
+        request: accounts_pb2.ReleaseHoldingsRequest,
+        context: grpc.aio.ServicerContext[
+            accounts_pb2.ReleaseHoldingsRequest, accounts_pb2.ReleaseHoldingsResponse
+        ],
     ) -> accounts_pb2.ReleaseHoldingsResponse:
         released = await handlers.release_holdings(
             request.order_id, request.attempt_id, self._database
@@ -43,7 +51,11 @@ class AccountServicer(accounts_pb2_grpc.AccountServiceServicer):
         return accounts_pb2.ReleaseHoldingsResponse(released=released)
 
     async def GetPortfolio(
-        self, request: accounts_pb2.GetPortfolioRequest, context: Any
+        self,
+        request: accounts_pb2.GetPortfolioRequest,
+        context: grpc.aio.ServicerContext[
+            accounts_pb2.GetPortfolioRequest, accounts_pb2.GetPortfolioResponse
+        ],
     ) -> accounts_pb2.GetPortfolioResponse:
         account = await handlers.get_portfolio(request.account_id, self._database)
         return accounts_pb2.GetPortfolioResponse(

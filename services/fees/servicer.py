@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import grpc
 
 from mesh.convert import money
 from services.fees import handlers
@@ -15,7 +15,9 @@ class FeeServicer(fees_pb2_grpc.FeeServiceServicer):
         self._schedule = schedule
 
     async def QuoteFee(
-        self, request: fees_pb2.QuoteFeeRequest, context: Any
+        self,
+        request: fees_pb2.QuoteFeeRequest,
+        context: grpc.aio.ServicerContext[fees_pb2.QuoteFeeRequest, fees_pb2.QuoteFeeResponse],
     ) -> fees_pb2.QuoteFeeResponse:
         fee = handlers.quote_fee(request.notional.minor_units, self._schedule)
         return fees_pb2.QuoteFeeResponse(fee=money(fee))

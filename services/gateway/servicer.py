@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import grpc
+
 from mesh.calls.deadline import budget
 from services.gateway import handlers
 from services.gateway.domain import Customer
@@ -30,7 +32,7 @@ def public_order(order: orders_pb2.Order) -> gateway_pb2.Order:
     )
 
 
-def _authorization(context: Any) -> str | None:
+def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
             return str(value)
@@ -50,14 +52,18 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         self._deadline = deadline
         self._limiter = limiter or RateLimiter(per_second=0, burst=1)
 
-    def _caller(self, context: Any) -> Customer:
+    def _caller(self, context: grpc.aio.ServicerContext[Any, Any]) -> Customer:
         """The customer behind the token, within their rate limit."""
         customer = handlers.caller(self._tokens, _authorization(context))
         self._limiter.admit(customer.customer_id)
         return customer
 
     async def PlaceSellOrder(
-        self, request: gateway_pb2.PlaceSellOrderRequest, context: Any
+        self,
+        request: gateway_pb2.PlaceSellOrderRequest,
+        context: grpc.aio.ServicerContext[
+            gateway_pb2.PlaceSellOrderRequest, gateway_pb2.PlaceSellOrderResponse
+        ],
     ) -> gateway_pb2.PlaceSellOrderResponse:
         customer = self._caller(context)
         command = handlers.PlaceSellOrder(
@@ -71,7 +77,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         return gateway_pb2.PlaceSellOrderResponse(order=public_order(order))
 
     async def GetOrder(
-        self, request: gateway_pb2.GetOrderRequest, context: Any
+        self,
+        request: gateway_pb2.GetOrderRequest,
+        context: grpc.aio.ServicerContext[
+            gateway_pb2.GetOrderRequest, gateway_pb2.GetOrderResponse
+        ],
     ) -> gateway_pb2.GetOrderResponse:
         customer = self._caller(context)
         with budget(self._deadline):
@@ -79,7 +89,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         return gateway_pb2.GetOrderResponse(order=public_order(order))
 
     async def ListOrders(
-        self, request: gateway_pb2.ListOrdersRequest, context: Any
+        self,
+        request: gateway_pb2.ListOrdersRequest,
+        context: grpc.aio.ServicerContext[
+            gateway_pb2.ListOrdersRequest, gateway_pb2.ListOrdersResponse
+        ],
     ) -> gateway_pb2.ListOrdersResponse:
         customer = self._caller(context)
         with budget(self._deadline):
@@ -87,7 +101,11 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         return gateway_pb2.ListOrdersResponse(orders=[public_order(o) for o in orders])
 
     async def GetPortfolio(
-        self, request: gateway_pb2.GetPortfolioRequest, context: Any
+        self,
+        request: gateway_pb2.GetPortfolioRequest,
+        context: grpc.aio.ServicerContext[
+            gateway_pb2.GetPortfolioRequest, gateway_pb2.GetPortfolioResponse
+        ],
     ) -> gateway_pb2.GetPortfolioResponse:
         customer = self._caller(context)
         with budget(self._deadline):

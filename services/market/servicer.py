@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+
+import grpc
 
 from mesh.convert import money, timestamp
 from services.market import handlers
@@ -25,12 +26,18 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
         )
 
     async def GetQuote(
-        self, request: market_pb2.GetQuoteRequest, context: Any
+        self,
+        request: market_pb2.GetQuoteRequest,
+        context: grpc.aio.ServicerContext[market_pb2.GetQuoteRequest, market_pb2.GetQuoteResponse],
     ) -> market_pb2.GetQuoteResponse:
         return market_pb2.GetQuoteResponse(quote=self._quote(request.symbol, time.time()))
 
     async def ListQuotes(
-        self, request: market_pb2.ListQuotesRequest, context: Any
+        self,
+        request: market_pb2.ListQuotesRequest,
+        context: grpc.aio.ServicerContext[
+            market_pb2.ListQuotesRequest, market_pb2.ListQuotesResponse
+        ],
     ) -> market_pb2.ListQuotesResponse:
         now = time.time()
         return market_pb2.ListQuotesResponse(

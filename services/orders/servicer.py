@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import grpc
 
 from mesh.convert import money, timestamp
 from mesh.storage.database import Database
@@ -43,7 +43,11 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         self._holdings = holdings
 
     async def PlaceOrder(
-        self, request: orders_pb2.PlaceOrderRequest, context: Any
+        self,
+        request: orders_pb2.PlaceOrderRequest,
+        context: grpc.aio.ServicerContext[
+            orders_pb2.PlaceOrderRequest, orders_pb2.PlaceOrderResponse
+        ],
     ) -> orders_pb2.PlaceOrderResponse:
         command = handlers.PlaceOrder(
             account_id=request.account_id,
@@ -55,13 +59,19 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         return orders_pb2.PlaceOrderResponse(order=to_proto(order))
 
     async def GetOrder(
-        self, request: orders_pb2.GetOrderRequest, context: Any
+        self,
+        request: orders_pb2.GetOrderRequest,
+        context: grpc.aio.ServicerContext[orders_pb2.GetOrderRequest, orders_pb2.GetOrderResponse],
     ) -> orders_pb2.GetOrderResponse:
         order = await handlers.get_order(request.order_id, self._database)
         return orders_pb2.GetOrderResponse(order=to_proto(order))
 
     async def ListOrders(
-        self, request: orders_pb2.ListOrdersRequest, context: Any
+        self,
+        request: orders_pb2.ListOrdersRequest,
+        context: grpc.aio.ServicerContext[
+            orders_pb2.ListOrdersRequest, orders_pb2.ListOrdersResponse
+        ],
     ) -> orders_pb2.ListOrdersResponse:
         orders = await handlers.list_orders(request.account_id, self._database)
         return orders_pb2.ListOrdersResponse(orders=[to_proto(o) for o in orders])

@@ -21,6 +21,7 @@ import pytest
 
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.support.data import jetstream
+from tests.support.polling import poll
 from tests.support.tools.browser import RESULTS, render
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +45,27 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMesh]:
     """A mesh of its own: this module freezes one of its services."""
     with launched_mesh(tmp_path_factory.mktemp("alerts")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def orders_placed(mesh: LaunchedMesh) -> None:
+    """Alice has sold 3 AAPL through the gateway: PlaceSellOrder has metrics to scrape."""
+    with mesh.customer("alice-token", "acc-alice") as alice:
+        for n in range(3):
+            alice.sell("AAPL", 1, request_id=f"e2e-alerts-{n}")
+
+
+@pytest.fixture(scope="module")
+def dead_lettered(mesh: LaunchedMesh) -> None:
+    """An event no consumer can read has been published once: market dead-letters it, and
+    EventsDeadLettered fires for 5 minutes (each test waits for the firing it looks at)."""
+    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url, mesh.data_dir / "certs"))
+
+
+def dead_letter_alert_firing(mesh: LaunchedMesh) -> bool:
+    return any(
+        a.get("consumer") == "market-OrderCreated" for a in firing(mesh, "EventsDeadLettered")
+    )
 
 
 def get_json(url: str) -> Any:
@@ -79,19 +101,13 @@ def eventually(
 ) -> float:
     """Seconds it took for `condition` to hold; fails naming `what` if it never did."""
     started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > within:
-            pytest.fail(f"not within {within:.0f}s: {what}", pytrace=False)
-        time.sleep(POLL_SECONDS)
+    poll(condition, bool, within, what, POLL_SECONDS)
     return time.monotonic() - started
 
 
 def test_prometheus_has_the_gateway_latency_histogram_and_every_target_up(
-    mesh: LaunchedMesh,
+    mesh: LaunchedMesh, orders_placed: None
 ) -> None:
-    with mesh.customer("alice-token", "acc-alice") as alice:
-        for n in range(3):
-            alice.sell("AAPL", 1, request_id=f"e2e-alerts-{n}")
     histogram = (
         f'rpc_server_call_duration_seconds_bucket{{service="gateway",rpc_method="{PLACE_SELL_ORDER}",'
         'rpc_response_status_code="OK",le="0.1"}'
@@ -144,21 +160,17 @@ def _first(alerts: list[dict[str, str]]) -> dict[str, str]:
     return alerts[0] if alerts else {}
 
 
-def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh) -> None:
-    asyncio.run(publish_unreadable_order_created(mesh.ready.nats_url, mesh.data_dir / "certs"))
-
+def test_a_dead_lettered_event_raises_its_alert(mesh: LaunchedMesh, dead_lettered: None) -> None:
     eventually(
-        lambda: any(
-            a.get("consumer") == "market-OrderCreated" for a in firing(mesh, "EventsDeadLettered")
-        ),
+        lambda: dead_letter_alert_firing(mesh),
         "EventsDeadLettered{consumer=market-OrderCreated} firing",
     )
 
 
 def test_the_prometheus_alerts_page_lists_every_alert_and_shows_one_firing(
-    mesh: LaunchedMesh,
+    mesh: LaunchedMesh, dead_lettered: None
 ) -> None:
-    """Runs after the dead letter above: EventsDeadLettered is firing for 5 minutes."""
+    eventually(lambda: dead_letter_alert_firing(mesh), "EventsDeadLettered firing")
     prometheus = mesh.ready.watchers["prometheus"].address
 
     dom, _ = render(f"{prometheus}/classic/alerts", RESULTS / "prometheus-alerts.png")
@@ -168,10 +180,13 @@ def test_the_prometheus_alerts_page_lists_every_alert_and_shows_one_firing(
     assert re.search(r"EventsDeadLettered\s*\(1 active\)", text_of(dom)), "not shown firing"
 
 
-def test_a_prometheus_graph_draws_the_place_sell_order_rate(mesh: LaunchedMesh) -> None:
+def test_a_prometheus_graph_draws_the_place_sell_order_rate(
+    mesh: LaunchedMesh, orders_placed: None
+) -> None:
     prometheus = mesh.ready.watchers["prometheus"].address
     calls = f'rpc_server_call_duration_seconds_count{{rpc_method="{PLACE_SELL_ORDER}"}}'
     expr = f"sum by (rpc_method) (rate({calls}[1m]))"
+    eventually(lambda: bool(prometheus_query(mesh, expr)), "a PlaceSellOrder rate to draw")
     query = urllib.parse.urlencode({"g0.expr": expr, "g0.tab": "0", "g0.range_input": "15m"})
 
     dom, _ = render(f"{prometheus}/classic/graph?{query}", RESULTS / "prometheus-graph.png")
@@ -182,8 +197,11 @@ def test_a_prometheus_graph_draws_the_place_sell_order_rate(mesh: LaunchedMesh) 
     assert shown.count(f'{{rpc_method="{PLACE_SELL_ORDER}"}}') >= 2, "no series in the legend"
 
 
-def test_the_alertmanager_ui_shows_the_firing_alert_with_its_labels(mesh: LaunchedMesh) -> None:
+def test_the_alertmanager_ui_shows_the_firing_alert_with_its_labels(
+    mesh: LaunchedMesh, dead_lettered: None
+) -> None:
     alertmanager = mesh.ready.watchers["alertmanager"].address
+    eventually(lambda: dead_letter_alert_firing(mesh), "EventsDeadLettered firing")
 
     dom, _ = render(f"{alertmanager}/#/alerts", RESULTS / "alertmanager.png")
 

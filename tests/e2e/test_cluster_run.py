@@ -7,7 +7,6 @@ from __future__ import annotations
 import getpass
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from mesh.topology import NAMES
 from tests.e2e import readme
 from tests.e2e.commands import Ran, shell
 from tests.e2e.launcher import LaunchedMesh, start_launcher
+from tests.support.polling import grpcurl_retry_delay, poll
 from tooling.harness.leftovers import busy_ports, processes_mentioning
 from tooling.launcher.postgres import SYSTEM_USER
 from tooling.launcher.topology import CLUSTER_NATS_NODES, CLUSTER_REPLICAS
@@ -47,12 +47,15 @@ def on_gateway(example: readme.Example, gateway: str) -> str:
 
 
 def read_until_filled(command: str) -> Ran:
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        ran = shell(command)
-        if "ORDER_STATUS_FILLED" in ran.output or time.monotonic() > deadline:
-            return ran
-        time.sleep(0.5)
+    return poll(
+        lambda: shell(command),
+        lambda ran: "ORDER_STATUS_FILLED" in ran.output,
+        SETTLE_SECONDS,
+        "the order read as FILLED",
+        0.5,
+        backoff=lambda ran: grpcurl_retry_delay(ran.output),
+        or_last=True,
+    )
 
 
 @pytest.fixture(scope="module")

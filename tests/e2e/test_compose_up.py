@@ -25,6 +25,7 @@ from mesh.topology import BY_NAME, NAMES
 from tests.e2e.commands import grpcurl
 from tests.e2e.compose_project import ComposeProject
 from tests.e2e.traces import wait_for_trace
+from tests.support.polling import grpcurl_retry_delay, poll
 from tests.support.tools.compose import compose_services, memory_limit
 from tests.support.tools.docker_engine import (
     compose_images,
@@ -45,9 +46,10 @@ SERVICE_USER = "10001:10001"  # the Dockerfile's USER
 TRACE_ID = re.compile(r"^x-trace-id: ([0-9a-f]{32})$", re.MULTILINE)
 MEMORY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
 SCRAPE_SECONDS = 60.0
-# A connection to a container that crashed can take a call or two to be replaced.
-TRANSIENT = re.compile(r"Code: (Unavailable|DeadlineExceeded)")
-TRANSIENT_TRIES = 5
+# A connection to a container that crashed can take a call or two to be replaced; a rate-limited
+# call is tried again after the delay the gateway gives.
+TRANSIENT = re.compile(r"Code: (Unavailable|DeadlineExceeded|ResourceExhausted)")
+TRANSIENT_SECONDS = 5.0
 # Every service scraped and probed, and NATS, Jaeger and the watchers themselves.
 EVERY_JOB_UP = {
     *(("services", name) for name in NAMES),
@@ -81,11 +83,15 @@ def gateway_call(project: ComposeProject, method: str, body: dict[str, Any], *fl
     here is safe to repeat: PlaceSellOrder is idempotent per request_id)."""
     gateway = project.published("gateway", BY_NAME["gateway"].port)
     auth = ["-H", "authorization: Bearer alice-token"]
-    for _ in range(TRANSIENT_TRIES):
-        called = grpcurl(*flags, *auth, "-d", json.dumps(body), gateway, f"{GATEWAY}/{method}")
-        if called.returncode == 0 or not TRANSIENT.search(called.output):
-            break
-        time.sleep(1.0)
+    called = poll(
+        lambda: grpcurl(*flags, *auth, "-d", json.dumps(body), gateway, f"{GATEWAY}/{method}"),
+        lambda called: called.returncode == 0 or not TRANSIENT.search(called.output),
+        TRANSIENT_SECONDS,
+        f"{method} answered",
+        1.0,
+        backoff=lambda called: grpcurl_retry_delay(called.output),
+        or_last=True,
+    )
     assert called.returncode == 0, f"{method}: {called.output}"
     return called.output
 
@@ -108,10 +114,14 @@ def order_status(project: ComposeProject, order_id: str) -> str:
 
 def settled_status(project: ComposeProject, order_id: str) -> str:
     """The order's status once FILLED, or whatever it is after SETTLE_SECONDS."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while (status := order_status(project, order_id)) != FILLED and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-    return status
+    return poll(
+        lambda: order_status(project, order_id),
+        lambda status: status == FILLED,
+        SETTLE_SECONDS,
+        f"order {order_id} FILLED",
+        POLL_SECONDS,
+        or_last=True,
+    )
 
 
 def health(container: dict[str, Any]) -> str:

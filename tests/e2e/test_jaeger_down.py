@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.support.data.customer import FILLED, Customer, status_name
+from tests.support.polling import poll
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +38,24 @@ def seconds_until_filled(alice: Customer, label: str) -> list[float]:
         placed[order.order_id] = time.monotonic()
     filled: dict[str, float] = {}
     last_seen: dict[str, str] = {}
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while len(filled) < len(placed) and time.monotonic() < deadline:
+
+    def watch() -> dict[str, float]:
         now = time.monotonic()
         for order in alice.orders():
             if order.order_id in placed:
                 last_seen[order.order_id] = status_name(order.status)
                 if order.status == FILLED:
                     filled.setdefault(order.order_id, now)
-        time.sleep(POLL_SECONDS)
+        return filled
+
+    poll(
+        watch,
+        lambda seen: len(seen) == len(placed),
+        SETTLE_SECONDS,
+        f"{label}: every order FILLED",
+        POLL_SECONDS,
+        or_last=True,
+    )
     unsettled = {oid: last_seen.get(oid, "not listed") for oid in placed if oid not in filled}
     assert not unsettled, f"{label}: not FILLED after {SETTLE_SECONDS}s: {unsettled}"
     return [filled[order_id] - placed[order_id] for order_id in placed]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.e2e import readme
 from tests.e2e.commands import Ran, python, shell
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.e2e.readme import Example
+from tests.support.polling import grpcurl_retry_delay, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -68,13 +68,18 @@ def outcomes(readme_text: str, fresh_mesh: LaunchedMesh) -> list[Outcome]:
 
 def run_example(example: Example, addresses: dict[str, str], certs: Path) -> Outcome:
     command = readme.with_certs(readme.on_ports(example.command, addresses), certs)
-    settles = command.endswith(SETTLING_READS)
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        ran = shell(command)
-        if not settles or matches(example, ran) or time.monotonic() > deadline:
-            return Outcome(example, command, ran)
-        time.sleep(0.2)
+    if not command.endswith(SETTLING_READS):
+        return Outcome(example, command, shell(command))
+    ran = poll(
+        lambda: shell(command),
+        lambda ran: matches(example, ran),
+        SETTLE_SECONDS,
+        f"{example} settled",
+        0.2,
+        backoff=lambda ran: grpcurl_retry_delay(ran.output),
+        or_last=True,
+    )
+    return Outcome(example, command, ran)
 
 
 def matches(example: Example, ran: Ran) -> bool:

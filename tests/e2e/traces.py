@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tests.support.polling import poll
 from tests.support.servers.jaeger import fetch_trace
 from tooling.cli.trace import Span, parse_spans
 
@@ -86,10 +86,9 @@ def wait_for_trace(
     """Poll Jaeger until the trace is `complete` (spans arrive late: exporters batch, events
     are consumed after the reply) or `timeout` passes; either way return what Jaeger has, so
     the test's assertions say what is missing."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def read() -> Trace:
         found = fetch_trace(query_url, trace_id)
-        trace = Trace(parse_spans(found) if found is not None else [])
-        if complete(trace) or time.monotonic() >= deadline:
-            return trace
-        time.sleep(POLL_SECONDS)
+        return Trace(parse_spans(found) if found is not None else [])
+
+    return poll(read, complete, timeout, f"trace {trace_id}", POLL_SECONDS, or_last=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Collection
 from typing import TypeVar
@@ -12,10 +11,10 @@ from google.protobuf.message import Message
 
 from mesh.errors.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from tests.support.polling import POLL_SECONDS, poll
 
 CALL_TIMEOUT_SECONDS = 5.0
-UNAVAILABLE_RETRY_SECONDS = 5.0
-POLL_SECONDS = 0.05
+RETRY_SECONDS = 5.0  # how long UNAVAILABLE or RESOURCE_EXHAUSTED is retried
 
 Req = TypeVar("Req", bound=Message)
 Res = TypeVar("Res", bound=Message)
@@ -85,30 +84,31 @@ class Customer:
     ) -> gateway_pb2.Order:
         """Poll GetOrder until the order has one of `statuses`; fail with the last one seen.
 
-        UNAVAILABLE answers are waited out, so this works across a service's restart.
+        UNAVAILABLE answers are waited out, so this works across a service's restart, and a
+        RESOURCE_EXHAUSTED one for as long as its RetryInfo says.
         """
-        deadline = time.monotonic() + timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            order = self.order(order_id)
-            if order.status in statuses:
-                return order
-            last = f"{status_name(order.status)} {order.reason}".strip()
-            time.sleep(POLL_SECONDS)
         wanted = ", ".join(sorted(status_name(s) for s in statuses))
-        raise AssertionError(f"order {order_id} did not reach {wanted} in {timeout}s: {last}")
+        return poll(
+            lambda: self.order(order_id),
+            lambda order: order.status in statuses,
+            timeout,
+            f"order {order_id} reaching {wanted}",
+            POLL_SECONDS,
+            describe=lambda order: f"{status_name(order.status)} {order.reason}".strip(),
+        )
 
     def _call(self, method: grpc.UnaryUnaryMultiCallable[Req, Res], request: Req) -> Res:
-        """Call, and call again while the answer is UNAVAILABLE, as a client should.
+        """Call, and call again while the answer is UNAVAILABLE, as a client should, or
+        RESOURCE_EXHAUSTED, after the delay its RetryInfo gives.
 
         Just after a service restarts, the gateway's channel to it may still be waiting to
-        reconnect, and the gateway answers UNAVAILABLE for up to a second.
+        reconnect, and the gateway answers UNAVAILABLE for up to a second; a customer polling
+        may go over the gateway's per-customer rate limit.
         """
-        deadline = time.monotonic() + UNAVAILABLE_RETRY_SECONDS
-        while True:
-            try:
-                return method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_SECONDS)
-            except grpc.RpcError as error:
-                if error.code() is not grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
-                    raise
-            time.sleep(POLL_SECONDS)
+        return poll(
+            lambda: method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_SECONDS),
+            lambda _answer: True,
+            RETRY_SECONDS,
+            f"an answer to {type(request).__name__}",
+            POLL_SECONDS,
+        )

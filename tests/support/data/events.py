@@ -19,6 +19,7 @@ from mesh.server import Component
 from mesh.storage.database import Database
 from mesh.storage.unit_of_work import UnitOfWork
 from simplebank.events.v1 import events_pb2
+from tests.support.polling import poll_async
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 
@@ -112,11 +113,7 @@ async def service_database(location: Path | str) -> AsyncIterator[Database]:
 
 async def eventually(condition: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
     """Poll `condition` until it holds; fail saying `what` did not happen."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(0.02)
+    await poll_async(condition, bool, within, what, interval=0.02)
 
 
 async def last_message(js: JetStreamContext, subject: str) -> RawStreamMsg:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
+from tests.support.polling import poll
 from tests.support.servers.mesh import Mesh
 from tooling.harness.invariants import broken_at_any_moment, not_settled
 from tooling.harness.snapshot import Snapshot, take_snapshot
@@ -20,21 +20,22 @@ def settle(mesh: Mesh, timeout: float = 15.0) -> Snapshot:
     The always-invariants are checked on every snapshot on the way, so a moment in which
     shares or cash went missing fails the test even if a later event would hide it.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def checked() -> tuple[Snapshot, list[str]]:
         snapshot = take_snapshot(mesh.databases)
         broken = broken_at_any_moment(snapshot)
         if broken:
             pytest.fail("invariant broken:\n" + "\n".join(broken), pytrace=False)
-        pending = not_settled(snapshot)
-        if not pending:
-            break
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"not settled after {timeout}s:\n" + "\n".join(pending) + "\n" + mesh.logs(),
-                pytrace=False,
-            )
-        time.sleep(POLL_SECONDS)
+        return snapshot, not_settled(snapshot)
+
+    snapshot, pending = poll(
+        checked, lambda seen: not seen[1], timeout, "settled", POLL_SECONDS, or_last=True
+    )
+    if pending:
+        pytest.fail(
+            f"not settled after {timeout}s:\n" + "\n".join(pending) + "\n" + mesh.logs(),
+            pytrace=False,
+        )
     dead_letters = [_summary(line) for line in mesh.log_lines_with('"event dead-lettered"')]
     assert not dead_letters, "events were dead-lettered:\n" + "\n".join(dead_letters)
     return snapshot

@@ -57,8 +57,12 @@ async def test_the_relay_woken_by_a_commit_just_as_it_stops_still_stops(tmp_path
         task = relay._task
         assert task is not None
 
+        # Waiting to be woken: it has done its first round (an empty outbox, nothing
+        # published) and cleared the wake-up it now waits on.
+        relay._wake.set()
+
         async def waits_to_be_woken() -> bool:
-            return "wait_for=" in repr(task)
+            return not relay._wake.is_set() and not task.done()
 
         await eventually(waits_to_be_woken, HUNG_AFTER_SECONDS, "the relay waiting to be woken")
         relay._wake.set()  # as the database does after a commit that added events

@@ -8,12 +8,13 @@ from mesh.errors.kinds import NotFound
 from services.market.domain import Exchange
 from services.market.servicer import MarketServicer
 from simplebank.market.v1 import market_pb2
+from tests.unit.services.context import UNREAD_CONTEXT
 
 HALTED_MSFT = MarketServicer(Exchange(halted=frozenset({"MSFT"})))
 
 
 async def test_every_listed_symbol_is_quoted_and_halts_are_shown() -> None:
-    response = await HALTED_MSFT.ListQuotes(market_pb2.ListQuotesRequest(), None)
+    response = await HALTED_MSFT.ListQuotes(market_pb2.ListQuotesRequest(), UNREAD_CONTEXT)
 
     assert [(q.symbol, q.halted) for q in response.quotes] == [
         ("AAPL", False),
@@ -24,7 +25,7 @@ async def test_every_listed_symbol_is_quoted_and_halts_are_shown() -> None:
 
 
 async def test_a_quote_names_its_symbol_and_when_it_was_taken() -> None:
-    response = await HALTED_MSFT.GetQuote(market_pb2.GetQuoteRequest(symbol="AAPL"), None)
+    response = await HALTED_MSFT.GetQuote(market_pb2.GetQuoteRequest(symbol="AAPL"), UNREAD_CONTEXT)
 
     assert response.quote.symbol == "AAPL"
     assert response.quote.as_of.seconds > 0
@@ -32,4 +33,4 @@ async def test_a_quote_names_its_symbol_and_when_it_was_taken() -> None:
 
 async def test_a_quote_for_an_unknown_symbol_is_not_found() -> None:
     with pytest.raises(NotFound):
-        await HALTED_MSFT.GetQuote(market_pb2.GetQuoteRequest(symbol="ZZZZ"), None)
+        await HALTED_MSFT.GetQuote(market_pb2.GetQuoteRequest(symbol="ZZZZ"), UNREAD_CONTEXT)

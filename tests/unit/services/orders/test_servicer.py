@@ -11,6 +11,7 @@ from mesh.storage.database import Database
 from services.orders.domain import Order, OrderStatus
 from services.orders.servicer import STATUS, OrderServicer, to_proto
 from simplebank.orders.v1 import orders_pb2
+from tests.unit.services.context import UNREAD_CONTEXT
 from tests.unit.services.orders.fakes import Commits, FakeHoldings
 
 START = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
@@ -32,7 +33,7 @@ def test_each_order_status_has_the_proto_status_of_the_same_name(status: OrderSt
 async def test_a_placed_order_comes_back_pending_with_its_history(
     servicer: OrderServicer, holdings: FakeHoldings, commits: Commits
 ) -> None:
-    response = await servicer.PlaceOrder(PLACE, None)
+    response = await servicer.PlaceOrder(PLACE, UNREAD_CONTEXT)
 
     order = response.order
     assert (order.account_id, order.symbol, order.quantity) == ("acc-alice", "AAPL", 10)
@@ -42,10 +43,14 @@ async def test_a_placed_order_comes_back_pending_with_its_history(
 
 
 async def test_a_placed_order_can_be_read_back_and_listed(servicer: OrderServicer) -> None:
-    placed = (await servicer.PlaceOrder(PLACE, None)).order
+    placed = (await servicer.PlaceOrder(PLACE, UNREAD_CONTEXT)).order
 
-    read = await servicer.GetOrder(orders_pb2.GetOrderRequest(order_id=placed.order_id), None)
-    listed = await servicer.ListOrders(orders_pb2.ListOrdersRequest(account_id="acc-alice"), None)
+    read = await servicer.GetOrder(
+        orders_pb2.GetOrderRequest(order_id=placed.order_id), UNREAD_CONTEXT
+    )
+    listed = await servicer.ListOrders(
+        orders_pb2.ListOrdersRequest(account_id="acc-alice"), UNREAD_CONTEXT
+    )
 
     assert read.order == placed
     assert list(listed.orders) == [placed]
