@@ -52,6 +52,29 @@ def traced_calls() -> Callable[[Any], bool]:
     return traced
 
 
+def call_attributes(method: str, code: grpc.StatusCode) -> dict[str, str]:
+    """A call as the RPC semantic conventions v1.44 name it, on its spans and in its metrics
+    alike: `method` is the full `/package.Service/Method`, the status code by its name."""
+    return {
+        "rpc.system.name": "grpc",
+        "rpc.method": method.removeprefix("/"),
+        "rpc.response.status_code": code.name,
+    }
+
+
+def mark_call(method: str, code: grpc.StatusCode) -> None:
+    """Give the call's own span (the current one, if it is the call's) the v1.44 attributes.
+
+    opentelemetry-instrumentation-grpc 0.66b2 writes the earlier conventions (`rpc.system`,
+    `rpc.service`, `rpc.method` as the bare method, `rpc.grpc.status_code` as a number) and has
+    no opt-in for the new ones; these are set over them, so spans and metrics read alike. The
+    old keys stay, as the instrumentation's own `/dup` migrations keep them, for old queries.
+    """
+    span = trace.get_current_span()
+    if span.is_recording() and getattr(span, "name", None) == method:
+        span.set_attributes(call_attributes(method, code))
+
+
 def mark_crashed(error: Exception) -> None:
     """Mark the current span failed with UNKNOWN, the code the caller gets for a crash.
 

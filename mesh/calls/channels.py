@@ -14,6 +14,7 @@ from mesh.calls.breaker import BreakerInterceptor, BreakerPolicy, CircuitBreaker
 from mesh.calls.deadline import DeadlineClientInterceptor
 from mesh.rpc_metrics import ClientMetricsInterceptor
 from mesh.security.tls import ChannelTls
+from mesh.span_marks import CallSpanInterceptor
 from tracing.rpc import traced_calls
 
 # Several replicas: calls go round the ready ones, and a replica whose health service says
@@ -107,6 +108,7 @@ def make_channel(
         ClientMetricsInterceptor(target),
         BreakerInterceptor(breaker),
         *aio_client_interceptors(filter_=traced_calls()),  # type: ignore[no-untyped-call]
+        CallSpanInterceptor(),
     ]
     balanced = "," in target
     target = channel_target(target)

@@ -66,7 +66,9 @@ async def test_a_call_has_a_client_and_a_server_span_with_the_rpc_attributes(
         assert span.attributes is not None
         assert span.attributes["rpc.system"] == "grpc"
         assert span.attributes["rpc.service"] == FEE_SERVICE
-        assert span.attributes["rpc.method"] == "QuoteFee"
+        assert span.attributes["rpc.method"] == f"{FEE_SERVICE}/QuoteFee"
+        assert span.attributes["rpc.system.name"] == "grpc"
+        assert span.attributes["rpc.response.status_code"] == "OK"
         assert status_code_of(span) == grpc.StatusCode.OK.value[0]
         assert span.status.status_code is not StatusCode.ERROR
 
@@ -83,6 +85,9 @@ async def test_a_refusal_is_an_error_for_the_caller_but_not_for_the_server(
     assert by_kind[SpanKind.CLIENT].status.status_code is StatusCode.ERROR
     assert status_code_of(by_kind[SpanKind.SERVER]) == code
     assert by_kind[SpanKind.SERVER].status.status_code is not StatusCode.ERROR
+    for span in by_kind.values():
+        assert span.attributes is not None
+        assert span.attributes["rpc.response.status_code"] == "FAILED_PRECONDITION", span.kind
 
 
 async def test_a_handler_that_crashes_marks_both_spans_failed(
@@ -94,6 +99,8 @@ async def test_a_handler_that_crashes_marks_both_spans_failed(
     for span in by_kind.values():
         assert status_code_of(span) == code, span.kind
         assert span.status.status_code is StatusCode.ERROR, span.kind
+        assert span.attributes is not None
+        assert span.attributes["rpc.response.status_code"] == "UNKNOWN", span.kind
     # Recorded twice by the instrumentation (open-telemetry/opentelemetry-python-contrib#5068).
     recorded = [
         event.attributes["exception.type"]
