@@ -18,7 +18,6 @@ from mesh.errors.kinds import (
     DomainError,
     FieldViolation,
     InvalidArgument,
-    NotFound,
     Unavailable,
 )
 from mesh.storage.database import Database
@@ -34,6 +33,7 @@ from services.events import (
 from services.orders import store
 from services.orders.domain import (
     Order,
+    OrderNotFound,
     Placement,
     PlacementAbandoned,
     check_same_request,
@@ -63,10 +63,6 @@ class Holdings(Protocol):
     ) -> None: ...
 
     async def release(self, order_id: str, attempt_id: str) -> None: ...
-
-
-class OrderNotFound(NotFound):
-    reason = "ORDER_NOT_FOUND"
 
 
 def _validate(cmd: PlaceOrder) -> None:
@@ -205,7 +201,7 @@ async def get_order(order_id: str, database: Database) -> Order:
         raise InvalidArgument([FieldViolation("order_id", "must not be empty")])
     order = await database.transact(lambda c: store.get(c, order_id))
     if order is None:
-        raise OrderNotFound(f"no order {order_id}", metadata={"order_id": order_id})
+        raise OrderNotFound(order_id)
     return order
 
 
