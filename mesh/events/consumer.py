@@ -22,7 +22,7 @@ from mesh.events.metrics import ConsumerMetrics
 from mesh.faults.in_force import FaultBook, InjectedFault
 from mesh.storage.database import Database
 from mesh.storage.unit_of_work import DatabaseUnavailable, UnitOfWork
-from tracing.messaging import consumer_span, start_consumer_span
+from tracing.messaging import start_consumer_span
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ class Subscription(Generic[E]):
         return self.event.__name__
 
 
+class PermanentFailure(Exception):
+    """A message that can never be applied (it does not even parse): dead-letter it at once."""
+
+
 @dataclass(frozen=True)
 class _Pending(Generic[E]):
     """A fetched message that reads as an event, with its CONSUMER span already started."""
@@ -51,19 +55,25 @@ class _Pending(Generic[E]):
     span: Span
 
 
-class PermanentFailure(Exception):
-    """A message that can never be applied (it does not even parse): dead-letter it at once."""
+@dataclass(frozen=True)
+class _Unreadable:
+    """A fetched message that does not read as an event, with its CONSUMER span started too."""
+
+    msg: Msg
+    event_id: str
+    why: PermanentFailure
+    span: Span
 
 
 class EventConsumer(BackgroundLoop, Generic[E]):
     """Pulls one event type through a durable consumer named `<service>-<Event>`.
 
-    For each message: in one transaction, skip it if its event id is in processed_events,
-    else apply it and record the id; then ack. A crash before the ack redelivers a message
-    whose effect is already committed, and the inbox row makes that a no-op. A message that
-    fails `max_deliveries` times is published to simplebank.deadletter.<service>.<Event> and
-    acked there, so it stops blocking nothing and is never silently dropped (a database that
-    is away does not count: the message waits for it).
+    For each fetched batch, in one transaction: skip a message whose event id is in
+    processed_events, else apply it and record the id; then ack each. A crash before the ack
+    redelivers a message whose effect is already committed, and the inbox row makes that a
+    no-op. A message that fails `max_deliveries` times is published to
+    simplebank.deadletter.<service>.<Event> and acked: it is delivered no more, yet never
+    silently dropped (a database that is away does not count: the message waits for it).
 
     Replicas share the durable consumer, so JetStream hands each message to one of them; a
     redelivery that lands on another replica finds the inbox row and is a no-op. On PostgreSQL
@@ -100,6 +110,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         self.faults: FaultBook | None = None
 
     def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
+        """Record the event id in the inbox and apply the event; False, changing nothing, if
+        the id was there already (a redelivery, or another replica got there first)."""
         inserted = uow.execute(
             "INSERT INTO processed_events (consumer, event_id, processed_at)"
             " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -110,90 +122,63 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         self.subscription.handle(event, uow)
         return True
 
-    async def process(self, msg: Msg) -> None:
-        """Apply one message in a transaction of its own."""
-        event_id = (msg.headers or {}).get("Nats-Msg-Id", "")
-        with consumer_span(msg.subject, event_id, msg.headers or {}) as span:
-            await self._process_alone(msg, event_id, span)
-
-    async def _process_alone(self, msg: Msg, event_id: str, span: Span) -> None:
-        started = time.perf_counter()
-        try:
-            if not event_id:
-                raise PermanentFailure("message has no Nats-Msg-Id header")
-            try:
-                event = self._codec.decode(self.subscription.event, msg.data)
-            except UnreadableEvent as error:
-                raise PermanentFailure(str(error)) from error
-            fault = None if self.faults is None else await self.faults.inject(self.subject)
-            if fault is not None and fault.error_code:
-                raise InjectedFault(fault)
-            applied = await self._database.transact(lambda u: self._apply(u, event_id, event))
-            span.set_attribute("simplebank.duplicate", not applied)
-        except Exception as error:
-            self._metrics.processed("failed", time.perf_counter() - started, error)
-            await self._failed(msg, event_id, error)
-            return
-        outcome = "applied" if applied else "duplicate"
-        self._metrics.processed(outcome, time.perf_counter() - started)
-        await self.acknowledge(msg)
-
     async def process_batch(self, messages: Sequence[Msg]) -> None:
         """Apply a fetched batch in one transaction, a savepoint per message, then ack them.
 
         One commit instead of one per message, and the acks only after it. A message whose
         handler fails is rolled back to its savepoint, so the others still commit, and is
         redelivered or dead-lettered as always; so is one an injected fault fails (each
-        message meets the faults once, before the transaction, as it did alone). If the
-        transaction itself fails (the database is away) each message fails as it would have
-        alone. A message that cannot be read goes through `process` on its own.
+        message meets the faults once, before the transaction). If the transaction itself
+        fails (the database is away) each message in it fails with it. A message that cannot
+        be read meets neither the faults nor the transaction: it is dead-lettered, saying why.
         """
-        ready: list[_Pending[E]] = []
-        refused: list[tuple[_Pending[E], Exception]] = []
+        fetched: list[_Pending[E] | _Unreadable] = []
         try:
+            ready: list[_Pending[E]] = []
+            refused: list[tuple[_Pending[E] | _Unreadable, Exception]] = []
             for msg in messages:
-                pending = self._readable(msg)
-                if pending is None:
-                    await self.process(msg)  # dead-lettered there, saying why
+                read = self._read(msg)
+                fetched.append(read)
+                if isinstance(read, _Unreadable):
+                    refused.append((read, read.why))
                     continue
                 fault = None if self.faults is None else await self.faults.inject(self.subject)
                 if fault is not None and fault.error_code:
-                    refused.append((pending, InjectedFault(fault)))
+                    refused.append((read, InjectedFault(fault)))
                 else:
-                    ready.append(pending)
+                    ready.append(read)
             started = time.perf_counter()
-            outcomes: list[bool | Exception] = []
-            if ready:
-                try:
-                    outcomes = await self._database.transact(lambda u: self._apply_batch(u, ready))
-                except Exception as error:
-                    outcomes = [error] * len(ready)
+            outcomes = await self._apply_all(ready)
             seconds = time.perf_counter() - started
-            for pending, outcome in [*zip(ready, outcomes, strict=True), *refused]:
-                with trace.use_span(pending.span, end_on_exit=True):
-                    if isinstance(outcome, Exception):
-                        self._metrics.processed("failed", seconds, outcome)
-                        await self._failed(pending.msg, pending.event_id, outcome)
-                        continue
-                    pending.span.set_attribute("simplebank.duplicate", not outcome)
-                self._metrics.processed("applied" if outcome else "duplicate", seconds)
-                await self.acknowledge(pending.msg)
+            for delivery, outcome in [*zip(ready, outcomes, strict=True), *refused]:
+                await self._settle(delivery, outcome, seconds)
         finally:
-            for pending in [*ready, *(p for p, _ in refused)]:  # cancelled: nothing acked
-                if pending.span.is_recording():
-                    pending.span.end()
+            for delivery in fetched:  # cancelled: nothing acked
+                if delivery.span.is_recording():
+                    delivery.span.end()
 
-    def _readable(self, msg: Msg) -> _Pending[E] | None:
-        """The message with its event and a started span, or None if it cannot be read."""
+    def _read(self, msg: Msg) -> _Pending[E] | _Unreadable:
+        """The message with its event, or why it has none; either way with a started span."""
         headers = msg.headers or {}
         event_id = headers.get("Nats-Msg-Id", "")
+        span = start_consumer_span(msg.subject, event_id, headers)
         if not event_id:
-            return None
+            why = PermanentFailure("message has no Nats-Msg-Id header")
+            return _Unreadable(msg, event_id, why, span)
         try:
             event = self._codec.decode(self.subscription.event, msg.data)
-        except UnreadableEvent:
-            return None
-        return _Pending(msg, event_id, event, start_consumer_span(msg.subject, event_id, headers))
+        except UnreadableEvent as error:
+            return _Unreadable(msg, event_id, PermanentFailure(str(error)), span)
+        return _Pending(msg, event_id, event, span)
+
+    async def _apply_all(self, ready: Sequence[_Pending[E]]) -> list[bool | Exception]:
+        """Whether each message was applied (or a duplicate), or why it failed."""
+        if not ready:
+            return []
+        try:
+            return await self._database.transact(lambda u: self._apply_batch(u, ready))
+        except Exception as error:
+            return [error] * len(ready)
 
     def _apply_batch(self, uow: UnitOfWork, batch: Sequence[_Pending[E]]) -> list[bool | Exception]:
         """Each message under its own savepoint and its own span (so the events it records
@@ -212,6 +197,19 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                     outcomes.append(error)  # failed after the commit: redelivered, or dead
                 uow.execute("RELEASE event")
         return outcomes
+
+    async def _settle(
+        self, delivery: _Pending[E] | _Unreadable, outcome: bool | Exception, seconds: float
+    ) -> None:
+        """Ack a message applied (or found a duplicate), or fail it; its span ends here."""
+        with trace.use_span(delivery.span, end_on_exit=True):
+            if isinstance(outcome, Exception):
+                self._metrics.processed("failed", seconds, outcome)
+                await self._failed(delivery.msg, delivery.event_id, outcome)
+                return
+            delivery.span.set_attribute("simplebank.duplicate", not outcome)
+        self._metrics.processed("applied" if outcome else "duplicate", seconds)
+        await self.acknowledge(delivery.msg)
 
     async def acknowledge(self, msg: Msg) -> None:
         """Ack after commit: only now may JetStream forget the message."""

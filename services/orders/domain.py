@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mesh.errors.kinds import Aborted, AlreadyExists, FailedPrecondition
+from mesh.errors.kinds import Aborted, AlreadyExists, FailedPrecondition, NotFound
 
 # Fixed forever: changing it would give every retried request a new order id.
 ORDER_ID_NAMESPACE = uuid.UUID("6f1c1d2e-53a1-4f0e-9a57-3d2b8c1e7a40")
@@ -29,6 +29,13 @@ _RANK = {
     OrderStatus.FILLED: 2,
     OrderStatus.REJECTED: 2,
 }
+
+
+class OrderNotFound(NotFound):
+    reason = "ORDER_NOT_FOUND"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id}", metadata={"order_id": order_id})
 
 
 class InvalidTransition(FailedPrecondition):

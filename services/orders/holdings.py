@@ -9,7 +9,7 @@ from simplebank.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 
 
 class AccountsHoldings:
-    """Implements handlers.Holdings with the accounts service's generated stub."""
+    """Implements placements.Holdings with the accounts service's generated stub."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = accounts_pb2_grpc.AccountServiceStub(channel)

@@ -1,26 +1,34 @@
-"""Placements given up on: the shares their reserve attempt may hold go back to the account.
+"""The placement protocol: how an order is placed so that no shares are ever held for nothing.
 
-An attempt is given up when the answer of its reserve call was lost, its save failed, or its
-process died between reserve and save. Which of those happened does not matter, nor whether
-accounts ran the reserve yet: `give_back` claims the attempt in orders' database (so its save
-can no longer store the order), then asks accounts to release it by its attempt id (accounts
-refuses that attempt from then on, so a reserve still on its way holds nothing), then forgets
-it. Any replica may do it, twice even; the sweeper does it for attempts nobody is left to end.
+Placing an order takes two services: accounts holds the shares, then orders stores the order. So
+each attempt is first recorded (`begin`, a Placement), then reserves (`reserve`), then stores the
+order and forgets the attempt in one transaction (`save`). An attempt is given up when the answer
+of its reserve call was lost, its save failed, or its process died between reserve and save.
+Which of those happened does not matter, nor whether accounts ran the reserve yet: `give_back`
+claims the attempt in orders' database (so its save can no longer store the order), then asks
+accounts to release it by its attempt id (accounts refuses that attempt from then on, so a
+reserve still on its way holds nothing), then forgets it. Any replica may do it, twice even; the
+sweeper does it for attempts nobody is left to end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
 from typing import Protocol
 
 from mesh.background import BackgroundLoop
-from mesh.calls.deadline import remaining
+from mesh.calls.deadline import detached, remaining
+from mesh.convert import utc_now
+from mesh.errors.kinds import CIRCUIT_OPEN, DeadlineExceeded, DomainError, Unavailable
 from mesh.storage.database import Database
+from mesh.storage.unit_of_work import UnitOfWork
+from services.events import OrderCreated
 from services.orders import store
-from services.orders.domain import Placement
+from services.orders.domain import Order, Placement, PlacementAbandoned
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +38,142 @@ UNBOUNDED_SECONDS = 30.0
 GRACE_SECONDS = 2.0
 SWEEP_SECONDS = 1.0
 
+# Pauses while another attempt at the same request (a client retrying at once) is under way.
+FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS = 0.02, 0.2
+
 
 class Releaser(Protocol):
     async def release(self, order_id: str, attempt_id: str) -> None: ...
+
+
+class Holdings(Releaser, Protocol):
+    """The accounts service, as orders needs it."""
+
+    async def reserve(
+        self, order_id: str, account_id: str, symbol: str, quantity: int, attempt_id: str
+    ) -> None: ...
+
+
+class Sale(Protocol):
+    """What is being placed, as the protocol reads it (the PlaceOrder command)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+
+async def begin(order_id: str, database: Database, holdings: Releaser) -> Order | Placement:
+    """The stored order, or a new placement of ours once no other attempt is under way."""
+    wait = FIRST_WAIT_SECONDS
+    while True:
+        placement = new_placement(order_id)
+        found = await database.transact(functools.partial(_record, placement))
+        if found is placement or isinstance(found, Order):
+            return found
+        if found is None:
+            continue  # the other attempt ended just now: look again
+        if found.due(time.time()):
+            with detached():
+                await give_back(found, database, holdings)  # its caller and process are gone
+            continue
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, LONGEST_WAIT_SECONDS)
+
+
+def _record(placement: Placement, uow: UnitOfWork) -> Order | Placement | None:
+    """The stored order; or `placement`, now recorded; or the other attempt in its way (None
+    if that one has just ended)."""
+    stored = store.get(uow, placement.order_id)
+    if stored is not None:
+        return stored
+    if store.begin_placement(uow, placement):
+        return placement
+    return store.get_placement(uow, placement.order_id)
+
+
+async def reserve(placement: Placement, sale: Sale, database: Database, holdings: Holdings) -> None:
+    """Have accounts hold the shares for this attempt; if the call fails, the placement ends
+    (giving back what accounts may have held) before the failure goes on to the caller."""
+    try:
+        await holdings.reserve(
+            placement.order_id, sale.account_id, sale.symbol, sale.quantity, placement.attempt_id
+        )
+    except BaseException as error:
+        # accounts may have held the shares before the answer was lost: it went away or ran
+        # out of time, or this call was cancelled (the caller went away, a gateway killed
+        # mid-call). A refusal held nothing.
+        with detached():
+            await _end_quietly(placement, database, holdings, _may_have_reserved(error))
+        raise
+
+
+async def save(placement: Placement, sale: Sale, database: Database, holdings: Releaser) -> Order:
+    """Store the order and its OrderCreated event, ending the placement, in one transaction; if
+    that fails, the shares go back. PlacementAbandoned if the sweeper took the attempt first."""
+    try:
+        order = await database.transact(functools.partial(_store, placement, sale))
+    except PlacementAbandoned:
+        raise
+    except BaseException:
+        # Also reached when the caller gives up (cancellation) while the save is running on
+        # a database thread: it may still have committed. transact waits for the work to
+        # finish even then, and give_back finds the placement gone if the order was stored.
+        with detached():
+            await _end_quietly(placement, database, holdings, may_hold=True)
+        raise
+    log.info(
+        "order stored, shares reserved",
+        extra={"order_id": order.order_id, "symbol": order.symbol, "quantity": order.quantity},
+    )
+    return order
+
+
+def _store(placement: Placement, sale: Sale, uow: UnitOfWork) -> Order:
+    if not store.finish_placement(uow, placement):
+        raise PlacementAbandoned(placement.order_id)  # overdue: the sweeper gives its shares back
+    order = Order.new(placement.order_id, sale.account_id, sale.symbol, sale.quantity, utc_now())
+    store.save(uow, order)
+    uow.add_event(f"{order.order_id}/OrderCreated", _order_created(order))
+    return order
+
+
+def _order_created(order: Order) -> OrderCreated:
+    return OrderCreated(
+        order.order_id, order.account_id, order.symbol, order.quantity, order.created_at
+    )
+
+
+def _may_have_reserved(error: BaseException) -> bool:
+    """Whether a reserve call that failed with `error` may still have held the shares.
+
+    A call the open circuit refused never left orders (and a release now would be refused too).
+    """
+    if isinstance(error, Unavailable) and error.reason == CIRCUIT_OPEN:
+        return False
+    return not isinstance(error, DomainError) or isinstance(error, Unavailable | DeadlineExceeded)
+
+
+async def _end_quietly(
+    placement: Placement, database: Database, holdings: Releaser, may_hold: bool
+) -> None:
+    """End a placement that will not store its order; what fails here is left to the sweeper,
+    and the caller hears why placing failed, not why the clean-up did."""
+    try:
+        if may_hold:
+            await give_back(placement, database, holdings)
+        else:
+            await database.transact(lambda uow: store.drop_placement(uow, placement))
+    except Exception:
+        log.warning(
+            "placement left for the sweeper to end",
+            extra={"order_id": placement.order_id, "attempt_id": placement.attempt_id},
+            exc_info=True,
+        )
 
 
 def new_placement(order_id: str) -> Placement:

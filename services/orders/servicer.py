@@ -8,6 +8,7 @@ from mesh.convert import money, timestamp
 from mesh.storage.database import Database
 from services.orders import handlers
 from services.orders.domain import Order, OrderStatus
+from services.orders.placements import Holdings
 from simplebank.orders.v1 import orders_pb2, orders_pb2_grpc
 
 STATUS = {
@@ -38,7 +39,7 @@ def to_proto(order: Order) -> orders_pb2.Order:
 
 
 class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
-    def __init__(self, database: Database, holdings: handlers.Holdings) -> None:
+    def __init__(self, database: Database, holdings: Holdings) -> None:
         self._database = database
         self._holdings = holdings
 

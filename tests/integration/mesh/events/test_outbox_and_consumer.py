@@ -258,6 +258,30 @@ async def test_one_failing_event_in_a_fetched_batch_does_not_undo_the_others(
     assert dead.headers["Simplebank-Event-Id"] == "o-2/OrderCreated"
 
 
+async def test_a_message_that_does_not_read_as_its_event_is_dead_lettered_and_its_batch_applied(
+    database: Database, bus: EventBus, js: JetStreamContext
+) -> None:
+    await publish(bus, "o-1/OrderCreated", order_created("o-1"))
+    await bus.publish(ORDER_CREATED, b"\xff\xff", {"Nats-Msg-Id": "o-2/OrderCreated"})
+    await publish(bus, "o-3/OrderCreated", order_created("o-3"))
+    consumer = OrderConsumer(SERVICE, APPLY_ORDER, database, bus, CODEC)
+
+    async with running(consumer):
+        await eventually(
+            lambda: dead_letters_are(js, 1), TIMEOUT_SECONDS, f"a message on {DEAD_LETTERS}"
+        )
+        await eventually(
+            lambda: nothing_outstanding(js, consumer.durable), TIMEOUT_SECONDS, "the acks"
+        )
+
+    assert [await applied(database, o) for o in ("o-1", "o-3")] == [1, 1]
+    dead = await last_message(js, DEAD_LETTERS)
+    assert dead.headers is not None
+    assert dead.headers["Simplebank-Event-Id"] == "o-2/OrderCreated"
+    assert "PermanentFailure" in dead.headers["Simplebank-Error"]
+    assert dead.data == b"\xff\xff"
+
+
 async def dead_letters_are(js: JetStreamContext, count: int) -> bool:
     return await stream_count(js, DEAD_LETTERS) == count
 

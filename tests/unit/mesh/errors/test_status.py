@@ -15,8 +15,7 @@ from mesh.errors.refusals import DomainErrorInterceptor
 from mesh.errors.status import code_for, to_status
 from services.accounts.domain import AccountNotFound, InsufficientHoldings
 from services.market.domain import UnknownSymbol
-from services.orders.domain import IdempotencyKeyReused, InvalidTransition
-from services.orders.handlers import OrderNotFound
+from services.orders.domain import IdempotencyKeyReused, InvalidTransition, OrderNotFound
 
 CODES: dict[type[DomainError], grpc.StatusCode] = {
     kinds.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
@@ -77,7 +76,7 @@ def test_each_kind_of_domain_error_becomes_its_status_code(
     ("error", "code"),
     [
         (AccountNotFound("acc-nobody"), grpc.StatusCode.NOT_FOUND),
-        (OrderNotFound("no order o-1"), grpc.StatusCode.NOT_FOUND),
+        (OrderNotFound("o-1"), grpc.StatusCode.NOT_FOUND),
         (UnknownSymbol("TSLA"), grpc.StatusCode.NOT_FOUND),
         (HOLDINGS, grpc.StatusCode.FAILED_PRECONDITION),
         (InvalidTransition("filled, cannot be rejected"), grpc.StatusCode.FAILED_PRECONDITION),

@@ -30,12 +30,13 @@ from services.orders import handlers, store
 from services.orders.domain import (
     IdempotencyKeyReused,
     Order,
+    OrderNotFound,
     OrderStatus,
     Placement,
     PlacementAbandoned,
     order_id_for,
 )
-from services.orders.handlers import OrderNotFound, PlaceOrder
+from services.orders.handlers import PlaceOrder
 from services.orders.placements import PlacementSweeper, give_back
 from simplebank.events.v1 import events_pb2
 from tests.unit.databases import deliver, outbox_events, outbox_ids
