@@ -31,7 +31,7 @@ def commands(job: str) -> list[str]:
 
 
 def readme_test_command() -> str:
-    """The command the README's "Two commands" block gives for everything CI runs."""
+    """The command the README's quickstart block gives for everything CI runs."""
     match = re.search(r"^(make \S+)\s+# everything CI runs", README.read_text(), re.MULTILINE)
     assert match, "README.md no longer says which command runs everything CI runs"
     return match.group(1)
@@ -45,7 +45,7 @@ def test_make_test_runs_the_k8s_check_through_its_end_to_end_test() -> None:
     test = (REPO_ROOT / "tests" / "e2e" / "test_k8s_check.py").read_text()
     assert "tooling.k8s_check" in test
     assert re.search(
-        r"^k8s-check:.*\n\t\$\(PY\) -m scripts\.k8s_check$", MAKEFILE.read_text(), re.MULTILINE
+        r"^k8s-check:.*\n\t\$\(PY\) -m tooling\.k8s_check$", MAKEFILE.read_text(), re.MULTILINE
     )
 
 

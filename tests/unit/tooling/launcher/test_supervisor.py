@@ -9,6 +9,7 @@ import pytest
 
 from tooling.launcher import supervisor
 from tooling.launcher.observability import TOOL_NAMES
+from tooling.launcher.readiness import StartupError
 from tooling.launcher.settings import Settings, load_settings
 
 
@@ -63,5 +64,5 @@ def test_a_missing_jaeger_leaves_out_tracing(
 def test_nats_stays_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     installed(tmp_path, monkeypatch)
 
-    with pytest.raises(supervisor.StartupError, match="nats-server missing"):
+    with pytest.raises(StartupError, match="nats-server missing"):
         supervisor.require_tools(["nats-server"])
