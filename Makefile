@@ -125,7 +125,7 @@ test-integration: venv tools-test ## Integration tests: real nats-server, Jaeger
 	$(PY) -m pytest tests/integration
 
 .PHONY: test-e2e
-test-e2e: venv tools ## End-to-end tests: the whole mesh as `make run` starts it, grpcurl, the README's commands
+test-e2e: venv tools ## End-to-end tests: the whole mesh as `make run` starts it, grpcurl, the commands of README.md and docs/
 	$(PY) -m pytest tests/e2e
 
 .PHONY: chaos

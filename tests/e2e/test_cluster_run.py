@@ -1,5 +1,5 @@
 """`make cluster`: the launcher starts two replicas of every service, three NATS nodes and
-PostgreSQL, answers the README's PlaceSellOrder through grpcurl on a gateway replica (the order
+PostgreSQL, answers docs/grpcurl.md's PlaceSellOrder through grpcurl on a gateway replica (the order
 then read as FILLED through the other one), and Ctrl-C stops all of it, ports freed."""
 
 from __future__ import annotations
@@ -30,19 +30,20 @@ SETTLE_SECONDS = 20.0
 @dataclass(frozen=True)
 class ClusterRun:
     mesh: LaunchedMesh
-    placed: Ran  # the README's PlaceSellOrder, on the first gateway replica
-    expected: str  # what the README shows for it
-    read_back: Ran  # the README's GetOrder, on the second gateway replica, once FILLED
+    placed: Ran  # the pages' first PlaceSellOrder, on the first gateway replica
+    expected: str  # what its page shows for it
+    read_back: Ran  # the pages' first GetOrder, on the second gateway replica, once FILLED
     exit_code: int
     still_running: list[str]
 
 
-def readme_example(text: str, method: str) -> readme.Example:
-    return next(e for e in readme.examples(text) if method in e.command)
+def readme_example(method: str) -> readme.Example:
+    """The first example calling `method` on README.md or a docs page (docs/grpcurl.md's)."""
+    return next(e for e in readme.all_examples() if method in e.command)
 
 
 def on_gateway(example: readme.Example, gateway: str) -> str:
-    """The README's command on one gateway replica's port (the README calls 50051)."""
+    """The page's command on one gateway replica's port (the pages call 50051)."""
     return example.command.replace("127.0.0.1:50051", gateway)
 
 
@@ -63,8 +64,7 @@ def cluster_run() -> Iterator[ClusterRun]:
     # Not under pytest's root-only temp folder: PostgreSQL's own user must reach its files.
     root = Path(tempfile.mkdtemp(prefix="simplebank-cluster-e2e-"))
     root.chmod(0o755)
-    text = readme.README.read_text()
-    place, get = readme_example(text, "/PlaceSellOrder"), readme_example(text, "/GetOrder")
+    place, get = readme_example("/PlaceSellOrder"), readme_example("/GetOrder")
     mesh = start_launcher(root, ["--cluster"])
     try:
         first, second = (e.address for e in mesh.ready.replicas_of("gateway"))

@@ -40,7 +40,7 @@ class OrderTrace(NamedTuple):
 
 @pytest.fixture(scope="module")
 def order_trace(mesh: LaunchedMesh) -> OrderTrace:
-    """One sell order as the README places it, its trace whole in Jaeger."""
+    """One sell order as docs/grpcurl.md places it, its trace whole in Jaeger."""
     if not (JAEGER_UI_ASSETS / "index.html").is_file():
         pytest.fail(
             f"no real Jaeger UI to render: {JAEGER_UI_ASSETS}/index.html is missing. Run "

@@ -1,15 +1,18 @@
-"""Every grpcurl command in README.md, run as written against a fresh mesh, prints what it shows.
+"""Every grpcurl command in README.md and docs/*.md, run as written against a fresh mesh, prints
+what it shows.
 
-The commands are taken from the README itself: each ```sh block that starts with `grpcurl` or
-`for port in`, with the ```text block after it as the expected output. They run in README order
-in bash, from the repository with .tools/bin on PATH (what the README's `export PATH` line does).
+The commands are taken from the pages themselves: each ```sh block that starts with `grpcurl`,
+`for port in` or `for attempt in`, with the ```text block after it as the expected output. They
+run in bash, README.md's first, then each docs page's by the page's name, each page's in its own
+order (later calls read what earlier ones did), from the repository with .tools/bin on PATH (what
+the pages' `export PATH` line does).
 
 Two changes are made to a command: the default ports 50051 ... 50055 become the ports of the same
 services in the test's mesh, since other runs on the machine may hold the defaults, and the
 certificates in data/certs/ become those of the test's mesh. Everything else, the 127.0.0.1 host
 included, is run as written.
 
-Output (stdout and stderr, as a terminal shows them) is compared after masking, in the README and
+Output (stdout and stderr, as a terminal shows them) is compared after masking, in the pages and
 in the real output alike, what differs from run to run: timestamps, amounts of money that follow
 the moving prices (a mask matches only a non-zero amount, so the amount must be there), and the
 trace id (which must be 32 hex digits). Reads of what the events settle (GetOrder, GetPortfolio)
@@ -30,6 +33,7 @@ from tests.e2e import readme
 from tests.e2e.commands import Ran, python, shell
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 from tests.e2e.readme import Example
+from tests.support import REPO_ROOT
 from tests.support.polling import grpcurl_retry_delay, poll
 
 pytestmark = pytest.mark.e2e
@@ -43,27 +47,27 @@ ALL_SERVICES = "5 services (accounts, fees, gateway, market, orders)"
 @dataclass(frozen=True)
 class Outcome:
     example: Example
-    command: str  # as run: the README's, on the test mesh's ports
+    command: str  # as run: the page's, on the test mesh's ports
     ran: Ran
 
 
 @pytest.fixture(scope="module")
-def readme_text() -> str:
-    return readme.README.read_text()
+def examples() -> list[Example]:
+    return readme.all_examples()
 
 
 @pytest.fixture(scope="module")
 def fresh_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedMesh]:
-    """The README's outputs assume a mesh nobody used yet (alice still holds 100 AAPL)."""
+    """The pages' outputs assume a mesh nobody used yet (alice still holds 100 AAPL)."""
     with launched_mesh(tmp_path_factory.mktemp("readme")) as mesh:
         yield mesh
 
 
 @pytest.fixture(scope="module")
-def outcomes(readme_text: str, fresh_mesh: LaunchedMesh) -> list[Outcome]:
+def outcomes(examples: list[Example], fresh_mesh: LaunchedMesh) -> list[Outcome]:
     addresses = {name: fresh_mesh.address(name) for name in fresh_mesh.services}
     certs = fresh_mesh.data_dir / "certs"
-    return [run_example(example, addresses, certs) for example in readme.examples(readme_text)]
+    return [run_example(example, addresses, certs) for example in examples]
 
 
 def run_example(example: Example, addresses: dict[str, str], certs: Path) -> Outcome:
@@ -86,8 +90,14 @@ def matches(example: Example, ran: Ran) -> bool:
     return readme.masked(ran.output.rstrip("\n")) == readme.masked(example.output)
 
 
-def test_the_readme_walks_through_listing_health_and_every_gateway_call(readme_text: str) -> None:
-    commands = [example.command for example in readme.examples(readme_text)]
+def test_the_readme_has_a_grpcurl_call_of_its_own(examples: list[Example]) -> None:
+    assert any(example.page == "README.md" for example in examples), "README.md has no grpcurl"
+
+
+def test_the_pages_walk_through_listing_health_and_every_gateway_call(
+    examples: list[Example],
+) -> None:
+    commands = [example.command for example in examples]
     every = "\n".join(commands)
 
     for call in (
@@ -99,16 +109,16 @@ def test_the_readme_walks_through_listing_health_and_every_gateway_call(readme_t
         "GatewayService/GetPortfolio",
         "grpcurl -v ",
     ):
-        assert call in every, f"no README command contains {call!r}"
+        assert call in every, f"no command in README.md or docs/ contains {call!r}"
     assert any("GetPortfolio" in c and "authorization" not in c for c in commands), "no token"
 
 
-def test_every_grpcurl_command_prints_the_output_the_readme_shows(
+def test_every_grpcurl_command_prints_the_output_its_page_shows(
     outcomes: list[Outcome],
 ) -> None:
     differ = [
         f"{outcome.example}\nran: {outcome.command}\n"
-        f"--- README shows (masked)\n{readme.masked(outcome.example.output)}\n"
+        f"--- {outcome.example.page} shows (masked)\n{readme.masked(outcome.example.output)}\n"
         f"--- got (masked, exit code {outcome.ran.returncode})\n{readme.masked(outcome.ran.output)}"
         for outcome in outcomes
         if not matches(outcome.example, outcome.ran)
@@ -117,7 +127,7 @@ def test_every_grpcurl_command_prints_the_output_the_readme_shows(
     assert not differ, "\n\n".join(differ)
 
 
-def test_a_command_fails_exactly_when_the_readme_shows_an_error(outcomes: list[Outcome]) -> None:
+def test_a_command_fails_exactly_when_its_page_shows_an_error(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         shows_error = outcome.example.output.startswith("ERROR:")
         assert (outcome.ran.returncode != 0) == shows_error, (
@@ -126,7 +136,7 @@ def test_a_command_fails_exactly_when_the_readme_shows_an_error(outcomes: list[O
 
 
 def test_alice_cash_grew_by_the_proceeds_less_the_fee(outcomes: list[Outcome]) -> None:
-    """What the README says under GetPortfolio, true of its own numbers and of the real ones."""
+    """What docs/grpcurl.md says under GetPortfolio, true of its own numbers and the real ones."""
     order_read = next(o for o in outcomes if o.command.endswith("GatewayService/GetOrder"))
     portfolio_read = next(
         o for o in outcomes if "GetPortfolio" in o.command and "alice-token" in o.command
@@ -143,12 +153,13 @@ def test_alice_cash_grew_by_the_proceeds_less_the_fee(outcomes: list[Outcome]) -
         assert cash == SEED_CASH_MINOR_UNITS + proceeds - fee
 
 
-def test_make_trace_prints_the_readme_order_across_all_five_services_with_the_error(
-    readme_text: str, outcomes: list[Outcome], fresh_mesh: LaunchedMesh
+def test_make_trace_prints_the_pages_order_across_all_five_services_with_the_error(
+    outcomes: list[Outcome], fresh_mesh: LaunchedMesh
 ) -> None:
-    """`make trace ID=<id>` with the id the README's `grpcurl -v` printed, on the test's Jaeger."""
+    """`make trace ID=<id>` with the id the page's `grpcurl -v` printed, on the test's Jaeger."""
     shown = next(o for o in outcomes if o.command.startswith("grpcurl -v "))
-    assert readme.trace_id_shown_for_make_trace(readme_text) in shown.example.output
+    page = (REPO_ROOT / shown.example.page).read_text()
+    assert readme.trace_id_shown_for_make_trace(page) in shown.example.output
     match = re.fullmatch(r"x-trace-id: ([0-9a-f]{32})\n?", shown.ran.output)
     assert match, shown.ran.output
     trace_id = match.group(1)

@@ -43,7 +43,7 @@ SELL_ORDER_EDGES: list[Edge] = [
 
 
 def sell_with_grpcurl(mesh: LaunchedMesh, customer: str, symbol: str, quantity: int) -> str:
-    """Place an order as the README does, with `grpcurl -v`; the trace id from its header."""
+    """Place an order as docs/grpcurl.md does, with `grpcurl -v`; the trace id from its header."""
     body = {
         "account_id": f"acc-{customer}",
         "symbol": symbol,

@@ -31,7 +31,7 @@ def commands(job: str) -> list[str]:
 
 
 def readme_test_command() -> str:
-    """The command the README's "Two commands" block gives for everything CI runs."""
+    """The command the README's quickstart block gives for everything CI runs."""
     match = re.search(r"^(make \S+)\s+# everything CI runs", README.read_text(), re.MULTILINE)
     assert match, "README.md no longer says which command runs everything CI runs"
     return match.group(1)

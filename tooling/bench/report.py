@@ -31,7 +31,7 @@ PHASES = ("warmup", "light", "saturation", "fixed_rate")
 
 @dataclass(frozen=True)
 class Target:
-    """One of the performance targets the README reports against: reported, never asserted."""
+    """One of the targets docs/performance.md reports against: reported, never asserted."""
 
     name: str
     value: float
@@ -45,7 +45,7 @@ class Target:
 
 
 def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
-    """Ratios between configurations of this run: what the README compares."""
+    """Ratios between configurations of this run: what docs/performance.md compares."""
     on, off, bare = measured[TRACING_ON], measured[SAMPLER_OFF], measured[BASELINE]
     found = {
         "tracing_on_over_sampler_off_throughput": _ratio(on.saturation.rps, off.saturation.rps),

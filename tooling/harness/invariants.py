@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 
 from tooling.harness.snapshot import Row, Snapshot
 
-# The demo data the README lists, written out again here so the services' seeding is checked too.
+# The demo data docs/configuration.md lists, written out again here so the services' seeding is
+# checked too.
 SEEDED_SHARES = {("acc-alice", "AAPL"): 100, ("acc-alice", "MSFT"): 50, ("acc-bob", "GOOG"): 20}
 SEEDED_CASH = {"acc-alice": 1_000_000, "acc-bob": 50_000}
 OUTBOXES = ("orders", "fees", "market")

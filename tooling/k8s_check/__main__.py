@@ -2,8 +2,8 @@
 
 Render with kustomize, refuse probes on undeclared ports and gRPC probes off the health ports,
 start the control plane on loopback (nothing may listen on all interfaces), lend it three zoned
-kwok nodes, create the certificates' Secrets as the README says, apply server-side with strict
-field validation (a server dry run first), wait for every rollout, then check pods, zones,
+kwok nodes, create the certificates' Secrets as docs/deployment.md says, apply server-side with
+strict field validation (a server dry run first), wait for every rollout, then check pods, zones,
 disruption budgets, mounted Secrets and the namespace's Pod Security level; tear it all down.
 """
 

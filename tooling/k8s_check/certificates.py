@@ -1,10 +1,10 @@
-"""The certificates the pods mount but the overlay does not make, stored as the README says.
+"""The certificates the pods mount but the overlay does not make, stored as docs/deployment.md says.
 
 Each identity's Secret, <identity>-tls with the keys ca.crt, tls.crt and tls.key (as cert-manager
 writes them), comes from outside git. The check issues a throwaway CA and certificates with
 tooling/cli/certs.py (what `make certs` runs) and creates each Secret with `kubectl create secret
-generic`, the README's own command. A pod that mounts any other Secret the overlay does not make
-would never start on a real kubelet, so that fails the check.
+generic`, docs/deployment.md's own command. A pod that mounts any other Secret the overlay does
+not make would never start on a real kubelet, so that fails the check.
 """
 
 from __future__ import annotations

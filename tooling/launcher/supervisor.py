@@ -5,7 +5,7 @@ A service replica, a NATS node or PostgreSQL that exits while the mesh runs is r
 a backoff (0.5 s, doubling, at most 8 s), with one line in the terminal; Jaeger, the log store
 and the watchers are not (ONLOOKERS). One that exits GIVE_UP_AFTER times within CRASH_WINDOW
 seconds is given up on, with the end of its log shown; the rest of the mesh keeps running
-(degraded, as the README's table says) until Ctrl-C, which then exits 1.
+(degraded, as docs/resilience.md's table says) until Ctrl-C, which then exits 1.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Graceful degradation, row by row of the README's table: with one part down, what still works,
-what fails fast, and that everything accepted settles once the part is back."""
+"""Graceful degradation, row by row of docs/resilience.md's table: with one part down, what
+still works, what fails fast, and that everything accepted settles once the part is back."""
 
 from __future__ import annotations
 
