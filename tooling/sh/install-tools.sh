@@ -37,6 +37,12 @@ mkdir -p "$cache" "$bin"
 
 say() { printf '[tools] %s\n' "$*"; }
 
+# progress TEXT: a line for the terminal while a tool installs (its chatter goes to a log).
+progress() { printf '[tools] %s\n' "$*" >&3; }
+
+# unavailable WHY: this tool cannot be installed here, and how to get it (see the loop below).
+unavailable() { printf '%s' "$*" >"$cache/.unavailable"; }
+
 # link NAME PATH: point .tools/bin/NAME at PATH in the cache.
 link() { ln -sfn "$2" "$bin/$1"; }
 
@@ -45,9 +51,8 @@ link() { ln -sfn "$2" "$bin/$1"; }
 go_tool() {
   local name=$1 version=$2 package=$3 dir="$cache/$1-$2" started=$SECONDS
   if [ ! -x "$dir/bin/$name" ]; then
-    say "building $name $version with go install (first time only)"
+    progress "building $name $version with go install (first time only)"
     GOBIN="$dir/bin" GOFLAGS=-mod=mod go install "${@:4}" "$package@$version"
-    say "built $name in $((SECONDS - started)) s"
   fi
   link "$name" "$dir/bin/$name"
 }
@@ -55,7 +60,7 @@ go_tool() {
 buf_tool() {
   local dir="$cache/buf-$BUF_VERSION"
   if [ ! -x "$dir/node_modules/.bin/buf" ]; then
-    say "installing buf $BUF_VERSION from npm"
+    progress "installing buf $BUF_VERSION from npm"
     npm install --silent --no-audit --no-fund --prefix "$dir" "@bufbuild/buf@$BUF_VERSION"
   fi
   link buf "$dir/node_modules/.bin/buf"
@@ -66,7 +71,7 @@ buf_tool() {
 jaeger_tool() {
   local dir="$cache/jaeger-$JAEGER_MODULE_VERSION"
   if [ ! -x "$dir/bin/jaeger" ]; then
-    say "building jaeger (module $JAEGER_MODULE_VERSION): this takes several minutes the first time"
+    progress "building jaeger (module $JAEGER_MODULE_VERSION): this takes several minutes the first time"
     mkdir -p "$dir/wrapper"
     (
       cd "$dir/wrapper"
@@ -84,7 +89,7 @@ jaeger_tool() {
 compose_tool() {
   local dir="$cache/docker-compose-$COMPOSE_VERSION" src
   if [ ! -x "$dir/bin/docker-compose" ]; then
-    say "building docker-compose $COMPOSE_VERSION: this takes a few minutes the first time"
+    progress "building docker-compose $COMPOSE_VERSION: this takes a few minutes the first time"
     src=$(go mod download -json "github.com/docker/compose/v5@$COMPOSE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     (cd "$src" && go build -trimpath -o "$dir/bin/docker-compose" \
       -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" ./cmd)
@@ -131,10 +136,10 @@ prometheus_tools() {
   for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      unavailable="as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again"
+      unavailable "as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again"
       return 10
     fi
-    say "installing Debian packages ${missing[*]} (daemons not started)"
+    progress "installing Debian packages ${missing[*]} (daemons not started)"
     # A fresh machine has no package lists; stale ones can point at files the mirror dropped.
     apt-cache show "${missing[@]}" >/dev/null 2>&1 || apt-get update -q >/dev/null
     if ! without_daemons apt_install "${missing[@]}"; then
@@ -143,7 +148,6 @@ prometheus_tools() {
       without_daemons apt_install "${missing[@]}"
     fi
     disable_packaged_daemons
-    say "installed ${missing[*]} in $((SECONDS - started)) s"
   fi
   link prometheus /usr/bin/prometheus
   link promtool /usr/bin/promtool
@@ -170,7 +174,7 @@ kubernetes_tools() {
   local names="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd" name missing=""
   for name in $names; do [ -x "$dir/bin/$name" ] || missing=yes; done
   if [ -n "$missing" ]; then
-    say "building Kubernetes $version and etcd: several minutes the first time"
+    progress "building Kubernetes $version and etcd: several minutes the first time"
     mkdir -p "$dir/wrapper"
     (
       cd "$dir/wrapper"
@@ -194,7 +198,6 @@ kubernetes_tools() {
       done
       go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
     )
-    say "built Kubernetes $version and etcd in $((SECONDS - started)) s"
   fi
   for name in $names; do link "$name" "$dir/bin/$name"; done
   for name in kwok kwokctl; do go_tool "$name" "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/$name" -trimpath; done
@@ -237,7 +240,7 @@ jaeger_ui_assets() {
       rm -f "$refused"
     fi
   elif [ ! -f "$dir/index.html" ] && [ -n "$(find "$refused" -mmin -1440 2>/dev/null)" ]; then
-    unavailable="its download was refused within the last day (rm $refused to retry, or set JAEGER_UI_ARCHIVE to an assets.tar.gz); Jaeger serves its placeholder page, use make trace"
+    unavailable "its download was refused within the last day (rm $refused to retry, or set JAEGER_UI_ARCHIVE to an assets.tar.gz); Jaeger serves its placeholder page, use make trace"
   elif [ ! -f "$dir/index.html" ]; then
     archive=$(mktemp)
     # The release publishes no checksum file; the archive is unpacked into a fresh folder only
@@ -247,7 +250,7 @@ jaeger_ui_assets() {
       echo "download" >"$source"
     else
       touch "$refused"
-      unavailable="not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')); set JAEGER_UI_ARCHIVE to an assets.tar.gz; Jaeger serves its placeholder page, use make trace"
+      unavailable "not downloadable ($(head -c 160 "$archive.err" | tr '\n' ' ')); set JAEGER_UI_ARCHIVE to an assets.tar.gz; Jaeger serves its placeholder page, use make trace"
     fi
     rm -f "$archive" "$archive.err"
   fi
@@ -262,14 +265,13 @@ chromium_tool() {
   local started=$SECONDS
   if ! command -v chromium >/dev/null; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      unavailable="as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
+      unavailable "as root on Debian 12 run 'apt-get install --no-install-recommends chromium' (or put a chromium in $bin); the browser tests need it"
       return 10
     fi
-    say "installing Debian package chromium"
+    progress "installing Debian package chromium"
     apt-cache show chromium >/dev/null 2>&1 || apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null ||
       { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null; }
-    say "installed chromium in $((SECONDS - started)) s"
   fi
   link chromium "$(command -v chromium)"
 }
@@ -319,21 +321,28 @@ install_one() {
 
 missing=() failed=0
 for tool in $want; do
-  started=$SECONDS unavailable="" code=0
-  install_one "$tool" || code=$?
+  started=$SECONDS code=0 log="$cache/$tool.install.log"
+  rm -f "$cache/.unavailable"
+  # In a process of its own, so that `set -e` holds inside it (a function called with `||`
+  # would run on past a failed build), its build chatter kept in a log shown on failure.
+  (install_one "$tool") 3>&1 >"$log" 2>&1 &
+  wait $! || code=$?
   if [ "$code" = 0 ]; then
     say "$(printf '%-15s ready (%d s)' "$tool" $((SECONDS - started)))"
   elif [ "$code" = 10 ]; then
     missing+=("$tool")
+    why=$(cat "$cache/.unavailable" 2>/dev/null)
     # For make run alone a missing part is left out (the launcher says so again); the tests
     # need every tool, except the Jaeger UI, whose browser test fails saying why.
     if [ "$strict" = 0 ] || [ "$tool" = jaeger-ui ]; then
-      say "$(printf '%-15s missing, make run starts without it: %s' "$tool" "$unavailable")"
+      say "$(printf '%-15s missing, make run starts without it: %s' "$tool" "$why")"
     else
-      say "$(printf '%-15s MISSING: %s' "$tool" "$unavailable")" >&2
+      say "$(printf '%-15s MISSING: %s' "$tool" "$why")" >&2
       failed=1
     fi
   else
+    say "$(printf '%-15s FAILED after %d s; the end of %s:' "$tool" $((SECONDS - started)) "$log")" >&2
+    tail -n 25 "$log" >&2
     exit "$code"
   fi
 done
