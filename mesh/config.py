@@ -16,6 +16,8 @@ from mesh.topology import BY_NAME
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+# The second, explicit setting MESH_TLS=off needs (Env.mesh_tls_on).
+TLS_OFF_VARIABLE = "MESH_TLS_OFF_FOR_BENCHMARK"
 
 N = TypeVar("N", int, float)
 
@@ -130,10 +132,19 @@ class Env:
         return ",".join(servers)
 
     def mesh_tls_on(self) -> bool:
-        """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs."""
+        """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs.
+
+        Off drops mTLS and the authorization policy together, so it is refused unless
+        MESH_TLS_OFF_FOR_BENCHMARK=yes says, by a second name, that this is the benchmark.
+        """
         mode = self.text("MESH_TLS", "on").lower()
         if mode not in {"on", "off"}:
             raise ConfigError(f"MESH_TLS={mode!r}: expected on, or off (benchmark only)")
+        if mode == "off" and self.text(TLS_OFF_VARIABLE, "").lower() != "yes":
+            raise ConfigError(
+                f"MESH_TLS=off drops mTLS and authorization: refused unless {TLS_OFF_VARIABLE}=yes"
+                " (benchmark only)"
+            )
         return mode == "on"
 
     def mesh_tls(self, identity: str) -> MeshTls | None:
@@ -173,6 +184,8 @@ class ServerConfig:
     tls: MeshTls | None = None
     listener: Listener = Listener.PLAINTEXT
     policy: Policy | None = None  # None: no authorization check (the public gateway port)
+    # MESH_TLS=off with MESH_TLS_OFF_FOR_BENCHMARK=yes: warned about at start.
+    tls_off_for_benchmark: bool = False
 
     def calling(self, service: str) -> ChannelTls | None:
         """How a channel of this process to `service` is secured."""
@@ -211,6 +224,7 @@ class ServerConfig:
             tls=tls,
             listener=listener,
             policy=policy,
+            tls_off_for_benchmark=tls is None,
         )
 
 
