@@ -160,7 +160,7 @@ class ServiceHost:
         # Bind before starting anything, so a taken port fails fast with nothing to undo.
         try:
             config = service.config
-            self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
+            self.port = add_port(self._server, config.listen_addr, config.port_tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
         if self.health_port is not None:
