@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 from mesh.faults.settings import ENABLED_VARIABLE, FAULTS_VARIABLE, FaultSettings
 from mesh.security.policy import DEFAULT_POLICY, Policy, PolicyError
-from mesh.security.tls import ChannelTls, Listener, MeshTls
+from mesh.security.tls import ChannelTls, Listener, MeshTls, PublicTls
 from mesh.topology import BY_NAME
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 5.0
+# The second, explicit setting MESH_TLS=off needs (Env.mesh_tls_on).
+TLS_OFF_VARIABLE = "MESH_TLS_OFF_FOR_BENCHMARK"
 
 N = TypeVar("N", int, float)
 
@@ -130,10 +132,19 @@ class Env:
         return ",".join(servers)
 
     def mesh_tls_on(self) -> bool:
-        """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs."""
+        """MESH_TLS: on, the default; off only for the benchmark, to measure what TLS costs.
+
+        Off drops mTLS and the authorization policy together, so it is refused unless
+        MESH_TLS_OFF_FOR_BENCHMARK=yes says, by a second name, that this is the benchmark.
+        """
         mode = self.text("MESH_TLS", "on").lower()
         if mode not in {"on", "off"}:
             raise ConfigError(f"MESH_TLS={mode!r}: expected on, or off (benchmark only)")
+        if mode == "off" and self.text(TLS_OFF_VARIABLE, "").lower() != "yes":
+            raise ConfigError(
+                f"MESH_TLS=off drops mTLS and authorization: refused unless {TLS_OFF_VARIABLE}=yes"
+                " (benchmark only)"
+            )
         return mode == "on"
 
     def mesh_tls(self, identity: str) -> MeshTls | None:
@@ -173,6 +184,16 @@ class ServerConfig:
     tls: MeshTls | None = None
     listener: Listener = Listener.PLAINTEXT
     policy: Policy | None = None  # None: no authorization check (the public gateway port)
+    # MESH_TLS=off with MESH_TLS_OFF_FOR_BENCHMARK=yes: warned about at start.
+    tls_off_for_benchmark: bool = False
+    # The public port's own certificate (GATEWAY_TLS_CERT, GATEWAY_TLS_KEY); None: with
+    # GATEWAY_TLS=true it shows the mesh certificate.
+    public_tls: PublicTls | None = None
+
+    @property
+    def port_tls(self) -> MeshTls | PublicTls | None:
+        """The certificate the port shows: the public one if given, else the mesh's."""
+        return self.public_tls or self.tls
 
     def calling(self, service: str) -> ChannelTls | None:
         """How a channel of this process to `service` is secured."""
@@ -183,10 +204,15 @@ class ServerConfig:
         """`public`: the port customers call (the gateway): plaintext unless <NAME>_TLS=true,
         and no client certificate asked for; every other port takes only the mesh's callers."""
         tls = env.mesh_tls(name)
+        public_tls = None
         if public:
-            serve_tls = env.flag(f"{name.upper()}_TLS")
-            if serve_tls and tls is None:
-                raise ConfigError(f"{name.upper()}_TLS=true needs MESH_TLS=on")
+            public_tls = public_certificate(name, env)
+            serve_tls = env.flag(f"{name.upper()}_TLS") or public_tls is not None
+            if serve_tls and tls is None and public_tls is None:
+                raise ConfigError(
+                    f"{name.upper()}_TLS=true needs MESH_TLS=on, or"
+                    f" {name.upper()}_TLS_CERT and {name.upper()}_TLS_KEY"
+                )
             listener = Listener.TLS if serve_tls else Listener.PLAINTEXT
         else:
             listener = Listener.PLAINTEXT if tls is None else Listener.MTLS
@@ -196,6 +222,14 @@ class ServerConfig:
                 policy = Policy.load(Path(env.text("AUTHZ_POLICY", str(DEFAULT_POLICY))))
             except PolicyError as error:
                 raise ConfigError(f"AUTHZ_POLICY: {error}") from None
+        faults = fault_settings(env)
+        if faults.enabled and listener is not Listener.MTLS:
+            # Before anything starts: the public port never serves FaultService (mesh.server).
+            raise ConfigError(
+                f"{ENABLED_VARIABLE}=true needs an mTLS port with the authorization policy:"
+                f" {name} listens {listener.value}"
+                " (fault injection is never served without an operator identity)"
+            )
         level = env.text("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"LOG_LEVEL={level!r}: expected DEBUG, INFO, WARNING or ERROR")
@@ -207,11 +241,22 @@ class ServerConfig:
             shutdown_drain=env.number("SHUTDOWN_DRAIN_SECONDS", 0.5),
             metrics_addr=env.metrics_addr(name),
             health_addr=env.health_addr(name),
-            faults=fault_settings(env),
+            faults=faults,
             tls=tls,
             listener=listener,
             policy=policy,
+            tls_off_for_benchmark=tls is None,
+            public_tls=public_tls,
         )
+
+
+def public_certificate(name: str, env: Env) -> PublicTls | None:
+    """<NAME>_TLS_CERT and <NAME>_TLS_KEY: the public port's own certificate; both or neither."""
+    cert = env.text(f"{name.upper()}_TLS_CERT", "")
+    key = env.text(f"{name.upper()}_TLS_KEY", "")
+    if bool(cert) != bool(key):
+        raise ConfigError(f"{name.upper()}_TLS_CERT and {name.upper()}_TLS_KEY go together")
+    return PublicTls(Path(cert), Path(key)) if cert else None
 
 
 def fault_settings(env: Env) -> FaultSettings:

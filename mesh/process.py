@@ -23,9 +23,11 @@ async def _serve(name: str, build: Callable[[Env], Service]) -> None:
     registry = configure_metrics(name) if metrics_enabled() else None
     # Built inside the running loop: gRPC channels and asyncio primitives bind to it.
     service = build(Env())
-    if service.config.tls is not None:
+    for tls in (service.config.tls, service.config.public_tls):
+        if tls is None:
+            continue
         try:  # name the file now rather than fail at the first handshake
-            service.config.tls.check()
+            tls.check()
         except OSError as error:
             raise ConfigError(str(error)) from None
     configure_logging(name, service.config.log_level)

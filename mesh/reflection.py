@@ -11,8 +11,14 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer
+from grpc_reflection.v1alpha._base import _not_found_error
 
 DESCRIPTORS = "descriptors.binpb"
+# Served beside any service: grpcurl needs them to print a failed call's details.
+INFRASTRUCTURE = tuple(
+    module.DESCRIPTOR.name
+    for module in (any_pb2, duration_pb2, error_details_pb2, health_pb2, reflection_pb2)
+)
 
 
 @cache
@@ -49,16 +55,19 @@ class DocumentedReflectionServicer(ReflectionServicer):  # type: ignore[misc]
 
     def __init__(self, service_names: list[str]) -> None:
         super().__init__(service_names, pool=_pool())
+        # Only the files of the services served here, their dependencies and the
+        # infrastructure's: the gateway's public port shows the public contract, never the
+        # internal services' contracts that share the pool.
+        served = [_pool().FindServiceByName(name).file.name for name in service_names]
+        self._served_files = frozenset(
+            name for file in [*served, *INFRASTRUCTURE] for name in _with_dependencies(file)
+        )
 
     def _response(self, file_name: str, request: Any) -> Any:
+        if file_name not in self._served_files:
+            return _not_found_error(request)
+        names = _with_dependencies(file_name)
         protos = contract_files()
-        names: list[str] = []
-        pending = [file_name]
-        while pending:
-            name = pending.pop()
-            if name not in names:
-                names.append(name)
-                pending.extend(protos[name].dependency)
         return reflection_pb2.ServerReflectionResponse(
             file_descriptor_response=reflection_pb2.FileDescriptorResponse(
                 file_descriptor_proto=[protos[n].SerializeToString() for n in names]
@@ -68,7 +77,7 @@ class DocumentedReflectionServicer(ReflectionServicer):  # type: ignore[misc]
 
     def _file_by_filename(self, request: Any, filename: str) -> Any:
         if filename not in contract_files():
-            return super()._file_by_filename(request, filename)
+            return _not_found_error(request)
         return self._response(filename, request)
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
@@ -78,7 +87,20 @@ class DocumentedReflectionServicer(ReflectionServicer):  # type: ignore[misc]
             except KeyError:
                 continue
             return self._response(file.name, request)
-        return super()._file_containing_symbol(request, fully_qualified_name)
+        return _not_found_error(request)
+
+
+def _with_dependencies(file_name: str) -> list[str]:
+    """The file and every file it imports, directly or not."""
+    protos = contract_files()
+    names: list[str] = []
+    pending = [file_name]
+    while pending:
+        name = pending.pop()
+        if name not in names:
+            names.append(name)
+            pending.extend(protos[name].dependency)
+    return names
 
 
 def enable(service_names: list[str], server: Any) -> None:

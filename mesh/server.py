@@ -18,19 +18,19 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from mesh import reflection
 from mesh.calls.channels import Upstream
 from mesh.calls.deadline import DeadlineServerInterceptor
-from mesh.config import ConfigError, ServerConfig
+from mesh.config import TLS_OFF_VARIABLE, ConfigError, ServerConfig
 from mesh.errors import kinds
 from mesh.errors.refusals import DomainErrorInterceptor
 from mesh.events.consumer import EventConsumer
 from mesh.faults.in_force import FaultBook
 from mesh.faults.service import SERVICE_NAME as FAULT_SERVICE
 from mesh.faults.service import FaultInterceptor, FaultServicer
-from mesh.faults.settings import FAULTS_VARIABLE
+from mesh.faults.settings import ENABLED_VARIABLE, FAULTS_VARIABLE
 from mesh.health.port import HealthPort
 from mesh.health.service import Check, HealthReporter
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.security.authz import AuthorizationInterceptor
-from mesh.security.tls import add_port
+from mesh.security.tls import Listener, add_port
 from mesh.span_marks import CrashSpanInterceptor
 from mesh.trace_header import TraceIdHeaderInterceptor
 from simplebank.ops.v1 import ops_pb2_grpc
@@ -74,12 +74,24 @@ def rpc_targets(service_names: Sequence[str]) -> list[str]:
     ]
 
 
+def serves_faults(config: ServerConfig) -> bool:
+    """FaultService is served only on an mTLS port under the authorization policy, so only the
+    identity the policy names (the operator) reaches it; never on a plaintext or public port."""
+    return config.listener is Listener.MTLS and config.policy is not None
+
+
 def fault_book(service: Service) -> FaultBook | None:
     """The process's faults, None when fault injection is off. Its consumers are handed the
     book, so they can fail the events a fault targets."""
     settings = service.config.faults
     if not settings.enabled:
         return None
+    if not serves_faults(service.config):
+        raise ConfigError(
+            f"{ENABLED_VARIABLE}=true needs an mTLS port with the authorization policy:"
+            f" {service.config.name} listens {service.config.listener.value}"
+            " (fault injection is never served without an operator identity)"
+        )
     consumers = [c for c in service.components if isinstance(c, EventConsumer)]
     targets = [*rpc_targets(service.service_names), *(c.subject for c in consumers)]
     try:
@@ -139,12 +151,16 @@ class ServiceHost:
         service = self._service
         service.register(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        ops_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(self.faults), self._server)
-        reflection.enable([*service.service_names, FAULT_SERVICE, HEALTH_SERVICE], self._server)
+        operations = []
+        if serves_faults(service.config):
+            servicer = FaultServicer(self.faults)
+            ops_pb2_grpc.add_FaultServiceServicer_to_server(servicer, self._server)
+            operations.append(FAULT_SERVICE)
+        reflection.enable([*service.service_names, *operations, HEALTH_SERVICE], self._server)
         # Bind before starting anything, so a taken port fails fast with nothing to undo.
         try:
             config = service.config
-            self.port = add_port(self._server, config.listen_addr, config.tls, config.listener)
+            self.port = add_port(self._server, config.listen_addr, config.port_tls, config.listener)
         except RuntimeError as error:
             raise OSError(f"cannot listen on {service.config.listen_addr}: {error}") from None
         if self.health_port is not None:
@@ -157,6 +173,18 @@ class ServiceHost:
         await self._server.start()
         if self.health_port is not None:
             await self.health_port.start()
+        if service.config.tls_off_for_benchmark:
+            log.warning(
+                "MESH_TLS=off: no mTLS and no authorization on this process (benchmark only)",
+                extra={"variable": TLS_OFF_VARIABLE},
+            )
+        if self.faults is not None:
+            assert service.config.policy is not None  # serves_faults
+            callers = service.config.policy.callers_of(f"/{FAULT_SERVICE}/SetFault")
+            log.warning(
+                "fault injection is on",
+                extra={"variable": ENABLED_VARIABLE, "allowed_callers": callers},
+            )
         log.info(
             "serving",
             extra={

@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from mesh.interceptor import Behavior, Continuation, UnaryClientInterceptor, UnaryServerInterceptor
+from tracing.edge import link_client_context
 from tracing.rpc import mark_call, mark_crashed, method_name
 
 
@@ -38,3 +39,12 @@ class CallSpanInterceptor(UnaryClientInterceptor):
             raise
         mark_call(method, await call.code())
         return call
+
+
+class ClientTraceLinkInterceptor(UnaryServerInterceptor):
+    """At the public edge (with tracing.edge.start_own_traces): links the call's new trace to
+    the one its caller sent, if any."""
+
+    async def around(self, behavior: Behavior, request: Any, context: Any, method: str) -> Any:
+        link_client_context(context.invocation_metadata() or ())
+        return await behavior(request, context)

@@ -9,7 +9,7 @@ import grpc
 from google.rpc import error_details_pb2
 
 from mesh.errors import kinds
-from mesh.errors.status import STATUS_CODES, details_of
+from mesh.errors.status import DOMAIN, STATUS_CODES, details_of
 
 T = TypeVar("T")
 
@@ -30,13 +30,17 @@ def domain_error_from(error: grpc.aio.AioRpcError, upstream: str) -> kinds.Domai
     kind = _KINDS.get(code)
     found = details_of(error)
     if kind is None or kind in (kinds.Unavailable, kinds.DeadlineExceeded):
+        ours = [
+            d for d in found if isinstance(d, error_details_pb2.ErrorInfo) and d.domain == DOMAIN
+        ]
+        # Only a refusal the mesh itself worded (ErrorInfo of our domain) is passed on in words:
+        # gRPC's own text (addresses, "Exception calling application: ...") and an INTERNAL or
+        # UNKNOWN (a class name, a database's host:port) never reach the caller, only the span.
+        said = f": {message}" if ours and kind is kinds.Unavailable else ""
         # An open circuit is worth telling the client about: it fails fast, try again later.
-        reasons = {d.reason for d in found if isinstance(d, error_details_pb2.ErrorInfo)}
-        if kinds.CIRCUIT_OPEN in reasons:
-            return kinds.Unavailable(
-                f"{upstream} is unavailable: {message}", reason=kinds.CIRCUIT_OPEN
-            )
-        return kinds.Unavailable(f"{upstream} is unavailable: {message}")
+        if kinds.CIRCUIT_OPEN in {d.reason for d in ours}:
+            return kinds.Unavailable(f"{upstream} is unavailable{said}", reason=kinds.CIRCUIT_OPEN)
+        return kinds.Unavailable(f"{upstream} is unavailable{said}")
     if kind is kinds.InvalidArgument:
         violations = [
             kinds.FieldViolation(v.field, v.description)
@@ -49,6 +53,14 @@ def domain_error_from(error: grpc.aio.AioRpcError, upstream: str) -> kinds.Domai
     if info is None:
         return kind(message)
     return kind(message, reason=info.reason, metadata=dict(info.metadata))
+
+
+def upstream_detail(error: kinds.DomainError) -> str:
+    """For our own logs only: what the upstream or gRPC said, which the caller is not told."""
+    cause = error.__cause__
+    if isinstance(cause, grpc.aio.AioRpcError):
+        return f"{error.message} ({cause.code().name}: {cause.details()})"
+    return error.message
 
 
 async def call(upstream: str, pending: Awaitable[T]) -> T:

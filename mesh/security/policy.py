@@ -48,3 +48,7 @@ class Policy:
         patterns = self.allow.get(caller, frozenset())
         service, _, _ = method.lstrip("/").partition("/")
         return method.lstrip("/") in patterns or f"{service}/*" in patterns
+
+    def callers_of(self, method: str) -> list[str]:
+        """The identities allowed to call `method` (/package.Service/Method), sorted."""
+        return sorted(who for who in self.allow if self.allows(who, method))

@@ -62,6 +62,10 @@ class MeshTls:
         key, cert, ca = found
         return key, cert, ca
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.cert_file, self.key_file, self.ca_file)
+
     def check(self) -> None:
         """Fail at start, naming the file, rather than at the first handshake."""
         self.read()
@@ -102,12 +106,56 @@ class ChannelTls:
         return [("grpc.ssl_target_name_override", server_name(self.service))]
 
 
-def add_port(server: grpc.aio.Server, address: str, tls: MeshTls | None, listener: Listener) -> int:
+@dataclass(frozen=True)
+class PublicTls:
+    """The certificate the gateway's public port shows customers (GATEWAY_TLS_CERT and
+    GATEWAY_TLS_KEY): one a public CA or the operator's ingress CA signed, not the mesh's.
+    Customers present no certificate; a file that changes is read again, as the mesh's are."""
+
+    cert_file: Path
+    key_file: Path
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.cert_file, self.key_file)
+
+    def read(self) -> tuple[bytes, bytes, None]:
+        """(key, certificate, no CA) as PEM; OSError naming the file that cannot be read."""
+        found = []
+        for path in (self.key_file, self.cert_file):
+            try:
+                found.append(path.read_bytes())
+            except OSError as error:
+                raise OSError(f"cannot read {path}: {error.strerror or error}") from None
+        key, cert = found
+        return key, cert, None
+
+    def check(self) -> None:
+        self.read()
+        try:
+            ssl.create_default_context().load_cert_chain(self.cert_file, self.key_file)
+        except ssl.SSLError as error:
+            raise OSError(
+                f"{self.cert_file} and {self.key_file} do not make a pair: {error}"
+            ) from None
+
+    def server_credentials(self, *, require_client_auth: bool) -> grpc.ServerCredentials:
+        files = _ReloadingFiles(self)
+        return grpc.dynamic_ssl_server_credentials(
+            files.current, files.fetch, require_client_authentication=False
+        )
+
+
+def add_port(
+    server: grpc.aio.Server, address: str, tls: MeshTls | PublicTls | None, listener: Listener
+) -> int:
     """Bind `address` the way `listener` says; returns the port."""
     if listener is Listener.PLAINTEXT:
         return server.add_insecure_port(address)
     if tls is None:
         raise ValueError(f"a {listener.value} listener needs a certificate")
+    if listener is Listener.MTLS and not isinstance(tls, MeshTls):
+        raise ValueError("an mTLS listener needs the mesh's certificate")
     credentials = tls.server_credentials(require_client_auth=listener is Listener.MTLS)
     return server.add_secure_port(address, credentials)
 
@@ -115,14 +163,13 @@ def add_port(server: grpc.aio.Server, address: str, tls: MeshTls | None, listene
 class _ReloadingFiles:
     """grpc's certificate fetcher: the configuration again when a file changed, else None."""
 
-    def __init__(self, tls: MeshTls) -> None:
+    def __init__(self, tls: MeshTls | PublicTls) -> None:
         self._tls = tls
         self._seen = self._stamp()
         self.current = self._configuration()
 
     def _stamp(self) -> tuple[tuple[int, int, int], ...]:
-        paths = (self._tls.cert_file, self._tls.key_file, self._tls.ca_file)
-        stats = [path.stat() for path in paths]
+        stats = [path.stat() for path in self._tls.files]
         return tuple((s.st_ino, s.st_mtime_ns, s.st_size) for s in stats)
 
     def _configuration(self) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mesh.calls.channels import Upstream
 from mesh.config import Env
 from mesh.server import Service
+from mesh.span_marks import ClientTraceLinkInterceptor
 from services.gateway.admission import AdmissionInterceptor
 from services.gateway.config import GatewayConfig
 from services.gateway.handlers import Upstreams
@@ -15,10 +16,13 @@ from simplebank.accounts.v1 import accounts_pb2_grpc
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from simplebank.market.v1 import market_pb2_grpc
 from simplebank.orders.v1 import orders_pb2_grpc
+from tracing.edge import start_own_traces
 
 
 def build(env: Env) -> Service:
     config = GatewayConfig.from_env(env)
+    # Customers cannot choose the trace their order joins: theirs is a link (tracing/edge.py).
+    start_own_traces()
     orders = Upstream(config.orders_addr, tls=config.server.calling("orders"))
     accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
     market = Upstream(config.market_addr, tls=config.server.calling("market"))
@@ -37,7 +41,10 @@ def build(env: Env) -> Service:
         service_names=[gateway_pb2.DESCRIPTOR.services_by_name["GatewayService"].full_name],
         components=[orders, accounts, market],
         # The edge sheds what it cannot finish in time, so what it admits stays fast.
-        interceptors=[AdmissionInterceptor(config.max_in_flight, config.retry_after_seconds)],
+        interceptors=[
+            ClientTraceLinkInterceptor(),
+            AdmissionInterceptor(config.max_in_flight, config.retry_after_seconds),
+        ],
         # The edge keeps serving while an upstream restarts (calls then fail UNAVAILABLE with
         # details); the heartbeat shows which upstream is away.
         informational_checks={

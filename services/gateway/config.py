@@ -8,6 +8,37 @@ from mesh.config import ConfigError, Env, ServerConfig
 from services.gateway.domain import Customer, parse_tokens
 
 DEMO_TOKENS = "alice-token=alice:acc-alice,bob-token=bob:acc-bob"
+# `make run` and the tests set it (GATEWAY_DEMO_TOKENS=allow): the demo's tokens are accepted,
+# and an unset GATEWAY_TOKENS means them. Anywhere else the tokens must be real ones.
+DEMO_VARIABLE = "GATEWAY_DEMO_TOKENS"
+# Tokens shipped in this repository (README, manifests): never a real customer's.
+KNOWN_TOKENS = frozenset({"alice-token", "bob-token", "replace-me"})
+MIN_TOKEN_LENGTH = 32
+
+
+def demo_mode(env: Env) -> bool:
+    """GATEWAY_DEMO_TOKENS=allow: the local demo (`make run`, the tests); unset: a deployment."""
+    raw = env.text(DEMO_VARIABLE, "").lower()
+    if raw not in ("", "allow"):
+        raise ConfigError(f"{DEMO_VARIABLE}={raw!r}: expected allow (local demo only) or unset")
+    return raw == "allow"
+
+
+def checked_tokens(tokens: dict[str, Customer]) -> dict[str, Customer]:
+    """Outside the demo: no token shipped in this repository, none shorter than 32 characters.
+    The token itself is never echoed, only the customer it stands for."""
+    for token, customer in tokens.items():
+        if token in KNOWN_TOKENS:
+            raise ConfigError(
+                f"GATEWAY_TOKENS: the token of customer {customer.customer_id} is a demo or"
+                f" placeholder token; set real ones (or {DEMO_VARIABLE}=allow for the local demo)"
+            )
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"GATEWAY_TOKENS: the token of customer {customer.customer_id} is shorter than"
+                f" {MIN_TOKEN_LENGTH} characters"
+            )
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -25,13 +56,22 @@ class GatewayConfig:
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
+        demo = demo_mode(env)
         # Set but blank is an error, not the demo tokens: credentials must not fail open.
         if env.is_set("GATEWAY_TOKENS") and not env.text("GATEWAY_TOKENS", ""):
             raise ConfigError("GATEWAY_TOKENS is set but empty: give token=customer:account,...")
+        if not demo and not env.is_set("GATEWAY_TOKENS"):
+            raise ConfigError(
+                "GATEWAY_TOKENS is not set: give token=customer:account,... (tokens of"
+                f" {MIN_TOKEN_LENGTH} characters or more), or {DEMO_VARIABLE}=allow for the"
+                " local demo's tokens"
+            )
         try:
             tokens = parse_tokens(env.text("GATEWAY_TOKENS", DEMO_TOKENS))
         except ValueError as error:
             raise ConfigError(f"GATEWAY_TOKENS: {error}") from None
+        if not demo:
+            tokens = checked_tokens(tokens)
         return cls(
             server=ServerConfig.from_env("gateway", env, public=True),
             orders_addr=env.service_addr("orders"),

@@ -6,7 +6,7 @@ import logging
 import time
 
 from mesh.errors.kinds import DeadlineExceeded, Unavailable
-from mesh.errors.upstream import call
+from mesh.errors.upstream import call, upstream_detail
 from simplebank.market.v1 import market_pb2, market_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class ListedSymbols:
         now = time.monotonic()
         log.warning(
             "market unreachable: validating against the symbols listed earlier",
-            extra={"age_seconds": round(now - self._listed_at, 1), "error": error.message},
+            extra={"age_seconds": round(now - self._listed_at, 1), "error": upstream_detail(error)},
         )
         self._fetched_at = now - self._ttl + RETRY_SECONDS
         return self._symbols

@@ -1,5 +1,6 @@
 """Faults through grpcurl under make run: accounts' ReserveHoldings failing makes PlaceSellOrder
-fail, then fail fast with CIRCUIT_OPEN without reaching accounts; ClearFaults brings it back."""
+fail, then fail fast with CIRCUIT_OPEN without reaching accounts; ClearFaults brings it back.
+Nobody without the operator's certificate sets a fault: not on the gateway's public port."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from mesh.errors.status import reason_of
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from simplebank.ops.v1 import ops_pb2, ops_pb2_grpc
 from tests.e2e.launcher import LaunchedMesh, launched_mesh
 
 pytestmark = pytest.mark.e2e
@@ -106,3 +108,17 @@ def test_a_bad_fault_is_refused_with_field_violations(mesh: LaunchedMesh) -> Non
     assert "Code: InvalidArgument" in ran.output, ran.output
     for field in ("fault.target", "fault.error_code", "fault.percent"):
         assert f'"field": "{field}"' in ran.output
+
+
+def test_an_anonymous_set_fault_on_the_gateway_port_is_refused(mesh: LaunchedMesh) -> None:
+    """The attack of issue 23: a 60 s delay on GetPortfolio from anyone who can reach the port."""
+    target = "/simplebank.gateway.v1.GatewayService/GetPortfolio"
+    fault = ops_pb2.Fault(target=target, delay_ms=60_000, percent=100)
+
+    with grpc.insecure_channel(mesh.gateway) as channel:
+        stub = ops_pb2_grpc.FaultServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.SetFault(ops_pb2.SetFaultRequest(fault=fault), timeout=10)
+
+    assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert place(mesh)[1] < 2.0  # and calls are as fast as ever

@@ -48,7 +48,7 @@ METRICS_OFF = Tracing(
 )
 # Everything on, but plaintext between the services and to NATS, and no authorization check:
 # MESH_TLS=off exists for this comparison only (what mTLS costs), never for a real run.
-MESH_TLS_OFF = Tracing("mesh TLS off", env={"MESH_TLS": "off"})
+MESH_TLS_OFF = Tracing("mesh TLS off", env={"MESH_TLS": "off", "MESH_TLS_OFF_FOR_BENCHMARK": "yes"})
 # `make cluster`'s shape, tracing on: two replicas of every service on PostgreSQL, three NATS
 # nodes. ghz calls the first gateway replica (it dials one address); every hop behind it is
 # spread round-robin over both replicas.

@@ -20,6 +20,7 @@ def running_mesh(root: Path, cluster: bool = False) -> Iterator[Mesh]:
     """`cluster`: two replicas of each service on PostgreSQL and three NATS nodes (`make
     cluster`)."""
     env = harness.without_otel(os.environ)
-    env |= {"SHUTDOWN_GRACE_SECONDS": "1", "OPS_FAULTS_ENABLED": "true"}
+    # The launcher turns fault injection on for the internal services (their mTLS ports).
+    env |= {"SHUTDOWN_GRACE_SECONDS": "1"}
     with harness.running(root, (*FLAGS, *(["--cluster"] if cluster else [])), env) as mesh:
         yield mesh

@@ -6,7 +6,8 @@
     make fault SERVICE=accounts CLEAR=1
 
 The method or event is found among the targets the service lists (ListFaults), so only its
-short name is needed. Prints each grpcurl command before running it.
+short name is needed. Prints each grpcurl command before running it. Every call presents the
+operator's certificate; the gateway has no FaultService (its public port is not mTLS).
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from mesh.topology import NAMES
 from tooling.launcher.paths import TOOLS
 
 FAULTS = "simplebank.ops.v1.FaultService"
+# The services with an mTLS port, where FaultService is served (to the operator alone).
+INTERNAL = tuple(name for name in NAMES if name != "gateway")
 
 
 def security_flags(service: str) -> list[str]:
-    """Plaintext to the gateway's public port; the operator's certificate for the others."""
+    """The operator's certificate: FaultService is served on mTLS ports only, to the identity
+    the authorization policy names (config/authz.json)."""
     tls = Env().mesh_tls("operator")
-    if service == "gateway" or tls is None:
-        return ["-plaintext"]
+    if tls is None:
+        raise ConfigError("fault injection needs MESH_TLS=on: it is served to the operator only")
     tls.check()  # no certificates yet: say which file is missing
     return ["-cacert", str(tls.ca_file), "-cert", str(tls.cert_file), "-key", str(tls.key_file)]
 
@@ -59,8 +63,13 @@ def target_named(flags: list[str], address: str, method: str, event: str) -> str
 def main() -> None:
     option = os.environ.get
     service = option("SERVICE", "")
-    if service not in NAMES:
-        sys.exit(f"usage: make fault SERVICE=<{'|'.join(NAMES)}> ... (see tooling/cli/fault.py)")
+    if service == "gateway":
+        sys.exit(
+            "make fault: the gateway serves no FaultService (its public port takes no operator"
+            " certificate); fault the services it calls: orders, accounts or market"
+        )
+    if service not in INTERNAL:
+        sys.exit(f"usage: make fault SERVICE=<{'|'.join(INTERNAL)}> ... (see tooling/cli/fault.py)")
     try:
         address = Env().service_addr(service)
         flags = security_flags(service)

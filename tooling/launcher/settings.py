@@ -202,7 +202,11 @@ def service_env(
         python_path.append(settings.environ["PYTHONPATH"])
     env = {
         "MARKET_HALTED_SYMBOLS": "GOOG",  # so the demo shows a rejection; the caller's value wins
-        "OPS_FAULTS_ENABLED": "true",  # faults on purpose (simplebank.ops.v1); not in containers
+        # Faults on purpose (simplebank.ops.v1), served on mTLS ports to the operator alone: not
+        # on the gateway's public port, not with MESH_TLS=off; not in containers.
+        **({"OPS_FAULTS_ENABLED": "true"} if settings.mesh_tls and name != "gateway" else {}),
+        # The demo's tokens (alice-token, bob-token) are accepted: this is `make run`.
+        "GATEWAY_DEMO_TOKENS": "allow",
         **settings.environ,
         **{f"{other.upper()}_ADDR": addr for other, addr in settings.service_addrs.items()},
         **{f"{other.upper()}_METRICS_ADDR": a for other, a in settings.metrics_addrs.items()},

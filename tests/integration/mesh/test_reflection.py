@@ -68,3 +68,17 @@ async def test_a_call_through_grpcurl_returns_the_servicer_answer_as_json(
     )
 
     assert '"minorUnits": "100"' in answer
+
+
+@pytest.mark.parametrize(
+    "symbol",
+    ["simplebank.orders.v1.OrderService", "simplebank.ops.v1.FaultService.SetFault"],
+)
+async def test_contracts_of_services_not_served_here_are_not_shown(
+    host: ServiceHost, symbol: str
+) -> None:
+    """The gateway's public port describes the public contract, not the mesh's internal ones."""
+    described = await grpcurl(local(host), "describe", symbol)
+
+    assert described.returncode != 0
+    assert "not found" in described.stderr.lower(), described.stderr

@@ -76,6 +76,8 @@ class Mesh:
             "SHUTDOWN_GRACE_SECONDS": str(SHUTDOWN_GRACE_SECONDS),
             "SHUTDOWN_DRAIN_SECONDS": str(SHUTDOWN_DRAIN_SECONDS),
             "OTEL_TRACES_EXPORTER": "none",
+            # The tests' customers are the demo's (alice-token, bob-token), as under `make run`.
+            "GATEWAY_DEMO_TOKENS": "allow",
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'generated'}",
             **(
                 {"DATABASE_URL": self._options.database_urls[name]}

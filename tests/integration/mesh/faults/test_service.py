@@ -1,10 +1,13 @@
-"""Faults on a real ServiceHost through the real grpcurl: off by default, checked, injected into
-calls with a span event, and cleared."""
+"""Faults on a real ServiceHost through the real grpcurl: served only on an mTLS port to the
+identity the policy names (the operator), never on a plaintext or public port; off by default,
+checked, injected into calls with a span event, and cleared."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -14,9 +17,13 @@ from opentelemetry.trace import SpanKind
 from mesh.config import ConfigError
 from mesh.errors.status import reason_of
 from mesh.faults.settings import Fault, FaultSettings
-from mesh.server import ServiceHost
+from mesh.security.policy import DEFAULT_POLICY, Policy
+from mesh.security.tls import ChannelTls, Listener, MeshTls
+from mesh.server import Service, ServiceHost
 from simplebank.fees.v1 import fees_pb2_grpc
+from simplebank.ops.v1 import ops_pb2, ops_pb2_grpc
 from tests.support.data.tracing import wait_for_spans
+from tests.support.servers.certs import mesh_certs
 from tests.support.servers.grpc_servers import (
     FEE_SERVICE,
     QUOTE_FEE,
@@ -26,7 +33,7 @@ from tests.support.servers.grpc_servers import (
     quote_request,
     serving,
 )
-from tests.support.tools.grpcurl import Result, grpcurl, require_grpcurl
+from tests.support.tools.grpcurl import Result, grpcurl, identity_flags, require_grpcurl
 
 pytestmark = pytest.mark.integration
 
@@ -34,20 +41,48 @@ FAULTS = "simplebank.ops.v1.FaultService"
 ON = FaultSettings(enabled=True)
 
 
-async def ops(host: ServiceHost, method: str, request: object) -> Result:
-    return await grpcurl("-d", json.dumps(request), local(host), f"{FAULTS}/{method}")
+@pytest.fixture(scope="module")
+def certs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return mesh_certs(tmp_path_factory.mktemp("faults"))
+
+
+def on_mtls(service: Service, certs_dir: Path) -> Service:
+    """`service` as an internal service serves: mTLS, under the mesh's authorization policy."""
+    config = dataclasses.replace(
+        service.config,
+        tls=MeshTls("fees", certs_dir),
+        listener=Listener.MTLS,
+        policy=Policy.load(DEFAULT_POLICY),
+    )
+    return dataclasses.replace(service, config=config)
+
+
+async def ops(
+    host: ServiceHost, certs_dir: Path, method: str, request: object, identity: str = "operator"
+) -> Result:
+    return await grpcurl(
+        "-d",
+        json.dumps(request),
+        local(host),
+        f"{FAULTS}/{method}",
+        transport=identity_flags(certs_dir, identity),
+    )
 
 
 @pytest.fixture
-async def faulty() -> AsyncIterator[tuple[ServiceHost, FakeFeeServicer]]:
+async def faulty(certs_dir: Path) -> AsyncIterator[tuple[ServiceHost, FakeFeeServicer]]:
     require_grpcurl()
     servicer = FakeFeeServicer()
-    async with serving(fee_service(servicer, faults=ON)) as host:
+    async with serving(on_mtls(fee_service(servicer, faults=ON), certs_dir)) as host:
         yield host, servicer
 
 
-async def quote_code(host: ServiceHost) -> tuple[grpc.StatusCode, str]:
-    async with grpc.aio.insecure_channel(local(host)) as channel:
+async def quote_code(host: ServiceHost, certs_dir: Path) -> tuple[grpc.StatusCode, str]:
+    # The policy lets the operator quote fees (and nobody else in the mesh calls fees).
+    tls = ChannelTls(MeshTls("operator", certs_dir), "fees")
+    async with grpc.aio.secure_channel(
+        local(host), tls.credentials(), options=tls.options()
+    ) as channel:
         try:
             await fees_pb2_grpc.FeeServiceStub(channel).QuoteFee(quote_request())
         except grpc.aio.AioRpcError as error:
@@ -55,11 +90,14 @@ async def quote_code(host: ServiceHost) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.OK, ""
 
 
-async def test_the_fault_service_is_listed_but_refuses_every_call_when_off() -> None:
+async def test_the_fault_service_is_listed_but_refuses_every_call_when_off(
+    certs_dir: Path,
+) -> None:
     require_grpcurl()
-    async with serving(fee_service(FakeFeeServicer())) as host:
-        listed = (await grpcurl(local(host), "list")).stdout.split()
-        refused = await ops(host, "ListFaults", {})
+    async with serving(on_mtls(fee_service(FakeFeeServicer()), certs_dir)) as host:
+        operator = identity_flags(certs_dir, "operator")
+        listed = (await grpcurl(local(host), "list", transport=operator)).stdout.split()
+        refused = await ops(host, certs_dir, "ListFaults", {})
 
     assert FAULTS in listed
     assert refused.returncode != 0
@@ -68,13 +106,60 @@ async def test_the_fault_service_is_listed_but_refuses_every_call_when_off() -> 
     assert "OPS_FAULTS_ENABLED=true" in refused.stderr
 
 
+async def test_a_plaintext_port_serves_no_fault_service_not_even_in_reflection() -> None:
+    require_grpcurl()
+    async with serving(fee_service(FakeFeeServicer())) as host:
+        listed = (await grpcurl(local(host), "list")).stdout.split()
+        async with grpc.aio.insecure_channel(local(host)) as channel:
+            stub = ops_pb2_grpc.FaultServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.SetFault(
+                    ops_pb2.SetFaultRequest(fault=ops_pb2.Fault(target=QUOTE_FEE, delay_ms=60_000))
+                )
+
+    assert FAULTS not in listed
+    assert FEE_SERVICE in listed
+    assert refused.value.code() is grpc.StatusCode.UNIMPLEMENTED
+
+
+@pytest.mark.parametrize("listener", [Listener.PLAINTEXT, Listener.TLS])
+def test_fault_injection_on_a_port_without_client_certificates_fails_the_start(
+    certs_dir: Path, listener: Listener
+) -> None:
+    """The gateway's public port (plaintext, or TLS without client certificates) never serves
+    FaultService: asking for faults there is a configuration error, not an open door."""
+    service = fee_service(FakeFeeServicer(), faults=ON)
+    tls = None if listener is Listener.PLAINTEXT else MeshTls("fees", certs_dir)
+    config = dataclasses.replace(service.config, tls=tls, listener=listener)
+
+    with pytest.raises(ConfigError, match=r"^OPS_FAULTS_ENABLED=true needs an mTLS port"):
+        ServiceHost(dataclasses.replace(service, config=config))
+
+
+async def test_an_identity_the_policy_does_not_name_cannot_set_a_fault(
+    faulty: tuple[ServiceHost, FakeFeeServicer], certs_dir: Path
+) -> None:
+    host, _ = faulty
+    tls = ChannelTls(MeshTls("gateway", certs_dir), "fees")
+    fault = ops_pb2.Fault(target=QUOTE_FEE, delay_ms=60_000, percent=100)
+
+    async with grpc.aio.secure_channel(local(host), tls.credentials(), tls.options()) as channel:
+        stub = ops_pb2_grpc.FaultServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.SetFault(ops_pb2.SetFaultRequest(fault=fault), timeout=5)
+    listed = json.loads((await ops(host, certs_dir, "ListFaults", {})).stdout)
+
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert "faults" not in listed
+
+
 async def test_a_bad_fault_is_refused_with_a_field_violation_for_each_bad_field(
-    faulty: tuple[ServiceHost, FakeFeeServicer],
+    faulty: tuple[ServiceHost, FakeFeeServicer], certs_dir: Path
 ) -> None:
     host, _ = faulty
     fault = {"target": "/nope.Service/Nothing", "error_code": "UNAVAILABLED", "percent": 101}
 
-    refused = await ops(host, "SetFault", {"fault": fault})
+    refused = await ops(host, certs_dir, "SetFault", {"fault": fault})
 
     assert "Code: InvalidArgument" in refused.stderr, refused.stderr
     for field in ("fault.target", "fault.error_code", "fault.percent"):
@@ -82,16 +167,16 @@ async def test_a_bad_fault_is_refused_with_a_field_violation_for_each_bad_field(
 
 
 async def test_a_set_fault_fails_the_calls_it_targets_until_it_is_cleared(
-    faulty: tuple[ServiceHost, FakeFeeServicer], spans: InMemorySpanExporter
+    faulty: tuple[ServiceHost, FakeFeeServicer], spans: InMemorySpanExporter, certs_dir: Path
 ) -> None:
     host, servicer = faulty
     fault = {"target": QUOTE_FEE, "error_code": "UNAVAILABLE", "percent": 100}
 
-    set_ = await ops(host, "SetFault", {"fault": fault})
-    listed = json.loads((await ops(host, "ListFaults", {})).stdout)
-    failed = await quote_code(host)
-    cleared = json.loads((await ops(host, "ClearFaults", {})).stdout)
-    after = await quote_code(host)
+    set_ = await ops(host, certs_dir, "SetFault", {"fault": fault})
+    listed = json.loads((await ops(host, certs_dir, "ListFaults", {})).stdout)
+    failed = await quote_code(host, certs_dir)
+    cleared = json.loads((await ops(host, certs_dir, "ClearFaults", {})).stdout)
+    after = await quote_code(host, certs_dir)
 
     assert set_.returncode == 0, set_.stderr
     assert listed["faults"] == [{"target": QUOTE_FEE, "errorCode": "UNAVAILABLE", "percent": 100}]
@@ -108,8 +193,8 @@ async def test_a_set_fault_fails_the_calls_it_targets_until_it_is_cleared(
     assert hit.events[0].name == "fault injected"
 
 
-async def test_faults_set_at_start_with_an_unknown_target_fail_the_start() -> None:
+async def test_faults_set_at_start_with_an_unknown_target_fail_the_start(certs_dir: Path) -> None:
     settings = FaultSettings(enabled=True, initial=(Fault("/nope.Service/Nothing"),))
 
     with pytest.raises(ConfigError, match=r"^OPS_FAULTS: fault\.target: unknown target"):
-        ServiceHost(fee_service(FakeFeeServicer(), faults=settings))
+        ServiceHost(on_mtls(fee_service(FakeFeeServicer(), faults=settings), certs_dir))

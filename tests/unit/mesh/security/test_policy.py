@@ -98,3 +98,20 @@ def test_lint_names_an_unknown_identity_service_and_method(tmp_path: Path) -> No
         "orders: unknown service 'simplebank.accounts.v1.AccountsService' in "
         "'simplebank.accounts.v1.AccountsService/*'",
     ]
+
+
+def test_the_gateway_is_granted_each_method_it_calls_by_name_never_a_whole_service() -> None:
+    granted = Policy.load(DEFAULT_POLICY).allow["gateway"]
+
+    assert not [pattern for pattern in granted if pattern.endswith("/*")]
+    assert {
+        "simplebank.orders.v1.OrderService/PlaceOrder",
+        "simplebank.orders.v1.OrderService/GetOrder",
+        "simplebank.orders.v1.OrderService/ListOrders",
+    } <= granted
+
+
+def test_only_the_operator_may_call_the_fault_service() -> None:
+    policy = Policy.load(DEFAULT_POLICY)
+
+    assert policy.callers_of("/simplebank.ops.v1.FaultService/SetFault") == ["operator"]

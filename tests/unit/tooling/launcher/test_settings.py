@@ -53,11 +53,29 @@ def test_services_reach_nats_over_tls_with_the_certificates_under_the_data_folde
 
 
 def test_without_mesh_tls_nats_and_the_services_speak_plaintext() -> None:
-    plain = settings(MESH_TLS="off")
+    plain = settings(MESH_TLS="off", MESH_TLS_OFF_FOR_BENCHMARK="yes")
 
     assert service_env(plain, "fees")["NATS_URL"] == "nats://127.0.0.1:4222"
     assert service_env(plain, "fees")["MESH_TLS"] == "off"
+    assert service_env(plain, "fees")["MESH_TLS_OFF_FOR_BENCHMARK"] == "yes"
     assert "-c" not in nats_command(plain)
+
+
+def test_mesh_tls_off_alone_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^MESH_TLS=off drops mTLS and authorization: refused"):
+        settings(MESH_TLS="off")
+
+
+def test_fault_injection_is_on_for_the_internal_services_only_and_only_with_mesh_tls() -> None:
+    plain = settings(MESH_TLS="off", MESH_TLS_OFF_FOR_BENCHMARK="yes")
+
+    assert service_env(settings(), "accounts")["OPS_FAULTS_ENABLED"] == "true"
+    assert "OPS_FAULTS_ENABLED" not in service_env(settings(), "gateway")
+    assert "OPS_FAULTS_ENABLED" not in service_env(plain, "accounts")
+
+
+def test_make_run_is_the_demo_its_gateway_takes_the_demo_tokens() -> None:
+    assert service_env(settings(), "gateway")["GATEWAY_DEMO_TOKENS"] == "allow"
 
 
 def test_market_halts_goog_unless_the_caller_says_otherwise() -> None:
