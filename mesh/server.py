@@ -28,6 +28,7 @@ from mesh.faults.service import FaultInterceptor, FaultServicer
 from mesh.faults.settings import FAULTS_VARIABLE
 from mesh.health.port import HealthPort
 from mesh.health.service import Check, HealthReporter
+from mesh.input_check import ControlCharacterInterceptor
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.security.authz import AuthorizationInterceptor
 from mesh.security.tls import add_port
@@ -110,6 +111,8 @@ class ServiceHost:
                 TraceIdHeaderInterceptor(),
                 # Who may call what: before any handler runs, a denial timed and traced too.
                 *([AuthorizationInterceptor(policy)] if policy is not None else []),
+                # No control character in any string of any request reaches a handler.
+                ControlCharacterInterceptor(),
                 *service.interceptors,
                 *faults,
                 DeadlineServerInterceptor(),

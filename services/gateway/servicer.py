@@ -97,8 +97,16 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     ) -> gateway_pb2.ListOrdersResponse:
         customer = self._caller(context)
         with budget(self._deadline):
-            orders = await handlers.list_orders(request.account_id, customer, self._upstreams)
-        return gateway_pb2.ListOrdersResponse(orders=[public_order(o) for o in orders])
+            page = await handlers.list_orders(
+                request.account_id,
+                customer,
+                self._upstreams,
+                request.page_size,
+                request.page_token,
+            )
+        return gateway_pb2.ListOrdersResponse(
+            orders=[public_order(o) for o in page.orders], next_page_token=page.next_page_token
+        )
 
     async def GetPortfolio(
         self,
