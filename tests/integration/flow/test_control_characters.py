@@ -98,7 +98,7 @@ STUBS: dict[str, Callable[[grpc.Channel], object]] = {
 
 def assert_invalid_naming(caught: pytest.ExceptionInfo[grpc.RpcError], field: str) -> None:
     refused = refusal(caught.value)
-    assert (refused.code, refused.fields) == (grpc.StatusCode.INVALID_ARGUMENT, {field})
+    assert (refused.code, refused.fields) == (grpc.StatusCode.INVALID_ARGUMENT, frozenset({field}))
     # What the client reads is the violation, never a database's or a library's text.
     assert caught.value.details() == (
         f"{field}: must not contain control characters (U+0000-U+001F, U+007F)"

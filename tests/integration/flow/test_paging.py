@@ -58,4 +58,7 @@ def test_a_page_token_of_alices_listing_does_not_read_bobs(alice: Customer, bob:
         )
 
     refused = refusal(caught.value)
-    assert (refused.code, refused.fields) == (grpc.StatusCode.INVALID_ARGUMENT, {"page_token"})
+    assert (refused.code, refused.fields) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        frozenset({"page_token"}),
+    )
