@@ -27,7 +27,9 @@ from mesh.faults.service import SERVICE_NAME as FAULT_SERVICE
 from mesh.faults.service import FaultInterceptor, FaultServicer
 from mesh.faults.settings import ENABLED_VARIABLE, FAULTS_VARIABLE
 from mesh.health.port import HealthPort
-from mesh.health.service import Check, HealthReporter
+from mesh.health.service import BoundedHealthServicer, Check, HealthReporter
+from mesh.input_check import ControlCharacterInterceptor
+from mesh.limits import SERVER_OPTIONS
 from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.security.authz import AuthorizationInterceptor
 from mesh.security.tls import Listener, add_port
@@ -122,16 +124,16 @@ class ServiceHost:
                 TraceIdHeaderInterceptor(),
                 # Who may call what: before any handler runs, a denial timed and traced too.
                 *([AuthorizationInterceptor(policy)] if policy is not None else []),
+                # No control character in any string of any request reaches a handler.
+                ControlCharacterInterceptor(),
                 *service.interceptors,
                 *faults,
                 DeadlineServerInterceptor(),
                 DomainErrorInterceptor(),
             ],
-            # gRPC turns SO_REUSEPORT on by default: a second process could bind the same port
-            # silently and answer health checks meant for the first.
-            options=[("grpc.so_reuseport", 0)],
+            options=list(SERVER_OPTIONS),
         )
-        self._health = HealthServicer()
+        self._health: HealthServicer = BoundedHealthServicer()
         upstreams = [c for c in service.components if isinstance(c, Upstream)]
         self._reporter = HealthReporter(
             self._health,

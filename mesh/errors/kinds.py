@@ -23,6 +23,8 @@ class DomainError(Exception):
     """
 
     reason: str = "DOMAIN_ERROR"
+    # False: whoever raised it logs it in its own way (failed logins, counted per interval).
+    logged: bool = True
 
     def __init__(
         self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None

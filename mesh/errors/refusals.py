@@ -39,5 +39,6 @@ class DomainErrorInterceptor(UnaryServerInterceptor):
         try:
             return await behavior(request, context)
         except kinds.DomainError as error:
-            log.info("request refused", extra={"reason": error.reason, "method": method})
+            if error.logged:
+                log.info("request refused", extra={"reason": error.reason, "method": method})
             await abort_with(context, error)

@@ -14,14 +14,17 @@ import grpc
 from grpc_health.v1 import health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
+from mesh.limits import SERVER_OPTIONS
+
 
 class HealthPort:
     """A grpc.aio server of its own, holding only `health`, on a plaintext port."""
 
     def __init__(self, address: str, health: HealthServicer) -> None:
         self._address = address
-        # No SO_REUSEPORT, as on the main port: a second process must not answer for this one.
-        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        # No SO_REUSEPORT, as on the main port: a second process must not answer for this one;
+        # and the same small messages and few streams per connection.
+        self._server = grpc.aio.server(options=list(SERVER_OPTIONS))
         health_pb2_grpc.add_HealthServicer_to_server(health, self._server)
         self.port = 0
 

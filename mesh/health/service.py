@@ -5,16 +5,62 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
+from mesh.errors import kinds
+from mesh.errors.refusals import abort_with
+
 log = logging.getLogger(__name__)
+
+# Watch streams are unauthenticated (probes have no token) and each holds memory for as long as
+# its client keeps it open: at most this many at once per server, the next refused.
+MAX_WATCHES = 100
+WATCH_RETRY_AFTER_SECONDS = 5.0
 
 Check = Callable[[], Awaitable[bool]]
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class BoundedHealthServicer(HealthServicer):  # type: ignore[misc]
+    """grpc.health.v1 with a cap on concurrent Watch streams: beyond `max_watches`, a Watch is
+    refused at once with RESOURCE_EXHAUSTED (reason TOO_MANY_WATCHES) and a RetryInfo delay,
+    so a flood of streams from a caller nobody authenticated cannot grow the process."""
+
+    def __init__(
+        self, max_watches: int = MAX_WATCHES, retry_after_seconds: float = WATCH_RETRY_AFTER_SECONDS
+    ) -> None:
+        super().__init__()
+        self.max_watches = max_watches
+        self.watching = 0
+        self._retry_after = retry_after_seconds
+        self._refused_since_log = 0
+
+    async def Watch(self, request: health_pb2.HealthCheckRequest, context: Any) -> None:
+        if self.watching >= self.max_watches:
+            if self._refused_since_log == 0:
+                log.warning("health watches refused", extra={"limit": self.max_watches})
+            self._refused_since_log += 1
+            await abort_with(
+                context,
+                kinds.ResourceExhausted(
+                    f"too many health watches: at most {self.max_watches} at once",
+                    reason="TOO_MANY_WATCHES",
+                    metadata={"limit": str(self.max_watches)},
+                    retry_after_seconds=self._retry_after,
+                ),
+            )
+        self.watching += 1
+        try:
+            await super().Watch(request, context)
+        finally:
+            self.watching -= 1
+            if self.watching == 0:
+                self._refused_since_log = 0
 
 
 class HealthReporter:

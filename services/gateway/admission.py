@@ -8,12 +8,19 @@ A concurrency limit rather than a rate: it follows what the machine can do witho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mesh.errors import kinds
 from mesh.errors.refusals import abort_with
 from mesh.interceptor import Behavior, UnaryServerInterceptor
 from tracing.metrics import meter
+
+# Calls one customer may have in progress at once: a quarter of the default shared cap (32), so
+# one customer's slow or flooding calls leave the others room, and cannot alone fail enough
+# calls to orders to open the circuit every customer shares.
+PER_CUSTOMER_IN_FLIGHT = 8
 
 # Probes, reflection and operations must get through an overloaded server.
 _ALWAYS_ADMITTED = ("/grpc.health.", "/grpc.reflection.", "/simplebank.ops.")
@@ -48,3 +55,34 @@ class AdmissionInterceptor(UnaryServerInterceptor):
             return await behavior(request, context)
         finally:
             self.in_flight -= 1
+
+
+class CustomerConcurrency:
+    """At most `limit` calls in progress per customer; the next is refused at once with
+    RESOURCE_EXHAUSTED (reason CUSTOMER_OVERLOADED) and a RetryInfo delay, before it reaches
+    any upstream. Taken as soon as the caller is known, before the upstream is called."""
+
+    def __init__(self, limit: int = PER_CUSTOMER_IN_FLIGHT, retry_after_seconds: float = 0.5):
+        self.limit = limit
+        self.in_flight: dict[str, int] = {}
+        self._retry_after = retry_after_seconds
+
+    @contextmanager
+    def hold(self, customer_id: str) -> Iterator[None]:
+        held = self.in_flight.get(customer_id, 0)
+        if held >= self.limit:
+            raise kinds.ResourceExhausted(
+                f"customer {customer_id} has {self.limit} calls in progress, try again later",
+                reason="CUSTOMER_OVERLOADED",
+                metadata={"customer_id": customer_id, "limit": str(self.limit)},
+                retry_after_seconds=self._retry_after,
+            )
+        self.in_flight[customer_id] = held + 1
+        try:
+            yield
+        finally:
+            left = self.in_flight[customer_id] - 1
+            if left:
+                self.in_flight[customer_id] = left
+            else:
+                del self.in_flight[customer_id]

@@ -17,6 +17,7 @@ from mesh.errors.kinds import (
 
 MAX_ORDER_QUANTITY = 1_000_000
 MAX_ID_LENGTH = 64
+MAX_PAGE_TOKEN_LENGTH = 512
 SYMBOL_PATTERN = re.compile(r"[A-Z]{1,5}")
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]+")
 
@@ -103,6 +104,17 @@ def validate_order_id(order_id: str) -> None:
 
 def validate_account_id(account_id: str) -> None:
     _raise_if_any(_id_violation("account_id", account_id))
+
+
+def validate_listing(account_id: str, page_size: int, page_token: str) -> None:
+    """A ListOrders page: the token itself is read (and checked) by orders, which made it."""
+    _raise_if_any(
+        _id_violation("account_id", account_id),
+        FieldViolation("page_size", "must not be negative") if page_size < 0 else None,
+        FieldViolation("page_token", f"must be at most {MAX_PAGE_TOKEN_LENGTH} characters")
+        if len(page_token) > MAX_PAGE_TOKEN_LENGTH
+        else None,
+    )
 
 
 def _parse_token_entry(entry: str) -> tuple[str, Customer]:

@@ -64,13 +64,19 @@ async def get_order(order_id: str, customer: Customer, upstreams: Upstreams) -> 
 
 
 async def list_orders(
-    account_id: str, customer: Customer, upstreams: Upstreams
-) -> list[orders_pb2.Order]:
-    domain.validate_account_id(account_id)
+    account_id: str,
+    customer: Customer,
+    upstreams: Upstreams,
+    page_size: int = 0,
+    page_token: str = "",
+) -> orders_pb2.ListOrdersResponse:
+    """One page of the account's orders, with the token of the next (orders pages them)."""
+    domain.validate_listing(account_id, page_size, page_token)
     domain.authorize(customer, account_id)
-    request = orders_pb2.ListOrdersRequest(account_id=account_id)
-    response = await call("orders", upstreams.orders.ListOrders(request))
-    return list(response.orders)
+    request = orders_pb2.ListOrdersRequest(
+        account_id=account_id, page_size=page_size, page_token=page_token
+    )
+    return await call("orders", upstreams.orders.ListOrders(request))
 
 
 async def get_portfolio(

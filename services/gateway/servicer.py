@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 import grpc
 
 from mesh.calls.deadline import budget
+from mesh.errors.kinds import Unauthenticated
 from services.gateway import handlers
+from services.gateway.admission import CustomerConcurrency
 from services.gateway.domain import Customer
-from services.gateway.rate_limit import RateLimiter
+from services.gateway.rate_limit import FailedLogins, RateLimiter, peer_address
 from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from simplebank.orders.v1 import orders_pb2
 
@@ -46,17 +49,37 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         upstreams: handlers.Upstreams,
         deadline: float,
         limiter: RateLimiter | None = None,
+        concurrency: CustomerConcurrency | None = None,
+        failed_logins: FailedLogins | None = None,
     ) -> None:
         self._tokens = tokens
         self._upstreams = upstreams
         self._deadline = deadline
         self._limiter = limiter or RateLimiter(per_second=0, burst=1)
+        self._concurrency = concurrency or CustomerConcurrency()
+        self._failed_logins = failed_logins or FailedLogins()
 
     def _caller(self, context: grpc.aio.ServicerContext[Any, Any]) -> Customer:
-        """The customer behind the token, within their rate limit."""
-        customer = handlers.caller(self._tokens, _authorization(context))
+        """The customer behind the token, within their rate limit; a peer address that failed
+        to log in too often is refused before its token is even compared."""
+        peer = peer_address(context.peer() or "")
+        try:
+            self._failed_logins.check(peer)
+            customer = handlers.caller(self._tokens, _authorization(context))
+        except Unauthenticated as failure:
+            self._failed_logins.failed(peer)
+            failure.logged = False  # FailedLogins logs a count per peer and interval instead
+            raise
         self._limiter.admit(customer.customer_id)
         return customer
+
+    def _upstream_call(self, customer: Customer) -> contextlib.ExitStack:
+        """The customer's share of the edge (see admission.CustomerConcurrency) and the
+        deadline budget, held while the upstreams are asked."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._concurrency.hold(customer.customer_id))
+        stack.enter_context(budget(self._deadline))
+        return stack
 
     async def PlaceSellOrder(
         self,
@@ -72,7 +95,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
             quantity=request.quantity,
             request_id=request.request_id,
         )
-        with budget(self._deadline):
+        with self._upstream_call(customer):
             order = await handlers.place_sell_order(command, customer, self._upstreams)
         return gateway_pb2.PlaceSellOrderResponse(order=public_order(order))
 
@@ -84,7 +107,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         ],
     ) -> gateway_pb2.GetOrderResponse:
         customer = self._caller(context)
-        with budget(self._deadline):
+        with self._upstream_call(customer):
             order = await handlers.get_order(request.order_id, customer, self._upstreams)
         return gateway_pb2.GetOrderResponse(order=public_order(order))
 
@@ -96,9 +119,17 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         ],
     ) -> gateway_pb2.ListOrdersResponse:
         customer = self._caller(context)
-        with budget(self._deadline):
-            orders = await handlers.list_orders(request.account_id, customer, self._upstreams)
-        return gateway_pb2.ListOrdersResponse(orders=[public_order(o) for o in orders])
+        with self._upstream_call(customer):
+            page = await handlers.list_orders(
+                request.account_id,
+                customer,
+                self._upstreams,
+                request.page_size,
+                request.page_token,
+            )
+        return gateway_pb2.ListOrdersResponse(
+            orders=[public_order(o) for o in page.orders], next_page_token=page.next_page_token
+        )
 
     async def GetPortfolio(
         self,
@@ -108,7 +139,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
         ],
     ) -> gateway_pb2.GetPortfolioResponse:
         customer = self._caller(context)
-        with budget(self._deadline):
+        with self._upstream_call(customer):
             portfolio = await handlers.get_portfolio(request.account_id, customer, self._upstreams)
         return gateway_pb2.GetPortfolioResponse(
             account_id=portfolio.account_id,

@@ -16,7 +16,7 @@ from services.events import (
     OrderPlaced,
     OrderRejected,
 )
-from services.orders import placements, store
+from services.orders import paging, placements, store
 from services.orders.domain import Order, OrderNotFound, check_same_request, order_id_for
 from services.orders.placements import Holdings
 
@@ -68,10 +68,27 @@ async def get_order(order_id: str, database: Database) -> Order:
     return order
 
 
-async def list_orders(account_id: str, database: Database) -> list[Order]:
+@dataclass(frozen=True)
+class OrderPage:
+    orders: list[Order]
+    next_page_token: str  # empty on the last page
+
+
+async def list_orders(
+    account_id: str, database: Database, page_size: int = 0, page_token: str = ""
+) -> OrderPage:
     if not account_id:
         raise InvalidArgument([FieldViolation("account_id", "must not be empty")])
-    return await database.transact(lambda c: store.list_for_account(c, account_id))
+    size = paging.page_size(page_size)
+    after = paging.decode(page_token, account_id)
+    # One more than the page holds: whether it comes tells if there is a next page.
+    found = await database.transact(
+        lambda c: store.list_for_account(c, account_id, limit=size + 1, after=after)
+    )
+    page = found[:size]
+    more = len(found) > size
+    token = paging.encode(store.cursor_after(page[-1])) if more else ""
+    return OrderPage(page, token)
 
 
 # Event handlers run inside the consumer's unit of work, next to its processed-events row.

@@ -74,5 +74,9 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
             orders_pb2.ListOrdersRequest, orders_pb2.ListOrdersResponse
         ],
     ) -> orders_pb2.ListOrdersResponse:
-        orders = await handlers.list_orders(request.account_id, self._database)
-        return orders_pb2.ListOrdersResponse(orders=[to_proto(o) for o in orders])
+        page = await handlers.list_orders(
+            request.account_id, self._database, request.page_size, request.page_token
+        )
+        return orders_pb2.ListOrdersResponse(
+            orders=[to_proto(o) for o in page.orders], next_page_token=page.next_page_token
+        )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from mesh.storage.unit_of_work import Row, UnitOfWork
 from services.orders.domain import Order, OrderStatus, Placement, StatusChange
+from services.orders.paging import Cursor
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -47,12 +48,28 @@ def get(uow: UnitOfWork, order_id: str) -> Order | None:
     return None if row is None else _load(uow, row)
 
 
-def list_for_account(uow: UnitOfWork, account_id: str) -> list[Order]:
-    rows = uow.execute(
-        "SELECT * FROM orders WHERE account_id = ? ORDER BY created_at DESC, order_id",
-        (account_id,),
-    ).fetchall()
+def list_for_account(
+    uow: UnitOfWork, account_id: str, limit: int | None = None, after: Cursor | None = None
+) -> list[Order]:
+    """An account's orders, newest first (ties by order_id): at most `limit` of them, those
+    after the `after` cursor (a keyset: the same query plan on every page, and no order is
+    skipped or repeated when new ones arrive between pages)."""
+    sql = "SELECT * FROM orders WHERE account_id = ?"
+    params: list[object] = [account_id]
+    if after is not None:
+        sql += " AND (created_at < ? OR (created_at = ? AND order_id > ?))"
+        params += [after.created_at, after.created_at, after.order_id]
+    sql += " ORDER BY created_at DESC, order_id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = uow.execute(sql, tuple(params)).fetchall()
     return [_load(uow, row) for row in rows]
+
+
+def cursor_after(order: Order) -> Cursor:
+    """The cursor of the page that ends with this order."""
+    return Cursor(order.account_id, order.created_at.isoformat(), order.order_id)
 
 
 def save(uow: UnitOfWork, order: Order) -> None:

@@ -110,6 +110,17 @@ CASES: list[Case] = [
     ("get order: wrong token", gateway_pb2.GetOrderRequest(order_id="x"), "Bearer nope",
      BAD_TOKEN),
     *account_reads(),
+    ("list orders: negative page size",
+     gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_size=-1), ALICE,
+     invalid("page_size")),
+    ("list orders: not a page token",
+     gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_token="not-a-token"), ALICE,
+     invalid("page_token")),
+    ("list orders: page token too long",
+     gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_token="t" * 513), ALICE,
+     invalid("page_token")),
+    ("get order: NUL in the id", gateway_pb2.GetOrderRequest(order_id="o-\x00"), ALICE,
+     invalid("order_id")),
 ]  # fmt: skip
 
 

@@ -133,3 +133,30 @@ async def test_an_order_and_its_history_round_trip_and_list_newest_first(
         OrderStatus.FILLED,
     ]
     assert [o.order_id for o in listed] == ["o-2", "o-1"]
+
+
+async def test_orders_page_by_keyset_newest_first_ties_by_order_id(
+    location: Path | str,
+) -> None:
+    # Seven orders: pairs share a created_at (ties go by order_id), and one has no microseconds.
+    stamps = [AT, AT, AT + timedelta(microseconds=500), AT + timedelta(seconds=1)] * 2
+    placed = [Order.new(f"o-{n}", "acc-alice", "AAPL", 1, at) for n, at in enumerate(stamps[:7])]
+    async with open_at(location, orders.SCHEMA) as database:
+        for order in [*placed, Order.new("o-bob", "acc-bob", "GOOG", 1, AT)]:
+            await database.transact(functools.partial(save_order, order=order))
+        everything = await database.transact(lambda u: orders.list_for_account(u, "acc-alice"))
+        pages: list[list[str]] = []
+        after = None
+        while True:
+            page = await database.transact(
+                functools.partial(
+                    orders.list_for_account, account_id="acc-alice", limit=3, after=after
+                )
+            )
+            if not page:
+                break
+            pages.append([o.order_id for o in page])
+            after = orders.cursor_after(page[-1])
+
+    assert [o.order_id for o in everything] == ["o-3", "o-2", "o-6", "o-0", "o-1", "o-4", "o-5"]
+    assert pages == [["o-3", "o-2", "o-6"], ["o-0", "o-1", "o-4"], ["o-5"]]

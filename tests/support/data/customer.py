@@ -68,8 +68,16 @@ class Customer:
         return self._call(self.stub.GetOrder, gateway_pb2.GetOrderRequest(order_id=order_id)).order
 
     def orders(self) -> list[gateway_pb2.Order]:
-        request = gateway_pb2.ListOrdersRequest(account_id=self.account_id)
-        return list(self._call(self.stub.ListOrders, request).orders)
+        """Every order of the account, newest first: all the pages."""
+        found: list[gateway_pb2.Order] = []
+        token = ""
+        while True:
+            request = gateway_pb2.ListOrdersRequest(account_id=self.account_id, page_token=token)
+            page = self._call(self.stub.ListOrders, request)
+            found.extend(page.orders)
+            token = page.next_page_token
+            if not token:
+                return found
 
     def portfolio(self) -> gateway_pb2.GetPortfolioResponse:
         request = gateway_pb2.GetPortfolioRequest(account_id=self.account_id)

@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from simplebank.money.v1 import money_pb2 as simplebank_dot_money_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#simplebank/gateway/v1/gateway.proto\x12\x15simplebank.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fsimplebank/money/v1/money.proto\"\xca\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x32\n\x06status\x18\x05 \x01(\x0e\x32\".simplebank.gateway.v1.OrderStatus\x12\'\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12,\n\x08proceeds\x18\x07 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x15PlaceSellOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"E\n\x16PlaceSellOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.simplebank.gateway.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"?\n\x10GetOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.simplebank.gateway.v1.Order\"\'\n\x11ListOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"B\n\x12ListOrdersResponse\x12,\n\x06orders\x18\x01 \x03(\x0b\x32\x1c.simplebank.gateway.v1.Order\")\n\x13GetPortfolioRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\">\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\"\x88\x01\n\x14GetPortfolioResponse\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12(\n\x04\x63\x61sh\x18\x02 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x32\n\tpositions\x18\x03 \x03(\x0b\x32\x1f.simplebank.gateway.v1.Position*\x92\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x02\x12\x17\n\x13ORDER_STATUS_FILLED\x10\x03\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x04\x32\xa8\x03\n\x0eGatewayService\x12m\n\x0ePlaceSellOrder\x12,.simplebank.gateway.v1.PlaceSellOrderRequest\x1a-.simplebank.gateway.v1.PlaceSellOrderResponse\x12[\n\x08GetOrder\x12&.simplebank.gateway.v1.GetOrderRequest\x1a\'.simplebank.gateway.v1.GetOrderResponse\x12\x61\n\nListOrders\x12(.simplebank.gateway.v1.ListOrdersRequest\x1a).simplebank.gateway.v1.ListOrdersResponse\x12g\n\x0cGetPortfolio\x12*.simplebank.gateway.v1.GetPortfolioRequest\x1a+.simplebank.gateway.v1.GetPortfolioResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#simplebank/gateway/v1/gateway.proto\x12\x15simplebank.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fsimplebank/money/v1/money.proto\"\xca\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x32\n\x06status\x18\x05 \x01(\x0e\x32\".simplebank.gateway.v1.OrderStatus\x12\'\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12,\n\x08proceeds\x18\x07 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x15PlaceSellOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"E\n\x16PlaceSellOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.simplebank.gateway.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"?\n\x10GetOrderResponse\x12+\n\x05order\x18\x01 \x01(\x0b\x32\x1c.simplebank.gateway.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x12ListOrdersResponse\x12,\n\x06orders\x18\x01 \x03(\x0b\x32\x1c.simplebank.gateway.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13GetPortfolioRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\">\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x10\n\x08reserved\x18\x03 \x01(\x03\"\x88\x01\n\x14GetPortfolioResponse\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12(\n\x04\x63\x61sh\x18\x02 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x32\n\tpositions\x18\x03 \x03(\x0b\x32\x1f.simplebank.gateway.v1.Position*\x92\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x02\x12\x17\n\x13ORDER_STATUS_FILLED\x10\x03\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x04\x32\xa8\x03\n\x0eGatewayService\x12m\n\x0ePlaceSellOrder\x12,.simplebank.gateway.v1.PlaceSellOrderRequest\x1a-.simplebank.gateway.v1.PlaceSellOrderResponse\x12[\n\x08GetOrder\x12&.simplebank.gateway.v1.GetOrderRequest\x1a\'.simplebank.gateway.v1.GetOrderResponse\x12\x61\n\nListOrders\x12(.simplebank.gateway.v1.ListOrdersRequest\x1a).simplebank.gateway.v1.ListOrdersResponse\x12g\n\x0cGetPortfolio\x12*.simplebank.gateway.v1.GetPortfolioRequest\x1a+.simplebank.gateway.v1.GetPortfolioResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'simplebank.gateway.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATUS']._serialized_start=1089
-  _globals['_ORDERSTATUS']._serialized_end=1235
+  _globals['_ORDERSTATUS']._serialized_start=1153
+  _globals['_ORDERSTATUS']._serialized_end=1299
   _globals['_ORDER']._serialized_start=129
   _globals['_ORDER']._serialized_end=459
   _globals['_PLACESELLORDERREQUEST']._serialized_start=461
@@ -46,15 +46,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETORDERRESPONSE']._serialized_start=668
   _globals['_GETORDERRESPONSE']._serialized_end=731
   _globals['_LISTORDERSREQUEST']._serialized_start=733
-  _globals['_LISTORDERSREQUEST']._serialized_end=772
-  _globals['_LISTORDERSRESPONSE']._serialized_start=774
-  _globals['_LISTORDERSRESPONSE']._serialized_end=840
-  _globals['_GETPORTFOLIOREQUEST']._serialized_start=842
-  _globals['_GETPORTFOLIOREQUEST']._serialized_end=883
-  _globals['_POSITION']._serialized_start=885
-  _globals['_POSITION']._serialized_end=947
-  _globals['_GETPORTFOLIORESPONSE']._serialized_start=950
-  _globals['_GETPORTFOLIORESPONSE']._serialized_end=1086
-  _globals['_GATEWAYSERVICE']._serialized_start=1238
-  _globals['_GATEWAYSERVICE']._serialized_end=1662
+  _globals['_LISTORDERSREQUEST']._serialized_end=811
+  _globals['_LISTORDERSRESPONSE']._serialized_start=813
+  _globals['_LISTORDERSRESPONSE']._serialized_end=904
+  _globals['_GETPORTFOLIOREQUEST']._serialized_start=906
+  _globals['_GETPORTFOLIOREQUEST']._serialized_end=947
+  _globals['_POSITION']._serialized_start=949
+  _globals['_POSITION']._serialized_end=1011
+  _globals['_GETPORTFOLIORESPONSE']._serialized_start=1014
+  _globals['_GETPORTFOLIORESPONSE']._serialized_end=1150
+  _globals['_GATEWAYSERVICE']._serialized_start=1302
+  _globals['_GATEWAYSERVICE']._serialized_end=1726
 # @@protoc_insertion_point(module_scope)

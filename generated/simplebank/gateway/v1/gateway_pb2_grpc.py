@@ -82,7 +82,7 @@ class GatewayServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """Returns the orders of one of the caller's accounts, newest first.
+        """Returns the orders of one of the caller's accounts, newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

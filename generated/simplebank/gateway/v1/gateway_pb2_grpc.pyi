@@ -44,7 +44,7 @@ class GatewayServiceStub:
     GetOrder: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetOrderRequest, _gateway_pb2.GetOrderResponse]
     """Returns one order of the caller's."""
     ListOrders: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.ListOrdersRequest, _gateway_pb2.ListOrdersResponse]
-    """Returns the orders of one of the caller's accounts, newest first."""
+    """Returns the orders of one of the caller's accounts, newest first, a page at a time."""
     GetPortfolio: _grpc.UnaryUnaryMultiCallable[_gateway_pb2.GetPortfolioRequest, _gateway_pb2.GetPortfolioResponse]
     """Returns an account's cash and positions, with the shares reserved by open orders."""
 
@@ -64,7 +64,7 @@ class GatewayServiceAsyncStub(GatewayServiceStub):
     GetOrder: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetOrderRequest, _gateway_pb2.GetOrderResponse]  # type: ignore[assignment]
     """Returns one order of the caller's."""
     ListOrders: _aio.UnaryUnaryMultiCallable[_gateway_pb2.ListOrdersRequest, _gateway_pb2.ListOrdersResponse]  # type: ignore[assignment]
-    """Returns the orders of one of the caller's accounts, newest first."""
+    """Returns the orders of one of the caller's accounts, newest first, a page at a time."""
     GetPortfolio: _aio.UnaryUnaryMultiCallable[_gateway_pb2.GetPortfolioRequest, _gateway_pb2.GetPortfolioResponse]  # type: ignore[assignment]
     """Returns an account's cash and positions, with the shares reserved by open orders."""
 
@@ -99,7 +99,7 @@ class GatewayServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _gateway_pb2.ListOrdersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_gateway_pb2.ListOrdersResponse, _abc.Awaitable[_gateway_pb2.ListOrdersResponse]]:
-        """Returns the orders of one of the caller's accounts, newest first."""
+        """Returns the orders of one of the caller's accounts, newest first, a page at a time."""
 
     @_abc_1.abstractmethod
     def GetPortfolio(

@@ -26,15 +26,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from simplebank.money.v1 import money_pb2 as simplebank_dot_money_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!simplebank/orders/v1/orders.proto\x12\x14simplebank.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fsimplebank/money/v1/money.proto\"w\n\x0cStatusChange\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.simplebank.orders.v1.OrderStatus\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x03 \x01(\t\"\xfe\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.simplebank.orders.v1.OrderStatus\x12\'\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12,\n\x08proceeds\x18\x07 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x07history\x18\x0b \x03(\x0b\x32\".simplebank.orders.v1.StatusChange\"]\n\x11PlaceOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"@\n\x12PlaceOrderResponse\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x1b.simplebank.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\">\n\x10GetOrderResponse\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x1b.simplebank.orders.v1.Order\"\'\n\x11ListOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"A\n\x12ListOrdersResponse\x12+\n\x06orders\x18\x01 \x03(\x0b\x32\x1b.simplebank.orders.v1.Order*\x92\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x02\x12\x17\n\x13ORDER_STATUS_FILLED\x10\x03\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x04\x32\xab\x02\n\x0cOrderService\x12_\n\nPlaceOrder\x12\'.simplebank.orders.v1.PlaceOrderRequest\x1a(.simplebank.orders.v1.PlaceOrderResponse\x12Y\n\x08GetOrder\x12%.simplebank.orders.v1.GetOrderRequest\x1a&.simplebank.orders.v1.GetOrderResponse\x12_\n\nListOrders\x12\'.simplebank.orders.v1.ListOrdersRequest\x1a(.simplebank.orders.v1.ListOrdersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!simplebank/orders/v1/orders.proto\x12\x14simplebank.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fsimplebank/money/v1/money.proto\"w\n\x0cStatusChange\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.simplebank.orders.v1.OrderStatus\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x03 \x01(\t\"\xfe\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\naccount_id\x18\x02 \x01(\t\x12\x0e\n\x06symbol\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.simplebank.orders.v1.OrderStatus\x12\'\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12,\n\x08proceeds\x18\x07 \x01(\x0b\x32\x1a.simplebank.money.v1.Money\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x07history\x18\x0b \x03(\x0b\x32\".simplebank.orders.v1.StatusChange\"]\n\x11PlaceOrderRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"@\n\x12PlaceOrderResponse\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x1b.simplebank.orders.v1.Order\"#\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\">\n\x10GetOrderResponse\x12*\n\x05order\x18\x01 \x01(\x0b\x32\x1b.simplebank.orders.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x12ListOrdersResponse\x12+\n\x06orders\x18\x01 \x03(\x0b\x32\x1b.simplebank.orders.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x92\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14ORDER_STATUS_PENDING\x10\x01\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x02\x12\x17\n\x13ORDER_STATUS_FILLED\x10\x03\x12\x19\n\x15ORDER_STATUS_REJECTED\x10\x04\x32\xab\x02\n\x0cOrderService\x12_\n\nPlaceOrder\x12\'.simplebank.orders.v1.PlaceOrderRequest\x1a(.simplebank.orders.v1.PlaceOrderResponse\x12Y\n\x08GetOrder\x12%.simplebank.orders.v1.GetOrderRequest\x1a&.simplebank.orders.v1.GetOrderResponse\x12_\n\nListOrders\x12\'.simplebank.orders.v1.ListOrdersRequest\x1a(.simplebank.orders.v1.ListOrdersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'simplebank.orders.v1.orders_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATUS']._serialized_start=1002
-  _globals['_ORDERSTATUS']._serialized_end=1148
+  _globals['_ORDERSTATUS']._serialized_start=1066
+  _globals['_ORDERSTATUS']._serialized_end=1212
   _globals['_STATUSCHANGE']._serialized_start=125
   _globals['_STATUSCHANGE']._serialized_end=244
   _globals['_ORDER']._serialized_start=247
@@ -48,9 +48,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETORDERRESPONSE']._serialized_start=829
   _globals['_GETORDERRESPONSE']._serialized_end=891
   _globals['_LISTORDERSREQUEST']._serialized_start=893
-  _globals['_LISTORDERSREQUEST']._serialized_end=932
-  _globals['_LISTORDERSRESPONSE']._serialized_start=934
-  _globals['_LISTORDERSRESPONSE']._serialized_end=999
-  _globals['_ORDERSERVICE']._serialized_start=1151
-  _globals['_ORDERSERVICE']._serialized_end=1450
+  _globals['_LISTORDERSREQUEST']._serialized_end=971
+  _globals['_LISTORDERSRESPONSE']._serialized_start=973
+  _globals['_LISTORDERSRESPONSE']._serialized_end=1063
+  _globals['_ORDERSERVICE']._serialized_start=1215
+  _globals['_ORDERSERVICE']._serialized_end=1514
 # @@protoc_insertion_point(module_scope)

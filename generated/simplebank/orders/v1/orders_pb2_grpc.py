@@ -72,7 +72,7 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """Returns an account's orders, newest first.
+        """Returns an account's orders, newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

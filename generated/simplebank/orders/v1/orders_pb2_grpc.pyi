@@ -40,7 +40,7 @@ class OrderServiceStub:
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.GetOrderResponse]
     """Returns one order with its history. NOT_FOUND if there is no such order."""
     ListOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]
-    """Returns an account's orders, newest first."""
+    """Returns an account's orders, newest first, a page at a time."""
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -54,7 +54,7 @@ class OrderServiceAsyncStub(OrderServiceStub):
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.GetOrderResponse]  # type: ignore[assignment]
     """Returns one order with its history. NOT_FOUND if there is no such order."""
     ListOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]  # type: ignore[assignment]
-    """Returns an account's orders, newest first."""
+    """Returns an account's orders, newest first, a page at a time."""
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """Owns orders and their status history. Internal: called by the gateway."""
@@ -83,6 +83,6 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.ListOrdersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ListOrdersResponse, _abc.Awaitable[_orders_pb2.ListOrdersResponse]]:
-        """Returns an account's orders, newest first."""
+        """Returns an account's orders, newest first, a page at a time."""
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mesh.errors.status import details_of
+from mesh.health.service import MAX_WATCHES
 from mesh.server import ServiceHost
 from tests.support.servers.grpc_servers import (
     FEE_SERVICE,
@@ -108,3 +112,37 @@ async def test_a_check_that_raises_counts_as_failing(
         dependency.error = ConnectionError("database is gone")
 
         await watch.wait_for(NOT_SERVING, FLIP_TIMEOUT_SECONDS, after=first + 1)
+
+
+async def test_watch_streams_beyond_the_cap_are_refused_and_the_others_keep_watching(
+    host: ServiceHost,
+) -> None:
+    # Several connections (channels share one unless told not to): each carries at most
+    # MAX_CONCURRENT_STREAMS streams at once, the rest would wait on the client's side.
+    own_connection = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(local(host), options=own_connection) for _ in range(3)]
+    calls = []
+    try:
+        for n in range(MAX_WATCHES):
+            stub = health_pb2_grpc.HealthStub(channels[n % len(channels)])
+            call = stub.Watch(health_pb2.HealthCheckRequest(service=""))
+            assert (await call.read()).status == SERVING  # open and counted before the next
+            calls.append(call)
+        over = health_pb2_grpc.HealthStub(channels[0]).Watch(health_pb2.HealthCheckRequest())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await asyncio.wait_for(over.read(), 10)
+        calls[0].cancel()
+        await asyncio.sleep(0.2)
+        again = health_pb2_grpc.HealthStub(channels[1]).Watch(health_pb2.HealthCheckRequest())
+        reopened = (await asyncio.wait_for(again.read(), 10)).status
+        again.cancel()
+    finally:
+        for call in calls:
+            call.cancel()
+        for channel in channels:
+            await channel.close(None)
+
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+    found = details_of(refused.value)
+    assert any(isinstance(d, error_details_pb2.RetryInfo) for d in found)
+    assert reopened == SERVING  # a slot freed is a slot for the next watcher

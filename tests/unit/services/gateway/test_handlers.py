@@ -123,7 +123,7 @@ async def test_a_customer_lists_the_orders_of_their_own_account(
     mine = orders.add("o-alice", "acc-alice")
     orders.add("o-bob", "acc-bob")
 
-    assert await handlers.list_orders("acc-alice", ALICE, upstreams) == [mine]
+    assert list((await handlers.list_orders("acc-alice", ALICE, upstreams)).orders) == [mine]
 
 
 async def test_listing_another_customers_orders_is_denied_before_orders_is_asked(
@@ -154,3 +154,27 @@ async def test_another_customers_portfolio_is_denied_before_accounts_is_asked(
         await handlers.get_portfolio("acc-bob", ALICE, upstreams)
 
     assert accounts.requests == []
+
+
+@pytest.mark.parametrize(
+    ("page_size", "page_token", "field"),
+    [(-1, "", "page_size"), (0, "t" * 513, "page_token")],
+)
+async def test_a_bad_page_is_refused_before_orders_is_asked(
+    upstreams: Upstreams, orders: FakeOrders, page_size: int, page_token: str, field: str
+) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await handlers.list_orders("acc-alice", ALICE, upstreams, page_size, page_token)
+
+    assert [v.field for v in refused.value.violations] == [field]
+    assert orders.requests == []
+
+
+async def test_the_page_asked_for_is_passed_to_orders(
+    upstreams: Upstreams, orders: FakeOrders
+) -> None:
+    await handlers.list_orders("acc-alice", ALICE, upstreams, 7, "token")
+
+    assert orders.requests == [
+        orders_pb2.ListOrdersRequest(account_id="acc-alice", page_size=7, page_token="token")
+    ]

@@ -11,9 +11,11 @@ from google.protobuf.descriptor import EnumDescriptor, EnumValueDescriptor
 from google.protobuf.message import Message
 
 from mesh.convert import money, timestamp
-from mesh.errors.kinds import Unauthenticated
+from mesh.errors.kinds import ResourceExhausted, Unauthenticated
+from services.gateway.admission import CustomerConcurrency
 from services.gateway.domain import Customer
 from services.gateway.handlers import Upstreams
+from services.gateway.rate_limit import FailedLogins
 from services.gateway.servicer import GatewayServicer, public_order
 from simplebank.gateway.v1 import gateway_pb2
 from simplebank.orders.v1 import orders_pb2
@@ -38,9 +40,13 @@ class FakeContext:
     """The part of a grpc.aio.ServicerContext the gateway reads: the call's metadata."""
 
     metadata: tuple[tuple[str, str], ...] = ()
+    address: str = "ipv4:127.0.0.1:50000"
 
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self.metadata
+
+    def peer(self) -> str:
+        return self.address
 
 
 def signed_in(authorization: str = "Bearer alice-token") -> FakeContext:
@@ -157,3 +163,36 @@ def test_a_public_order_carries_every_public_field_and_no_history() -> None:
 
     for field in gateway_pb2.Order.DESCRIPTOR.fields:
         assert getattr(public, field.name) == getattr(internal, field.name), field.name
+
+
+async def test_a_peer_that_keeps_failing_to_log_in_is_refused_even_with_a_good_token(
+    upstreams: Upstreams,
+) -> None:
+    logins = FailedLogins(max_failures=2)
+    servicer = GatewayServicer(TOKENS, upstreams, DEADLINE, failed_logins=logins)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated) as failed:
+            await call(servicer, "ListOrders", signed_in("Bearer guess"))
+        assert failed.value.logged is False  # counted by FailedLogins, not a line each
+
+    with pytest.raises(ResourceExhausted) as refused:
+        await call(servicer, "ListOrders", signed_in())
+    elsewhere = FakeContext(signed_in().metadata, address="ipv4:10.1.2.3:4444")
+    listed = await call(servicer, "ListOrders", elsewhere)
+
+    assert refused.value.reason == "TOO_MANY_FAILED_LOGINS"
+    assert isinstance(listed, gateway_pb2.ListOrdersResponse)
+
+
+async def test_a_customer_over_their_share_of_calls_is_refused_before_any_upstream(
+    upstreams: Upstreams, orders: FakeOrders
+) -> None:
+    concurrency = CustomerConcurrency(limit=1)
+    servicer = GatewayServicer(TOKENS, upstreams, DEADLINE, concurrency=concurrency)
+    asked = len(orders.requests)
+
+    with concurrency.hold("alice"), pytest.raises(ResourceExhausted) as refused:
+        await call(servicer, "ListOrders", signed_in())
+
+    assert refused.value.reason == "CUSTOMER_OVERLOADED"
+    assert len(orders.requests) == asked

@@ -26,7 +26,7 @@ from mesh.errors.kinds import (
 )
 from mesh.storage.database import Database
 from services import events
-from services.orders import handlers, store
+from services.orders import handlers, paging, store
 from services.orders.domain import (
     IdempotencyKeyReused,
     Order,
@@ -453,7 +453,7 @@ async def test_an_account_lists_only_its_own_orders(
     second = await place(database, holdings, request_id="req-2")
     await place(database, holdings, account_id="acc-bob")
 
-    listed = await handlers.list_orders("acc-alice", database)
+    listed = (await handlers.list_orders("acc-alice", database)).orders
 
     assert {o.order_id for o in listed} == {first.order_id, second.order_id}
 
@@ -510,3 +510,57 @@ async def test_an_event_for_an_unknown_order_is_a_fault_to_retry(
 ) -> None:
     with pytest.raises(LookupError, match=ORDER_ID):
         await event(database)
+
+
+async def test_orders_are_listed_a_page_at_a_time_until_the_token_runs_out(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    placed = [await place(database, holdings, request_id=f"req-{n}") for n in range(5)]
+
+    pages: list[list[str]] = []
+    token = ""
+    while True:
+        page = await handlers.list_orders("acc-alice", database, page_size=2, page_token=token)
+        pages.append([o.order_id for o in page.orders])
+        token = page.next_page_token
+        if not token:
+            break
+
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert sorted(o for page in pages for o in page) == sorted(o.order_id for o in placed)
+
+
+@pytest.mark.parametrize(
+    ("page_size", "page_token", "field"),
+    [
+        (-1, "", "page_size"),
+        (0, "not-a-token", "page_token"),
+        (0, "%%%", "page_token"),
+        (0, "W10", "page_token"),  # base64 of [], JSON but no cursor
+        (0, "x" * 600, "page_token"),
+    ],
+)
+async def test_a_bad_page_size_or_token_is_invalid_argument_naming_the_field(
+    database: Database, page_size: int, page_token: str, field: str
+) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await handlers.list_orders("acc-alice", database, page_size, page_token)
+
+    assert [v.field for v in refused.value.violations] == [field]
+
+
+async def test_a_page_token_of_another_accounts_listing_is_refused(
+    database: Database, holdings: FakeHoldings
+) -> None:
+    for n in range(2):
+        await place(database, holdings, account_id="acc-bob", request_id=f"req-{n}")
+    bobs = await handlers.list_orders("acc-bob", database, page_size=1)
+
+    with pytest.raises(InvalidArgument) as refused:
+        await handlers.list_orders("acc-alice", database, page_token=bobs.next_page_token)
+
+    assert [v.field for v in refused.value.violations] == ["page_token"]
+
+
+def test_page_size_defaults_to_50_and_is_clamped_at_200() -> None:
+    assert (paging.page_size(0), paging.page_size(7), paging.page_size(10_000)) == (50, 7, 200)
