@@ -6,7 +6,7 @@ from mesh.calls.channels import Upstream
 from mesh.config import Env
 from mesh.server import Service
 from mesh.span_marks import ClientTraceLinkInterceptor
-from services.gateway.admission import AdmissionInterceptor
+from services.gateway.admission import AdmissionInterceptor, CustomerConcurrency
 from services.gateway.config import GatewayConfig
 from services.gateway.handlers import Upstreams
 from services.gateway.rate_limit import RateLimiter
@@ -32,7 +32,11 @@ def build(env: Env) -> Service:
         symbols=ListedSymbols(market_pb2_grpc.MarketServiceStub(market.channel)),
     )
     limiter = RateLimiter(config.rate_per_second, config.rate_burst)
-    servicer = GatewayServicer(config.tokens, upstreams, config.deadline_seconds, limiter)
+    # One customer's share of the edge, so its load cannot starve the others (admission.py).
+    concurrency = CustomerConcurrency(config.max_in_flight_per_customer, config.retry_after_seconds)
+    servicer = GatewayServicer(
+        config.tokens, upstreams, config.deadline_seconds, limiter, concurrency=concurrency
+    )
     return Service(
         config=config.server,
         register=lambda server: gateway_pb2_grpc.add_GatewayServiceServicer_to_server(

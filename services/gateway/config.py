@@ -50,6 +50,7 @@ class GatewayConfig:
     tokens: dict[str, Customer]
     deadline_seconds: float
     max_in_flight: int
+    max_in_flight_per_customer: int
     retry_after_seconds: float
     rate_per_second: float = 50.0  # per customer; 0: no limit
     rate_burst: int = 100
@@ -80,6 +81,9 @@ class GatewayConfig:
             tokens=tokens,
             deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
             max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 32, minimum=1),
+            max_in_flight_per_customer=env.integer(
+                "GATEWAY_MAX_IN_FLIGHT_PER_CUSTOMER", 8, minimum=1
+            ),
             retry_after_seconds=env.number("GATEWAY_RETRY_AFTER_SECONDS", 0.5, minimum=0.0),
             rate_per_second=env.number("GATEWAY_RATE_LIMIT_PER_SECOND", 50.0),
             rate_burst=env.integer("GATEWAY_RATE_LIMIT_BURST", 100, minimum=1),

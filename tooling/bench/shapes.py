@@ -63,6 +63,7 @@ def bench_env(tracing: Tracing, seed_file: Path) -> dict[str, str]:
         "SHUTDOWN_GRACE_SECONDS": "1",
         # One customer sends every order: the per-customer rate limit would measure itself.
         "GATEWAY_RATE_LIMIT_PER_SECOND": "0",
+        "GATEWAY_MAX_IN_FLIGHT_PER_CUSTOMER": "1000",
         **tracing.env,
     }
 
