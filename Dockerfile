@@ -9,10 +9,11 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 COPY requirements.lock /tmp/requirements.lock
-# requirements.lock pins every runtime dependency, transitive ones included: --no-deps keeps
-# pip from resolving anything the lock file does not name. Dev tools are not installed.
+# requirements.lock pins every runtime dependency, transitive ones included, with the sha256 of
+# each of its files: --require-hashes refuses any download that differs, --no-deps keeps pip
+# from resolving anything the lock file does not name. Dev tools are not installed.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-deps --requirement /tmp/requirements.lock
+    && /opt/venv/bin/pip install --require-hashes --no-deps --requirement /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:${PATH} \
