@@ -21,15 +21,16 @@ ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data
-# /data, /certs and the folders under it are owned by the service user, so named volumes
-# mounted there start out writable: compose's `certs` container writes the CA into /certs/ca and
-# each identity's own files into /certs/<identity>, one volume each (compose.yaml).
+# /data, /certs, /ca and the folders under /identities are owned by the service user, so named
+# volumes mounted there start out writable: compose's `certs` container writes the CA into /ca
+# and each identity's own files into /identities/<identity>, one volume each, which that
+# identity's container mounts at /certs (compose.yaml).
 RUN groupadd --system --gid 10001 simplebank \
     && useradd --system --uid 10001 --gid simplebank --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin simplebank \
-    && mkdir -p /data /certs/ca /certs/gateway /certs/orders /certs/accounts /certs/fees \
-       /certs/market /certs/nats /certs/probe \
-    && chown -R simplebank:simplebank /data /certs
+    && mkdir -p /data /certs /ca /identities/gateway /identities/orders /identities/accounts \
+       /identities/fees /identities/market /identities/nats /identities/probe \
+    && chown -R simplebank:simplebank /data /certs /ca /identities
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY generated/ generated/
