@@ -9,10 +9,11 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 COPY requirements.lock /tmp/requirements.lock
-# requirements.lock pins every runtime dependency, transitive ones included: --no-deps keeps
-# pip from resolving anything the lock file does not name. Dev tools are not installed.
+# requirements.lock pins every runtime dependency, transitive ones included, with the sha256 of
+# each of its files: --require-hashes refuses any download that differs, --no-deps keeps pip
+# from resolving anything the lock file does not name. Dev tools are not installed.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-deps --requirement /tmp/requirements.lock
+    && /opt/venv/bin/pip install --require-hashes --no-deps --requirement /tmp/requirements.lock
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:${PATH} \
@@ -20,13 +21,16 @@ ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/data
-# /data and /certs are owned by the service user, so named volumes mounted there start out
-# writable (compose's `certs` container writes the mesh's certificates into /certs).
+# /data, /certs, /ca and the folders under /identities are owned by the service user, so named
+# volumes mounted there start out writable: compose's `certs` container writes the CA into /ca
+# and each identity's own files into /identities/<identity>, one volume each, which that
+# identity's container mounts at /certs (compose.yaml).
 RUN groupadd --system --gid 10001 simplebank \
     && useradd --system --uid 10001 --gid simplebank --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin simplebank \
-    && mkdir /data /certs \
-    && chown simplebank:simplebank /data /certs
+    && mkdir -p /data /certs /ca /identities/gateway /identities/orders /identities/accounts \
+       /identities/fees /identities/market /identities/nats /identities/probe \
+    && chown -R simplebank:simplebank /data /certs /ca /identities
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY generated/ generated/

@@ -155,7 +155,7 @@ venv: $(VENV)/.installed ## Create the virtual environment with pinned dependenc
 $(VENV)/.installed: requirements.lock requirements-dev.lock
 	@echo "[venv] installing pinned Python dependencies into $(VENV)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-dev.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
 	@touch $@
 
 .PHONY: tools-run

@@ -216,8 +216,9 @@ def text_of(dom: str) -> str:
 
 
 async def publish_unreadable_order_created(url: str, certs: Path) -> None:
-    """A message no consumer can read: market dead-letters it at once (sent as the operator)."""
-    async with jetstream.jetstream(url, certs) as (_, js):
+    """A message no consumer can read: market dead-letters it at once. Sent as orders, whose
+    event OrderCreated is: the operator's NATS user may publish no event."""
+    async with jetstream.jetstream(url, certs, "orders") as (_, js):
         await js.publish(
             "simplebank.events.OrderCreated",
             b"\xff\xff not a protobuf",

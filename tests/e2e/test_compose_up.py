@@ -174,6 +174,29 @@ def test_each_service_runs_as_its_user_on_a_read_only_root(
     assert container["State"]["Status"] == "running"
 
 
+# Whose certificate each running container holds (compose.yaml: one volume per identity).
+IDENTITIES = {**{name: name for name in NAMES}, "nats": "nats", "blackbox": "probe"}
+
+
+@pytest.mark.parametrize("name", sorted(IDENTITIES))
+def test_a_container_sees_only_its_own_key_and_certificate_and_the_ca_certificate(
+    project: ComposeProject, name: str
+) -> None:
+    identity = IDENTITIES[name]
+    # `sh` is in every image (the stand-ins have busybox's, with no `ls`); a glob that matches
+    # nothing stays as written, and `.*` may match `.` and `..`.
+    script = 'for f in /certs/* /certs/.*; do echo "${f##*/}"; done'
+    listed = set(project.compose("exec", "-T", name, "sh", "-c", script).split())
+    assert listed - {".", "..", "*", ".*"} == {"ca.crt", f"{identity}.crt", f"{identity}.key"}
+
+
+@pytest.mark.parametrize("name", ["nats", "blackbox"])
+def test_nats_and_the_blackbox_exporter_run_as_the_non_root_user(
+    project: ComposeProject, name: str
+) -> None:
+    assert project.containers()[name]["Config"]["User"] == SERVICE_USER
+
+
 def test_an_order_through_the_published_gateway_fills_and_jaeger_has_its_whole_trace(
     project: ComposeProject,
 ) -> None:

@@ -85,3 +85,33 @@ def test_pre_commit_runs_the_fast_checks_with_the_project_tools() -> None:
     for entry in entries.values():
         tool = entry.split()[0].split("/")[-1]
         assert tool in lint, f"{entry} is not one of make lint's checks"
+
+
+USES = re.compile(r"^\s*-?\s*uses:\s*(\S+)(.*)$", re.MULTILINE)
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^\s+# v\d+\.\d+\.\d+$")
+
+
+def test_every_action_is_pinned_by_a_full_commit_sha_with_its_version_in_a_comment() -> None:
+    uses = USES.findall(WORKFLOW.read_text())
+    assert uses
+    unpinned = [f"{action}{rest}" for action, rest in uses if not PINNED.match(action)]
+    assert not unpinned, f"pinned by a tag or branch, which can move: {unpinned}"
+    unnamed = [action for action, rest in uses if not VERSION_COMMENT.match(rest)]
+    assert not unnamed, f"no `# vX.Y.Z` comment naming the release: {unnamed}"
+
+
+def test_no_job_runs_a_download_that_no_checksum_verifies() -> None:
+    """Binaries come from Go modules (checked against Go's checksum database) or with a pinned
+    sha256 checked before use; the deploy job's kubectl runs with the cluster's credentials."""
+    for job in workflow()["jobs"]:
+        lines = commands(job)
+        downloads = [line for line in lines if re.search(r"\b(curl|wget)\b", line)]
+        for line in downloads:
+            assert any("sha256sum --check" in other for other in lines), f"{job}: {line}"
+
+
+def test_the_deploy_job_uses_the_kubectl_built_from_its_go_module() -> None:
+    deploy = commands("deploy")
+    assert "make tools-k8s" in deploy
+    assert 'echo "$PWD/.tools/bin" >> "$GITHUB_PATH"' in deploy

@@ -1,12 +1,16 @@
 """`make certs`: the mesh's local certificate authority and a short-lived certificate per identity.
 
-    python tooling/cli/certs.py [--dir data/certs] [--force] [--hours 24]
+    python tooling/cli/certs.py [--dir data/certs] [--force] [--hours 24] [--sets DIR]
 
 Writes ca.crt/ca.key and <name>.crt/<name>.key for each service, the `operator` (people with
 grpcurl), the `probe` (health checks) and the NATS server. A service's certificate carries its
 SPIFFE id spiffe://simplebank.local/<service> (what the authorization policy names) and the DNS
 name <service>.simplebank.local (what a caller's TLS handshake checks). Keys are mode 0600.
 Certificates that exist and stay valid for a while longer are kept; --force issues them again.
+
+--sets DIR hands each identity its own file set: for every DIR/<name>/ folder that exists, it
+writes there ca.crt, <name>.crt and <name>.key, and nothing else (compose mounts one volume per
+identity there, and each service mounts only its own; the CA key stays in --dir).
 """
 
 from __future__ import annotations
@@ -196,15 +200,39 @@ def ensure(directory: Path, hours: float = DEFAULT_HOURS, *, force: bool = False
     return issued
 
 
+def hand_out(directory: Path, sets: Path) -> list[str]:
+    """Copy each identity's key and certificate, and the CA certificate, into sets/<name>/ where
+    that folder exists; returns the names handed out. The key is written 0600 as in `directory`."""
+    handed = []
+    for leaf in LEAVES:
+        target = sets / leaf.name
+        if not target.is_dir():
+            continue
+        _write(target / "ca.crt", (directory / "ca.crt").read_bytes(), secret=False)
+        # Key first, then certificate, as issue() does: a reloading server reads a pair.
+        key = (directory / f"{leaf.name}.key").read_bytes()
+        _write(target / f"{leaf.name}.key", key, secret=True)
+        cert = (directory / f"{leaf.name}.crt").read_bytes()
+        _write(target / f"{leaf.name}.crt", cert, secret=False)
+        handed.append(leaf.name)
+    return handed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Create the mesh's CA and certificates.")
     default_dir = Path(os.environ.get("DATA_DIR") or "data") / "certs"
     parser.add_argument("--dir", type=Path, default=default_dir, help=f"(default {default_dir})")
     parser.add_argument("--hours", type=float, default=DEFAULT_HOURS, help="leaf validity")
     parser.add_argument("--force", action="store_true", help="issue everything again, CA too")
+    parser.add_argument(
+        "--sets", type=Path, help="write each identity's own files into SETS/<name>/ if it exists"
+    )
     args = parser.parse_args(argv)
     issued = ensure(args.dir, args.hours, force=args.force)
     print(f"certs in {args.dir}: " + (f"issued {', '.join(issued)}" if issued else "all valid"))
+    if args.sets is not None:
+        handed = hand_out(args.dir, args.sets)
+        print(f"file sets in {args.sets}: {', '.join(handed) or 'none (no folder to fill)'}")
     return 0
 
 

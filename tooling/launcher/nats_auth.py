@@ -3,7 +3,10 @@
 A client's certificate is its login (`verify_and_map`): NATS maps the certificate's subject,
 CN=<service>,O=SimpleBank mesh, to the user of that name, so no password exists to leak or
 rotate. Each service's user may publish only the events it owns (mesh/topology.py) and its own
-dead letters, and read only through its own durable consumers; the operator may do anything.
+dead letters, and read only through its own durable consumers, each created over its own event's
+subject alone. The operator (people, tests) may read: the stream's state and messages, the
+consumers' state, and ephemeral consumers of its own; it may publish no event, create no durable
+consumer, and delete nothing. docs/security.md says why, and how a dead letter is replayed.
 """
 
 from __future__ import annotations
@@ -34,9 +37,12 @@ def service_permissions(service: ServiceInfo) -> dict[str, Any]:
         durable = f"{service.name}-{event}"  # mesh/events/consumer.py names them so
         publish += [
             f"{API}.CONSUMER.INFO.{STREAM}.{durable}",
-            f"{API}.CONSUMER.CREATE.{STREAM}.{durable}",
+            # Only the create subject that names the filter (nats-server 2.9+; nats-py uses it
+            # when the consumer has one filter subject): the server refuses a request whose
+            # filter differs from the subject's, so the durable reads its own event and no
+            # other. CONSUMER.CREATE.<stream>.<durable> without a filter, and the legacy
+            # CONSUMER.DURABLE.CREATE, would let it create its durable over simplebank.>.
             f"{API}.CONSUMER.CREATE.{STREAM}.{durable}.{subject_for(event)}",
-            f"{API}.CONSUMER.DURABLE.CREATE.{STREAM}.{durable}",
             f"{API}.CONSUMER.MSG.NEXT.{STREAM}.{durable}",
             f"$JS.ACK.{STREAM}.{durable}.>",
         ]
@@ -47,13 +53,41 @@ def service_permissions(service: ServiceInfo) -> dict[str, Any]:
     }
 
 
+def operator_permissions() -> dict[str, Any]:
+    """Read, never write: what `make` targets, the runbooks and the tests ask of NATS.
+
+    The stream's state and messages (STREAM.INFO, MSG.GET, DIRECT.GET), the consumers' state
+    (INFO, LIST, NAMES), and ephemeral consumers of its own to read the stream with: a create
+    without a consumer name makes an ephemeral one only (the server refuses a durable name
+    there), delivered to the operator's own inboxes.
+    """
+    publish = [
+        f"{API}.INFO",
+        f"{API}.STREAM.NAMES",
+        f"{API}.STREAM.LIST",
+        f"{API}.STREAM.INFO.{STREAM}",
+        f"{API}.STREAM.MSG.GET.{STREAM}",
+        f"{API}.DIRECT.GET.{STREAM}",
+        f"{API}.DIRECT.GET.{STREAM}.>",
+        f"{API}.CONSUMER.LIST.{STREAM}",
+        f"{API}.CONSUMER.NAMES.{STREAM}",
+        f"{API}.CONSUMER.INFO.{STREAM}.*",
+        f"{API}.CONSUMER.CREATE.{STREAM}",
+        f"$JS.FC.{STREAM}.>",  # an ordered consumer's flow-control replies
+    ]
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {"allow": [f"{inbox_prefix(OPERATOR)}.>"]},
+    }
+
+
 def server_config(certs_dir: Path) -> dict[str, Any]:
     users = [
         {"user": user_name(service.name), "permissions": service_permissions(service)}
         for service in SERVICES
         if service.publishes or service.consumes
     ]
-    users.append({"user": user_name(OPERATOR)})  # people and tests: every subject
+    users.append({"user": user_name(OPERATOR), "permissions": operator_permissions()})
     return {
         "tls": {
             "cert_file": str(certs_dir / f"{NATS_SERVER}.crt"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -229,6 +230,77 @@ def _without_comments(text: str) -> list[str]:
     return [
         line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+# Who holds which identity in compose: each service its own, NATS the server's, the blackbox
+# exporter the probe's.
+IDENTITIES = {**{name: name for name in NAMES}, "nats": "nats", "blackbox": "probe"}
+CERTS_TARGET = "/certs"
+CA_VOLUME = "ca"
+
+
+def certificate_volumes(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The volumes a container mounts at or under /certs."""
+    return [
+        mount
+        for mount in spec.get("volumes", [])
+        if mount["target"] == CERTS_TARGET or mount["target"].startswith(f"{CERTS_TARGET}/")
+    ]
+
+
+@pytest.mark.parametrize("container", sorted(IDENTITIES))
+def test_each_container_mounts_only_its_own_identitys_volume_read_only(container: str) -> None:
+    """One volume per identity: breaking into one container gives that identity, no other."""
+    [mount] = certificate_volumes(compose_services()[container])
+    assert mount["type"] == "volume"
+    assert mount["source"] == f"certs-{IDENTITIES[container]}"
+    assert mount["target"] == CERTS_TARGET
+    assert mount.get("read_only") is True
+
+
+def test_no_two_running_containers_share_a_certificate_volume_and_none_mounts_the_ca() -> None:
+    holders: dict[str, list[str]] = {}
+    for name, spec in compose_services().items():
+        if name == CERTS:
+            continue
+        for mount in spec.get("volumes", []):
+            if mount["type"] == "volume":
+                holders.setdefault(mount["source"], []).append(name)
+    assert CA_VOLUME not in holders, f"the CA key is mounted into {holders.get(CA_VOLUME)}"
+    shared = {
+        volume: names
+        for volume, names in holders.items()
+        if volume.startswith("certs") and len(names) > 1
+    }
+    assert not shared
+
+
+def test_the_certs_container_keeps_the_ca_and_hands_each_identity_its_own_volume() -> None:
+    """tooling/cli/certs.py --sets fills /certs/<identity> where a folder exists; each such folder
+    is a volume, and the image has the folder (owned by its user) for the volume to start so."""
+    certs = compose_services()[CERTS]
+    command = certs["command"]
+    ca_dir = command[command.index("--dir") + 1]
+    sets_dir = command[command.index("--sets") + 1]
+    mounts = {
+        mount["target"]: mount["source"]
+        for mount in certs["volumes"]
+        if mount["source"] == CA_VOLUME or mount["source"].startswith("certs-")
+    }
+    expected = {f"{sets_dir}/{identity}": f"certs-{identity}" for identity in IDENTITIES.values()}
+    assert mounts == {ca_dir: CA_VOLUME, **expected}
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert all(f" {target} " in dockerfile or f" {target}\n" in dockerfile for target in mounts)
+    # Not under a service's /certs: the image's folders there would be copied into its volume.
+    assert not [target for target in mounts if target.startswith(f"{CERTS_TARGET}/")]
+
+
+@pytest.mark.parametrize("name", ["nats", "blackbox"])
+def test_nats_and_the_blackbox_exporter_run_as_a_user_other_than_root(name: str) -> None:
+    user = str(compose_services()[name].get("user", ""))
+    assert user, f"{name} runs as its image's default user (root for nats and the exporter)"
+    assert user.split(":")[0] not in {"0", "root"}
+    assert compose_services()[name].get("cap_drop") == ["ALL"]
 
 
 def test_nats_keeps_jetstream_on_a_named_volume() -> None:

@@ -2,7 +2,8 @@
 
 Each function opens its own short connection, so a synchronous test runs it with asyncio.run.
 A tls:// URL is the mesh's NATS: the test connects as the operator, with the certificates in
-`certs` (the operator's NATS user may do anything).
+`certs`; the operator's NATS user may read, not write (tooling/launcher/nats_auth.py), so a test
+that publishes there names the identity that owns the subject.
 """
 
 from __future__ import annotations
@@ -15,17 +16,26 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
-from mesh.events.bus import STREAM
-from mesh.security.identity import OPERATOR
+from mesh.events.bus import STREAM, inbox_prefix
+from mesh.security.identity import NATS_SERVER, OPERATOR, server_name
 from mesh.security.tls import MeshTls
 
 
 @asynccontextmanager
 async def jetstream(
-    url: str, certs: Path | None = None
+    url: str, certs: Path | None = None, identity: str = OPERATOR
 ) -> AsyncIterator[tuple[Client, JetStreamContext]]:
-    tls = MeshTls(OPERATOR, certs).ssl_context() if certs is not None else None
-    client = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0, tls=tls)
+    """A connection as `identity`: with `certs`, its replies come to the only inboxes its user
+    may read (_INBOX.<identity>.>), and the server must show the NATS certificate."""
+    secure = certs is not None
+    client = await nats.connect(
+        url,
+        connect_timeout=2,
+        max_reconnect_attempts=0,
+        tls=MeshTls(identity, certs).ssl_context() if certs is not None else None,
+        tls_hostname=server_name(NATS_SERVER) if secure else None,
+        inbox_prefix=inbox_prefix(identity) if secure else "_INBOX",
+    )
     try:
         yield client, client.jetstream(timeout=2.0)
     finally:
@@ -45,9 +55,15 @@ async def last_message(url: str, subject: str, certs: Path | None = None) -> api
 
 
 async def publish(
-    url: str, subject: str, payload: bytes, headers: dict[str, str], certs: Path | None = None
+    url: str,
+    subject: str,
+    payload: bytes,
+    headers: dict[str, str],
+    certs: Path | None = None,
+    identity: str = OPERATOR,
 ) -> api.PubAck:
-    async with jetstream(url, certs) as (_, js):
+    """Publish as `identity`: with the mesh's users, the one that owns `subject`."""
+    async with jetstream(url, certs, identity) as (_, js):
         return await js.publish(subject, payload, headers=headers)
 
 

@@ -16,7 +16,6 @@ from nats.js import JetStreamContext
 from mesh.events.bus import STREAM, EventBus
 from mesh.events.consumer import EventConsumer, Subscription
 from mesh.events.outbox import OutboxRelay
-from mesh.security.identity import OPERATOR
 from mesh.security.tls import MeshTls
 from mesh.storage.database import Database
 from tests.support.data.events import (
@@ -36,14 +35,17 @@ from tests.support.servers.nats_cluster import NatsCluster, run_nats_cluster
 pytestmark = pytest.mark.integration
 
 SERVICE = "svc"
+# With the mesh's users the relay publishes as orders (OrderCreated is its event) and the
+# consumer reads as market (market-OrderCreated is its durable): the operator may do neither.
+PUBLISHER, READER = "orders", "market"
 EVENTS = 60
 KILL_AFTER = 20
 TIMEOUT_SECONDS = 60.0
 
 
 @asynccontextmanager
-async def cluster_bus(url: str, tls: MeshTls | None) -> AsyncIterator[EventBus]:
-    bus = EventBus(url, SERVICE if tls is None else OPERATOR, tls)
+async def cluster_bus(url: str, identity: str, tls: MeshTls | None) -> AsyncIterator[EventBus]:
+    bus = EventBus(url, identity, tls)
     await bus.start()
     try:
         await asyncio.wait_for(bus.jetstream(), CONNECT_TIMEOUT_SECONDS * 3)
@@ -83,20 +85,28 @@ async def test_relay_and_consumer_ride_through_a_kill_of_the_stream_leader(
     tmp_path: Path, location: Path | str, secure: bool
 ) -> None:
     certs_dir = mesh_certs(tmp_path) if secure else None
-    tls = None if certs_dir is None else MeshTls(OPERATOR, certs_dir)
+    publisher, reader = (PUBLISHER, READER) if secure else (SERVICE, SERVICE)
+
+    def tls(identity: str) -> MeshTls | None:
+        return None if certs_dir is None else MeshTls(identity, certs_dir)
+
     with run_nats_cluster(tmp_path, certs_dir) as cluster:
-        async with service_database(location) as database, cluster_bus(cluster.url, tls) as bus:
-            await run_through_a_leader_kill(cluster, database, bus)
+        async with (
+            service_database(location) as database,
+            cluster_bus(cluster.url, publisher, tls(publisher)) as bus,
+            cluster_bus(cluster.url, reader, tls(reader)) as reader_bus,
+        ):
+            await run_through_a_leader_kill(cluster, database, bus, reader_bus, reader)
 
 
 async def run_through_a_leader_kill(
-    cluster: NatsCluster, database: Database, bus: EventBus
+    cluster: NatsCluster, database: Database, bus: EventBus, reader_bus: EventBus, reader: str
 ) -> None:
     js = await bus.jetstream()
     info = await js.stream_info(STREAM)
     assert info.config.num_replicas == 3
     consumer = EventConsumer[OrderCreated](
-        SERVICE, Subscription(OrderCreated, record_order), database, bus, CODEC, ack_wait=2.0
+        reader, Subscription(OrderCreated, record_order), database, reader_bus, CODEC, ack_wait=2.0
     )
     relay = OutboxRelay(database, bus, poll_interval=0.05)
     async with running(relay, consumer):

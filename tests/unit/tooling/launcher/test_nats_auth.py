@@ -7,7 +7,12 @@ from pathlib import Path
 
 from mesh.topology import BY_NAME
 from tests.support import REPO_ROOT
-from tooling.launcher.nats_auth import server_config, service_permissions, user_name
+from tooling.launcher.nats_auth import (
+    operator_permissions,
+    server_config,
+    service_permissions,
+    user_name,
+)
 
 
 def test_a_service_may_publish_its_own_events_and_dead_letters_only() -> None:
@@ -45,3 +50,31 @@ def test_the_compose_nats_config_is_the_launchers_for_the_certs_volume() -> None
     committed = json.loads((REPO_ROOT / "config" / "nats" / "mesh.json").read_text())
 
     assert committed == server_config(Path("/certs"))
+
+
+def test_a_service_creates_its_durables_only_on_the_subject_naming_their_filter() -> None:
+    allowed = service_permissions(BY_NAME["accounts"])["publish"]["allow"]
+    creates = [subject for subject in allowed if "CONSUMER." in subject and "CREATE" in subject]
+
+    assert sorted(creates) == sorted(
+        f"$JS.API.CONSUMER.CREATE.SIMPLEBANK.accounts-{event}.simplebank.events.{event}"
+        for event in BY_NAME["accounts"].consumes
+    )
+
+
+def test_the_operator_reads_and_publishes_no_event_nor_ack() -> None:
+    permissions = operator_permissions()
+    allowed = permissions["publish"]["allow"]
+
+    assert not [subject for subject in allowed if subject.startswith(("simplebank.", "$JS.ACK"))]
+    assert not [subject for subject in allowed if "DELETE" in subject or "PURGE" in subject]
+    assert "$JS.API.CONSUMER.CREATE.SIMPLEBANK" in allowed  # ephemeral readers only
+    assert not [
+        subject
+        for subject in allowed
+        if subject.startswith("$JS.API.CONSUMER.CREATE.S")
+        and subject != "$JS.API.CONSUMER.CREATE.SIMPLEBANK"
+    ]
+    assert permissions["subscribe"] == {"allow": ["_INBOX.operator.>"]}
+    users = server_config(Path("/certs"))["authorization"]["users"]
+    assert {"user": user_name("operator"), "permissions": permissions} in users
