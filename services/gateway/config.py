@@ -57,6 +57,8 @@ class GatewayConfig:
 
     @classmethod
     def from_env(cls, env: Env) -> GatewayConfig:
+        """The gateway's settings; outside the demo, refused unless customers' tokens are real
+        and reach it over TLS (its own certificate, or a proxy in front that terminates it)."""
         demo = demo_mode(env)
         # Set but blank is an error, not the demo tokens: credentials must not fail open.
         if env.is_set("GATEWAY_TOKENS") and not env.text("GATEWAY_TOKENS", ""):
@@ -73,8 +75,15 @@ class GatewayConfig:
             raise ConfigError(f"GATEWAY_TOKENS: {error}") from None
         if not demo:
             tokens = checked_tokens(tokens)
+        server = ServerConfig.from_env("gateway", env, public=True)
+        if not demo and server.public_tls is None and not tls_terminated_in_front(env):
+            raise ConfigError(
+                "the public port would take tokens in plaintext: give GATEWAY_TLS_CERT and"
+                f" GATEWAY_TLS_KEY, or {TLS_IN_FRONT_VARIABLE}={TLS_IN_FRONT} where a"
+                " TLS-terminating proxy alone reaches it"
+            )
         return cls(
-            server=ServerConfig.from_env("gateway", env, public=True),
+            server=server,
             orders_addr=env.service_addr("orders"),
             accounts_addr=env.service_addr("accounts"),
             market_addr=env.service_addr("market"),
@@ -88,3 +97,15 @@ class GatewayConfig:
             rate_per_second=env.number("GATEWAY_RATE_LIMIT_PER_SECOND", 50.0),
             rate_burst=env.integer("GATEWAY_RATE_LIMIT_BURST", 100, minimum=1),
         )
+
+
+# Outside the demo a deployment states how customers' tokens are kept off the wire in clear:
+# the gateway's own certificate, or this, when a TLS-terminating proxy alone reaches the port.
+TLS_IN_FRONT_VARIABLE, TLS_IN_FRONT = "GATEWAY_PUBLIC_TLS", "terminated-in-front"
+
+
+def tls_terminated_in_front(env: Env) -> bool:
+    value = env.text(TLS_IN_FRONT_VARIABLE, "")
+    if value not in ("", TLS_IN_FRONT):
+        raise ConfigError(f"{TLS_IN_FRONT_VARIABLE}={value!r}: the one value is {TLS_IN_FRONT}")
+    return value == TLS_IN_FRONT

@@ -77,6 +77,11 @@ def run_gateway_until_it_exits(tmp_path: Path, **env: str) -> subprocess.Complet
             " MESH_TLS_OFF_FOR_BENCHMARK=yes",
         ),
         (
+            {"GATEWAY_TOKENS": REAL_TOKENS},
+            "the public port would take tokens in plaintext: give GATEWAY_TLS_CERT and"
+            " GATEWAY_TLS_KEY, or GATEWAY_PUBLIC_TLS=terminated-in-front",
+        ),
+        (
             {"GATEWAY_TOKENS": REAL_TOKENS, "OPS_FAULTS_ENABLED": "true"},
             "OPS_FAULTS_ENABLED=true needs an mTLS port with the authorization policy",
         ),

@@ -10,6 +10,7 @@ from services.gateway.domain import Customer
 
 DEMO = {"GATEWAY_DEMO_TOKENS": "allow"}
 REAL = "r" * 32
+TLS_IN_FRONT = {"GATEWAY_PUBLIC_TLS": "terminated-in-front"}
 
 
 def config(**environ: str) -> GatewayConfig:
@@ -75,9 +76,19 @@ def test_outside_the_demo_a_short_token_stops_the_gateway_without_echoing_it() -
 
 
 def test_outside_the_demo_long_real_tokens_are_taken() -> None:
-    tokens = deployed(GATEWAY_TOKENS=f"{REAL}=carol:acc-carol").tokens
+    tokens = deployed(GATEWAY_TOKENS=f"{REAL}=carol:acc-carol", **TLS_IN_FRONT).tokens
 
     assert tokens == {REAL: Customer("carol", frozenset({"acc-carol"}))}
+
+
+def test_outside_the_demo_a_plaintext_public_port_stops_the_gateway() -> None:
+    with pytest.raises(ConfigError, match=r"^the public port would take tokens in plaintext"):
+        deployed(GATEWAY_TOKENS=f"{REAL}=carol:acc-carol")
+
+
+def test_tls_in_front_takes_only_its_one_value() -> None:
+    with pytest.raises(ConfigError, match=r"^GATEWAY_PUBLIC_TLS='yes': the one value is"):
+        deployed(GATEWAY_TOKENS=f"{REAL}=carol:acc-carol", GATEWAY_PUBLIC_TLS="yes")
 
 
 def test_demo_mode_takes_only_allow() -> None:
