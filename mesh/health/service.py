@@ -24,6 +24,10 @@ Check = Callable[[], Awaitable[bool]]
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+# What a liveness probe asks for: SERVING while the process answers at all, whatever its
+# dependencies say, so a database or NATS outage makes a replica not ready (the service names and
+# "" follow the required checks) but never gets it restarted; NOT_SERVING once it is stopping.
+LIVENESS = "liveness"
 
 
 class BoundedHealthServicer(HealthServicer):  # type: ignore[misc]
@@ -65,7 +69,7 @@ class BoundedHealthServicer(HealthServicer):  # type: ignore[misc]
 
 class HealthReporter:
     """Sets SERVING or NOT_SERVING for the service (and "") from required checks, and logs a
-    heartbeat with every check's result.
+    heartbeat with every check's result: readiness. `liveness` is SERVING while it runs.
 
     `required` checks decide the status; `informational` ones (a dependency the service can do
     without for a while, such as NATS behind an outbox) only show in the heartbeat. A check that
@@ -130,6 +134,7 @@ class HealthReporter:
         serving = all(results[name] for name in self._required) and not self._stopping
         for name in self._names:
             await self._servicer.set(name, SERVING if serving else NOT_SERVING)
+        await self._servicer.set(LIVENESS, NOT_SERVING if self._stopping else SERVING)
         return serving, results
 
     async def _loop(self) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from mesh.health.service import LIVENESS
 from mesh.security.identity import NATS_SERVER, PROBE
 from mesh.security.tls import MeshTls
 from mesh.topology import BY_NAME, NAMES
@@ -208,8 +209,21 @@ def test_probes_ask_grpc_health_on_the_health_port_the_compose_health_check_asks
     compose_port = int(app_services()[name]["healthcheck"]["test"][-1].rpartition(":")[2])
     spec = container(overlay_name, "Deployment", name)
     assert compose_port == BY_NAME[name].health_port
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe"):
         assert spec[probe] == {**spec[probe], "grpc": {"port": compose_port}}
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+@pytest.mark.parametrize("name", NAMES)
+def test_liveness_asks_whether_the_process_answers_readiness_whether_its_dependencies_do(
+    overlay_name: str, name: str
+) -> None:
+    """A database or NATS outage makes pods not ready, never restarts them: liveness asks for
+    the `liveness` service, SERVING while the process runs (mesh/health/service.py)."""
+    spec = container(overlay_name, "Deployment", name)
+    port = BY_NAME[name].health_port
+    assert spec["livenessProbe"]["grpc"] == {"port": port, "service": LIVENESS}
+    assert spec["readinessProbe"]["grpc"] == {"port": port}  # "": the dependencies' verdict
 
 
 @pytest.mark.parametrize(("kind", "name"), [("StatefulSet", "nats"), ("Deployment", "jaeger")])

@@ -91,6 +91,9 @@ def test_a_postgresql_restart_under_load_fails_calls_unavailable_then_recovers(
         server.stop()
         wait_until(lambda: not mesh.serving("orders"), "orders NOT_SERVING")
         wait_until(lambda: not mesh.serving("accounts"), "accounts NOT_SERVING")
+        # Not ready, yet alive: a liveness probe would not restart them for the database.
+        assert mesh.alive("orders"), "orders failed its liveness probe while PostgreSQL was away"
+        assert mesh.alive("accounts"), "accounts failed its liveness probe"
         ok_while_down = load.ok_count()
         failed_at = len(load.codes)
         wait_until(lambda: len(load.codes) > failed_at + 2, "calls while the database is away")

@@ -17,6 +17,7 @@ import grpc
 import pytest
 
 from mesh.health.check import health_channel, is_serving
+from mesh.health.service import LIVENESS
 from mesh.topology import BY_NAME, NAMES
 from tests.support import REPO_ROOT
 from tests.support.data.customer import Customer
@@ -198,6 +199,11 @@ class Mesh:
         """Whether the process `key` (a service or a replica) answers health with SERVING."""
         with self._health_channel(key) as channel:
             return is_serving(channel, timeout=1.0)
+
+    def alive(self, key: str) -> bool:
+        """Whether the process `key` answers a liveness probe (health's `liveness` service)."""
+        with self._health_channel(key) as channel:
+            return is_serving(channel, LIVENESS, timeout=1.0)
 
     def _health_channel(self, key: str) -> grpc.Channel:
         service = key.split("#")[0]

@@ -6,9 +6,10 @@ import asyncio
 import logging
 
 import pytest
+from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
-from mesh.health.service import HealthReporter
+from mesh.health.service import LIVENESS, NOT_SERVING, SERVING, HealthReporter
 
 
 class Dependency:
@@ -78,3 +79,33 @@ async def test_a_new_reason_and_a_recovery_are_each_logged_once(
         ("WARNING", "health check fails", "no answer within 0.01s"),
         ("INFO", "health check passes again", ""),
     ]
+
+
+async def status_of(servicer: HealthServicer, service: str) -> int:
+    """What a probe asking for `service` is told (grpc.health.v1's Check)."""
+
+    class Probe:
+        async def abort(self, code: object, details: str) -> None:
+            raise AssertionError(f"{service!r} unknown: {details}")
+
+    answer = await servicer.Check(health_pb2.HealthCheckRequest(service=service), Probe())
+    return int(answer.status)
+
+
+async def test_a_failing_dependency_makes_it_not_ready_but_still_alive() -> None:
+    dependency = Dependency()
+    servicer = HealthServicer()
+    health = HealthReporter(servicer, ["svc"], {"postgres": dependency.check}, interval=0.01)
+    await health.refresh()
+    assert await status_of(servicer, "") == SERVING
+    assert await status_of(servicer, LIVENESS) == SERVING
+
+    dependency.up = False
+    await health.refresh()
+
+    assert await status_of(servicer, "") == NOT_SERVING  # readiness: no new calls
+    assert await status_of(servicer, "svc") == NOT_SERVING
+    assert await status_of(servicer, LIVENESS) == SERVING  # liveness: not restarted for it
+
+    await health.stop()
+    assert await status_of(servicer, LIVENESS) == NOT_SERVING
