@@ -28,7 +28,8 @@ def pages(customer: Customer, page_size: int) -> list[list[str]]:
 
 
 def test_pages_hold_every_order_once_newest_first(alice: Customer) -> None:
-    placed = [alice.sell("AAPL", 1) for _ in range(3)]
+    # MSFT: on the shared mesh alice's AAPL is test_sell_order's, which counts her shares.
+    placed = [alice.sell("MSFT", 1) for _ in range(3)]
     for order in placed:
         alice.wait_for_status(order.order_id, FINAL, 10.0)
     everything = [o.order_id for o in alice.orders()]
@@ -43,7 +44,7 @@ def test_pages_hold_every_order_once_newest_first(alice: Customer) -> None:
 
 def test_a_page_token_of_alices_listing_does_not_read_bobs(alice: Customer, bob: Customer) -> None:
     for _ in range(2):
-        alice.sell("AAPL", 1)
+        alice.sell("MSFT", 1)
     first = alice.stub.ListOrders(
         gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_size=1),
         metadata=alice.metadata,
