@@ -69,12 +69,7 @@ class MeshTls:
     def check(self) -> None:
         """Fail at start, naming the file, rather than at the first handshake."""
         self.read()
-        try:
-            ssl.create_default_context().load_cert_chain(self.cert_file, self.key_file)
-        except ssl.SSLError as error:
-            raise OSError(
-                f"{self.cert_file} and {self.key_file} do not make a pair: {error}"
-            ) from None
+        check_pair(self.cert_file, self.key_file)
 
     def server_credentials(self, *, require_client_auth: bool) -> grpc.ServerCredentials:
         files = _ReloadingFiles(self)
@@ -131,19 +126,23 @@ class PublicTls:
         return key, cert, None
 
     def check(self) -> None:
+        """Fail at start, naming the file, rather than at the first handshake."""
         self.read()
-        try:
-            ssl.create_default_context().load_cert_chain(self.cert_file, self.key_file)
-        except ssl.SSLError as error:
-            raise OSError(
-                f"{self.cert_file} and {self.key_file} do not make a pair: {error}"
-            ) from None
+        check_pair(self.cert_file, self.key_file)
 
     def server_credentials(self, *, require_client_auth: bool) -> grpc.ServerCredentials:
         files = _ReloadingFiles(self)
         return grpc.dynamic_ssl_server_credentials(
             files.current, files.fetch, require_client_authentication=False
         )
+
+
+def check_pair(cert_file: Path, key_file: Path) -> None:
+    """OSError naming both files unless the certificate and the key belong together."""
+    try:
+        ssl.create_default_context().load_cert_chain(cert_file, key_file)
+    except ssl.SSLError as error:
+        raise OSError(f"{cert_file} and {key_file} do not make a pair: {error}") from None
 
 
 def add_port(
