@@ -72,8 +72,8 @@ def test_a_grpc_probe_on_the_mtls_port_is_refused_by_the_consistency_check(tmp_p
     overlay = broken_copy(
         tmp_path,
         FEES,
-        "livenessProbe:\n            grpc: {port: 9474}",
-        "livenessProbe:\n            grpc: {port: 50054}",
+        "livenessProbe:\n            grpc: {port: 9474, service: liveness}",
+        "livenessProbe:\n            grpc: {port: 50054, service: liveness}",
     )
     run = run_check(overlay)
     assert run.returncode == 1
