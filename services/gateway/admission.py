@@ -15,12 +15,8 @@ from typing import Any
 from mesh.errors import kinds
 from mesh.errors.refusals import abort_with
 from mesh.interceptor import Behavior, UnaryServerInterceptor
+from services.gateway.config import PER_CUSTOMER_IN_FLIGHT
 from tracing.metrics import meter
-
-# Calls one customer may have in progress at once: a quarter of the default shared cap (32), so
-# one customer's slow or flooding calls leave the others room, and cannot alone fail enough
-# calls to orders to open the circuit every customer shares.
-PER_CUSTOMER_IN_FLIGHT = 8
 
 # Probes, reflection and operations must get through an overloaded server.
 _ALWAYS_ADMITTED = ("/grpc.health.", "/grpc.reflection.", "/simplebank.ops.")

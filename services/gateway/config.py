@@ -41,6 +41,12 @@ def checked_tokens(tokens: dict[str, Customer]) -> dict[str, Customer]:
     return tokens
 
 
+# Calls one customer may have in progress at once (admission.CustomerConcurrency): a quarter of
+# the default shared cap (32), so one customer's slow or flooding calls leave the others room,
+# and cannot alone fail enough calls to orders to open the circuit every customer shares.
+PER_CUSTOMER_IN_FLIGHT = 8
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     server: ServerConfig
@@ -91,7 +97,7 @@ class GatewayConfig:
             deadline_seconds=env.number("GATEWAY_DEADLINE_SECONDS", 2.0, minimum=0.01),
             max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 32, minimum=1),
             max_in_flight_per_customer=env.integer(
-                "GATEWAY_MAX_IN_FLIGHT_PER_CUSTOMER", 8, minimum=1
+                "GATEWAY_MAX_IN_FLIGHT_PER_CUSTOMER", PER_CUSTOMER_IN_FLIGHT, minimum=1
             ),
             retry_after_seconds=env.number("GATEWAY_RETRY_AFTER_SECONDS", 0.5, minimum=0.0),
             rate_per_second=env.number("GATEWAY_RATE_LIMIT_PER_SECOND", 50.0),
