@@ -25,6 +25,9 @@ from opentelemetry.propagators.textmap import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+# Reads a caller's `traceparent` for the link, on every public call: made once.
+_W3C = TraceContextTextMapPropagator()
+
 
 class SendOnlyPropagator(TextMapPropagator):
     """Injects as `inner` does; extracts nothing (a call's context starts empty)."""
@@ -63,7 +66,7 @@ def start_own_traces() -> None:
 def link_client_context(metadata: Iterable[tuple[str, str | bytes]]) -> None:
     """Link the current span to the trace the caller's `traceparent` names, if it names one."""
     carrier = {key: value for key, value in metadata if isinstance(value, str)}
-    context = TraceContextTextMapPropagator().extract(carrier)
+    context = _W3C.extract(carrier)
     client = trace.get_current_span(context).get_span_context()
     if client.is_valid:
         trace.get_current_span().add_link(client, {"simplebank.link": "client trace"})
