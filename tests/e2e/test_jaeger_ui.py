@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.e2e
 # Where the README and the docs show them: renewed by a run with SIMPLEBANK_UPDATE_SCREENSHOTS=1
 # (a plain `make test` leaves the checkout as it was; its screenshots stay in results/browser/).
 DOCS = REPO_ROOT / "docs"
+STABLE_READS = 10
 
 
 def publish(screenshot: Path) -> None:
@@ -62,6 +64,14 @@ def order_trace(mesh: LaunchedMesh) -> OrderTrace:
     )
     assert trace.services() == FIVE_SERVICES, trace
     assert not trace.failed(), trace  # a filled order: what the docs' screenshots show
+    # A whole trace can still gain spans for a moment (each service exports its batch twice a
+    # second): the pages are compared with it once its span count has held for a second.
+    for _ in range(STABLE_READS):
+        time.sleep(1.0)
+        again = wait_for_trace(mesh.jaeger_url, trace_id, lambda t: True, timeout=0)
+        if len(again.spans) == len(trace.spans):
+            break
+        trace = again
     return OrderTrace(trace_id, trace)
 
 
