@@ -39,7 +39,10 @@ class Engine(Protocol):
     def open(self, schema: str) -> None: ...
 
     def run(
-        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        abandoned: threading.Event | None = None,
+        read_only: bool = False,
     ) -> tuple[T, list[object]]: ...
 
     def leads(self, role: str) -> bool: ...
@@ -112,18 +115,28 @@ class Database:
                 listener(events)
         return result
 
+    async def read(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run `work`, which only reads, on one snapshot: all its statements see the same
+        commits (a portfolio's cash and its positions from the same moment), and it waits for
+        no writer's lock. Writing inside it is an error on PostgreSQL."""
+        abandoned = None if self._executor is None else threading.Event()
+        result, _ = await self._run(
+            lambda: self._engine.run(work, abandoned, read_only=True), abandoned
+        )
+        return result
+
     async def leads(self, role: str) -> bool:
         """Whether this replica is the one that does `role` (such as relaying the outbox)."""
         return await self._run(lambda: self._engine.leads(role))
 
     def retries(self, error: Exception) -> bool:
         """Whether `error`, raised inside work, makes the backend run the work again (a
-        PostgreSQL serialization conflict) rather than fail it."""
+        PostgreSQL deadlock broken by aborting this side) rather than fail it."""
         return self._engine.retries(error)
 
     async def ping(self) -> bool:
         """Health check: the database answers a query."""
-        return await self.transact(lambda c: c.execute("SELECT 1").fetchone() is not None)
+        return await self.read(lambda c: c.execute("SELECT 1").fetchone() is not None)
 
     async def _run(self, call: Callable[[], T], abandoned: threading.Event | None = None) -> T:
         if self._executor is None:

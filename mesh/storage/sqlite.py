@@ -77,10 +77,14 @@ class SqliteEngine:
             self._checkpointer.start()
 
     def run(
-        self, work: Callable[[UnitOfWork], T], abandoned: threading.Event | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        abandoned: threading.Event | None = None,
+        read_only: bool = False,
     ) -> tuple[T, list[object]]:
         """Run `work` in one transaction; on the loop, so no caller is cancelled halfway and
-        `abandoned` never applies."""
+        `abandoned` never applies. One transaction at a time is already one snapshot, so a
+        read (`read_only`) runs the same way."""
         connection = self._connection
         if connection is None:
             raise RuntimeError(f"database {self._path} is not open")

@@ -70,11 +70,19 @@ class UnitOfWork:
     the database tells the relay after the commit (`Database.on_events_committed`). The SQL is
     the same on SQLite and PostgreSQL (`?` placeholders, `ON CONFLICT`); the backend's
     connection translates what little differs.
+
+    A read-modify-write locks what it is about to change first (`lock`): on PostgreSQL, where
+    replicas write at once under READ COMMITTED, that is `SELECT ... FOR UPDATE`, and a second
+    writer of the same row waits for the first to commit, then reads what it wrote. SQLite's
+    BEGIN IMMEDIATE already gives one writer the whole file, so there the lock adds nothing.
     """
 
-    def __init__(self, connection: Statements, recorder: EventRecorder) -> None:
+    def __init__(
+        self, connection: Statements, recorder: EventRecorder, row_locks: bool = False
+    ) -> None:
         self._connection = connection
         self._recorder = recorder
+        self._lock_clause = " FOR UPDATE" if row_locks else ""
         self.events: list[object] = []
 
     @property
@@ -87,6 +95,11 @@ class UnitOfWork:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         return self._connection.executemany(sql, rows)
+
+    def lock(self, select: str, parameters: Sequence[Any] = ()) -> Cursor:
+        """Run a SELECT that locks the rows it finds until this transaction ends: another
+        transaction that locks or changes them waits, then sees this one's commit."""
+        return self._connection.execute(select + self._lock_clause, parameters)
 
     def add_event(self, event_id: str, event: object) -> None:
         """Store an event in this transaction; the relay publishes it once this commits.

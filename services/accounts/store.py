@@ -57,14 +57,17 @@ CREATE TABLE IF NOT EXISTS ledger (
 
 def seed_if_empty(uow: UnitOfWork, accounts: Iterable[Account] = ()) -> None:
     """Seed a new database (the demo accounts unless told otherwise); opening balances go
-    through the ledger like all cash."""
+    through the ledger like all cash. Replicas starting together seed each account once: the
+    second insert waits for the first's commit, then adds nothing."""
     if uow.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
         return
     for account in list(accounts) or demo_accounts():
-        uow.execute(
-            "INSERT INTO accounts VALUES (?, ?, ?)",
+        opened = uow.execute(
+            "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING",
             (account.account_id, account.customer_id, account.cash),
         )
+        if opened.rowcount != 1:
+            continue
         save_positions(uow, account)
         add_entries(
             uow,
@@ -79,10 +82,14 @@ def seed_if_empty(uow: UnitOfWork, accounts: Iterable[Account] = ()) -> None:
         )
 
 
-def get_account(uow: UnitOfWork, account_id: str) -> Account | None:
-    row = uow.execute(
-        "SELECT account_id, customer_id, cash FROM accounts WHERE account_id = ?", (account_id,)
-    ).fetchone()
+def get_account(uow: UnitOfWork, account_id: str, lock: bool = False) -> Account | None:
+    """The account with its positions; `lock`: locked first, for a change to it.
+
+    Every change to an account's cash, positions or reservations is made under its row's lock
+    (reserve, release, settle, fees), so what is read after the lock stays true until commit.
+    """
+    select = "SELECT account_id, customer_id, cash FROM accounts WHERE account_id = ?"
+    row = (uow.lock if lock else uow.execute)(select, (account_id,)).fetchone()
     if row is None:
         return None
     positions = {
@@ -151,12 +158,28 @@ def get_attempt(uow: UnitOfWork, attempt_id: str) -> AttemptState | None:
     return None if row is None else AttemptState(row["state"])
 
 
-def save_attempt(uow: UnitOfWork, attempt_id: str, order_id: str, state: AttemptState) -> None:
-    uow.execute(
-        "INSERT INTO reserve_attempts VALUES (?, ?, ?)"
-        " ON CONFLICT (attempt_id) DO UPDATE SET state = excluded.state",
+def claim_attempt(uow: UnitOfWork, attempt_id: str, order_id: str, state: AttemptState) -> bool:
+    """Record an attempt in `state` if it is not recorded yet; False if it was (then it is as
+    it was). A reserve and a release of one attempt meet here: the second waits on the first's
+    uncommitted row, then finds it."""
+    inserted = uow.execute(
+        "INSERT INTO reserve_attempts VALUES (?, ?, ?) ON CONFLICT (attempt_id) DO NOTHING",
         (attempt_id, order_id, state.value),
     )
+    return inserted.rowcount == 1
+
+
+def give_up_attempt(uow: UnitOfWork, attempt_id: str) -> bool:
+    """Mark an attempt that holds shares RELEASED; False if it did not hold them."""
+    updated = uow.execute(
+        "UPDATE reserve_attempts SET state = ? WHERE attempt_id = ? AND state = ?",
+        (AttemptState.RELEASED.value, attempt_id, AttemptState.HOLDS.value),
+    )
+    return updated.rowcount == 1
+
+
+def forget_attempt(uow: UnitOfWork, attempt_id: str) -> None:
+    uow.execute("DELETE FROM reserve_attempts WHERE attempt_id = ?", (attempt_id,))
 
 
 def add_entries(uow: UnitOfWork, entries: Iterable[LedgerEntry]) -> None:

@@ -19,7 +19,7 @@ def quote_fee(notional: int, schedule: FeeSchedule) -> int:
 
 
 def charge_placed_order(event: OrderPlaced, uow: UnitOfWork, schedule: FeeSchedule) -> None:
-    fee = store.get_or_new(uow, event.order_id, event.account_id)
+    fee = store.locked(uow, event.order_id, event.account_id)
     if domain.charge(fee, schedule.fee_for(event.notional)):
         uow.add_event(
             f"{event.order_id}/FeeCharged", FeeCharged(fee.order_id, fee.account_id, fee.amount)
@@ -28,7 +28,7 @@ def charge_placed_order(event: OrderPlaced, uow: UnitOfWork, schedule: FeeSchedu
 
 
 def refund_rejected_order(event: OrderRejected, uow: UnitOfWork) -> None:
-    fee = store.get_or_new(uow, event.order_id, event.account_id)
+    fee = store.locked(uow, event.order_id, event.account_id)
     refunded = domain.refund(fee)
     if refunded:
         uow.add_event(

@@ -15,13 +15,21 @@ CREATE TABLE IF NOT EXISTS order_fees (
 """
 
 
-def get_or_new(uow: UnitOfWork, order_id: str, account_id: str) -> OrderFee:
-    row = uow.execute(
+def locked(uow: UnitOfWork, order_id: str, account_id: str) -> OrderFee:
+    """The order's fee (NONE if nothing happened to it yet), locked for a change.
+
+    Its row is made first if it is new, so a charge and a refund of one order handled at once
+    (two replicas) queue on that row instead of both starting from "no fee" and the second
+    overwriting the first.
+    """
+    uow.execute(
+        "INSERT INTO order_fees VALUES (?, ?, 0, ?) ON CONFLICT (order_id) DO NOTHING",
+        (order_id, account_id, FeeState.NONE.value),
+    )
+    row = uow.lock(
         "SELECT order_id, account_id, amount, state FROM order_fees WHERE order_id = ?",
         (order_id,),
     ).fetchone()
-    if row is None:
-        return OrderFee(order_id, account_id)
     return OrderFee(row["order_id"], row["account_id"], row["amount"], FeeState(row["state"]))
 
 

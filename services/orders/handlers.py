@@ -62,7 +62,7 @@ async def place_order(cmd: PlaceOrder, database: Database, holdings: Holdings) -
 async def get_order(order_id: str, database: Database) -> Order:
     if not order_id:
         raise InvalidArgument([FieldViolation("order_id", "must not be empty")])
-    order = await database.transact(lambda c: store.get(c, order_id))
+    order = await database.read(lambda c: store.get(c, order_id))
     if order is None:
         raise OrderNotFound(order_id)
     return order
@@ -82,7 +82,7 @@ async def list_orders(
     size = paging.page_size(page_size)
     after = paging.decode(page_token, account_id)
     # One more than the page holds: whether it comes tells if there is a next page.
-    found = await database.transact(
+    found = await database.read(
         lambda c: store.list_for_account(c, account_id, limit=size + 1, after=after)
     )
     page = found[:size]
@@ -95,7 +95,7 @@ async def list_orders(
 
 
 def _update(uow: UnitOfWork, order_id: str, change: Callable[[Order], bool]) -> None:
-    order = store.get(uow, order_id)
+    order = store.get(uow, order_id, lock=True)
     if order is None:
         # orders stores every order before its OrderCreated leaves, so this is a real fault:
         # raising makes the consumer retry and, in the end, dead-letter the event.

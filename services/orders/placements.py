@@ -87,11 +87,19 @@ async def begin(order_id: str, database: Database, holdings: Releaser) -> Order 
 
 def _record(placement: Placement, uow: UnitOfWork) -> Order | Placement | None:
     """The stored order; or `placement`, now recorded; or the other attempt in its way (None
-    if that one has just ended)."""
+    if that one has just ended).
+
+    The placement is recorded before the order is looked for: an attempt storing the order
+    deletes its placement in the same commit, so an insert that got past it sees that order in
+    the next statement, and the placement just recorded goes again (nothing to place).
+    """
+    began = store.begin_placement(uow, placement)
     stored = store.get(uow, placement.order_id)
     if stored is not None:
+        if began:
+            store.drop_placement(uow, placement)
         return stored
-    if store.begin_placement(uow, placement):
+    if began:
         return placement
     return store.get_placement(uow, placement.order_id)
 

@@ -43,8 +43,11 @@ CREATE TABLE IF NOT EXISTS placements (
 """
 
 
-def get(uow: UnitOfWork, order_id: str) -> Order | None:
-    row = uow.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+def get(uow: UnitOfWork, order_id: str, lock: bool = False) -> Order | None:
+    """The order with its history; `lock`: its row locked first, for a change to it (events
+    of one order handled at once by two replicas then apply one after the other)."""
+    select = "SELECT * FROM orders WHERE order_id = ?"
+    row = (uow.lock if lock else uow.execute)(select, (order_id,)).fetchone()
     return None if row is None else _load(uow, row)
 
 

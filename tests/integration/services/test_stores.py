@@ -70,16 +70,16 @@ async def test_a_reservation_and_its_positions_round_trip(accounts_db: Database)
     assert await accounts_db.transact(lambda u: accounts.get_reservation(u, "o-2")) is None
 
 
-async def test_a_fee_is_new_until_saved_then_read_back(location: Path | str) -> None:
+async def test_a_fee_is_none_until_saved_then_read_back_locked(location: Path | str) -> None:
     async with open_at(location, fees.SCHEMA) as database:
-        new = await database.transact(lambda u: fees.get_or_new(u, "o-1", "acc-alice"))
+        new = await database.transact(lambda u: fees.locked(u, "o-1", "acc-alice"))
         await database.transact(
             lambda u: fees.save(u, OrderFee("o-1", "acc-alice", 290, FeeState.CHARGED))
         )
         await database.transact(
             lambda u: fees.save(u, OrderFee("o-1", "acc-alice", 0, FeeState.REFUNDED))
         )
-        stored = await database.transact(lambda u: fees.get_or_new(u, "o-1", "acc-alice"))
+        stored = await database.transact(lambda u: fees.locked(u, "o-1", "acc-alice"))
 
     assert new == OrderFee("o-1", "acc-alice")
     assert stored == OrderFee("o-1", "acc-alice", 0, FeeState.REFUNDED)

@@ -45,7 +45,7 @@ async def rejected(database: Database) -> None:
 
 
 async def fee_of_order(database: Database) -> OrderFee:
-    return await database.transact(lambda c: store.get_or_new(c, "o-1", "acc-alice"))
+    return await database.transact(lambda c: store.locked(c, "o-1", "acc-alice"))
 
 
 async def test_a_placed_order_is_charged_its_fee_with_one_fee_charged_event(
