@@ -16,6 +16,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from psycopg.pq.abc import PGconn
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class CommitListener:
     nobody listened. Runs until cancelled; a lost connection is made again every
     RECONNECT_SECONDS.
 
-    psycopg's AsyncConnection waits for notifications on the event loop itself (a socket
-    reader, no thread), and cancelling the task is all it takes to stop it.
+    It waits on the event loop itself (psycopg's AsyncConnection, its socket as a reader: no
+    thread, no polling), and cancelling the task is all it takes to stop it.
     """
 
     def __init__(
@@ -90,5 +91,28 @@ class CommitListener:
                 log.info("hearing commits again", extra={"channel": self._channel})
             self._lost = False
             self._heard()
-            async for _ in connection.notifies():
-                self._heard()
+            await self._hear(connection.pgconn)
+
+    async def _hear(self, pgconn: PGconn) -> None:
+        """Call `heard()` for what arrives on the connection, until it fails.
+
+        Not psycopg's `notifies()`: its wait wakes every 0.1 s to look for an interrupt, ten
+        loop rounds a second per listener. The connection's socket on the loop's selector
+        wakes it only when the server sends something (libpq then reads it without blocking),
+        or closes the connection (reading then fails: OperationalError).
+        """
+        loop, socket = asyncio.get_running_loop(), pgconn.socket
+        readable = asyncio.Event()
+        loop.add_reader(socket, readable.set)
+        try:
+            while True:
+                await readable.wait()
+                readable.clear()
+                pgconn.consume_input()
+                notified = False
+                while pgconn.notifies() is not None:
+                    notified = True
+                if notified:
+                    self._heard()
+        finally:
+            loop.remove_reader(socket)
