@@ -15,7 +15,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,14 +76,16 @@ def own_trees(pids: Mapping[str, int]) -> dict[str, list[int]]:
     return {name: tree(pid) for name, pid in pids.items()}
 
 
-def measure(pids: Mapping[str, int], seconds: float) -> dict[str, float]:
+def measure(
+    pids: Mapping[str, int], seconds: float, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, float]:
     """CPU seconds each process (with its own children) used over the next `seconds`.
 
     Counted per process, so a child that started meanwhile (a new PostgreSQL backend) counts
     all of its time, and one that ended takes its time with it.
     """
     before = {pid: cpu.cpu_seconds(pid) for tree in own_trees(pids).values() for pid in tree}
-    time.sleep(seconds)
+    sleep(seconds)
     return {
         name: sum(cpu.cpu_seconds(pid) - before.get(pid, 0.0) for pid in tree)
         for name, tree in own_trees(pids).items()
