@@ -245,7 +245,10 @@ _deadlines: weakref.WeakKeyDictionary[Database, Deadlines] = weakref.WeakKeyDict
 
 
 def deadlines_of(database: Database) -> Deadlines:
-    return _deadlines.setdefault(database, Deadlines())
+    deadlines = _deadlines.get(database)
+    if deadlines is None:
+        deadlines = _deadlines[database] = Deadlines()
+    return deadlines
 
 
 class PlacementSweeper(BackgroundLoop):
