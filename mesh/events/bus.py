@@ -57,6 +57,7 @@ class EventBus:
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
         self._connecting: asyncio.Task[None] | None = None
+        self._reconnected = asyncio.Event()  # replaced by a new one at each reconnection
 
     async def _connect(self) -> None:
         async def on_disconnect() -> None:
@@ -64,6 +65,8 @@ class EventBus:
 
         async def on_reconnect() -> None:
             log.info("nats reconnected", extra={"url": self._url})
+            self._reconnected.set()
+            self._reconnected = asyncio.Event()
 
         async def on_error(error: Exception) -> None:
             log.debug("nats connection error", extra={"error": str(error)})
@@ -131,6 +134,11 @@ class EventBus:
         await self._ready.wait()
         assert self._js is not None
         return self._js
+
+    async def reconnected(self) -> None:
+        """Wait until the connection is next made again, after the server it had went away:
+        a pull request waiting on that server is gone with it (mesh.events.consumer)."""
+        await self._reconnected.wait()
 
     async def publish(self, subject: str, payload: bytes, headers: Mapping[str, str]) -> None:
         """Publish and wait for JetStream's acknowledgement; raises if it does not come."""

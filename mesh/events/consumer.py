@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from nats.aio.msg import Msg
-from nats.js import api
+from nats.js import JetStreamContext, api
 from nats.js.errors import FetchTimeoutError
 from opentelemetry import trace
 from opentelemetry.trace import Span
@@ -27,6 +27,12 @@ from tracing.messaging import start_consumer_span
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
+
+# How long one pull request waits on the server for a message. A message is handed over as
+# soon as it arrives, so this only sets how often an idle consumer asks again (once per expiry)
+# and how late a consumer notices that the pull it waits on is gone without its connection
+# dropping (a cluster's consumer leader lost; a dropped connection is noticed at once).
+FETCH_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         ack_wait: float = 5.0,
         max_deliveries: int = 5,
         batch: int = 32,
+        fetch_seconds: float = FETCH_SECONDS,
     ) -> None:
         super().__init__()
         self.service = service
@@ -105,6 +112,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         self._ack_wait = ack_wait
         self._max_deliveries = max_deliveries
         self._batch = batch
+        self._fetch_seconds = fetch_seconds
         self._metrics = ConsumerMetrics(self.durable, subscription.name, self.subject)
         # Faults on this consumer's subject, handed over by the ServiceHost when they are on.
         self.faults: FaultBook | None = None
@@ -258,17 +266,36 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         )
         while True:
             try:
-                messages = await subscription.fetch(self._batch, timeout=1.0)
+                messages = await self._fetch(subscription)
             except (FetchTimeoutError, TimeoutError):
-                self._metrics.lag(0)  # nothing was waiting for a whole second
+                self._metrics.lag(0)  # nothing was waiting for a whole pull
                 continue
             except Exception as error:
                 log.warning("fetch failed", extra={"consumer": self.durable, "error": repr(error)})
                 await asyncio.sleep(0.5)
                 continue
-            if messages:
-                self._metrics.lag(messages[-1].metadata.num_pending or 0)
+            if not messages:
+                continue  # the connection was made again: pull anew
+            self._metrics.lag(messages[-1].metadata.num_pending or 0)
             await self.process_batch(messages)
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The messages waiting, as soon as there is one; TimeoutError after `fetch_seconds`
+        with none. Empty if the connection was made again meanwhile: the pull request waited
+        on the server the connection left.
+
+        nats-py 2.16's fetch could ask the server for idle heartbeats, but never acts on their
+        absence, so a lost server is noticed by the connection instead. The fetch runs as a
+        task of its own, so cancelling this consumer never lands inside it.
+        """
+        fetch = asyncio.ensure_future(subscription.fetch(self._batch, self._fetch_seconds))
+        reconnected = asyncio.ensure_future(self._bus.reconnected())
+        try:
+            await asyncio.wait((fetch, reconnected), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            fetch.cancel()  # a no-op once it is done
+            reconnected.cancel()
+        return fetch.result() if fetch.done() and not fetch.cancelled() else []
 
     async def run(self) -> None:
         while True:

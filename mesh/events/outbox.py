@@ -19,6 +19,16 @@ from tracing.messaging import capture_context, producer_span
 log = logging.getLogger(__name__)
 
 RELAY_ROLE = "outbox-relay"
+# Commits wake the relay (its own process's at once, other replicas' by NOTIFY on PostgreSQL);
+# the poll only catches what a wake-up missed, such as a notification sent while the listener
+# was reconnecting. 5 s bounds that rare delay while costing an idle relay three small queries
+# per poll (leadership, the batch, the metric).
+SAFETY_POLL_SECONDS = 5.0
+# How often a replica that does not lead asks for the lead again. The leader's lock goes with its
+# session, so when it stops or dies another replica leads within this (and relays at once).
+TAKEOVER_SECONDS = 2.0
+# After a failure (NATS or the database away), the first pause; it doubles up to 5 s.
+FIRST_BACKOFF_SECONDS = 0.5
 
 
 class Outbox:
@@ -52,7 +62,8 @@ class OutboxRelay(BackgroundLoop):
 
     A crash between the publish and the delete publishes the event again on restart; JetStream
     drops that copy by its Nats-Msg-Id, and consumers ignore any that gets through. The
-    database wakes the relay after every commit that added events; the poll is the fallback.
+    database wakes the relay after every commit that added events, any replica's
+    (`Database.hear_events_committed`); a slow poll is the fallback, so an idle relay is idle.
 
     With several replicas on PostgreSQL, only the leader relays (`Database.leads`: a session
     advisory lock; the others wait and take over when its session ends). One publisher reading
@@ -63,22 +74,34 @@ class OutboxRelay(BackgroundLoop):
     nothing depends on their relative order. Rows are deleted by their own seq, never "up to"
     one, so an earlier seq that commits late is never deleted unpublished. While leadership
     changes hands two replicas may briefly both publish: the Nats-Msg-Id drops the copies.
+    A replica that does not lead ignores wake-ups and asks for the lead every `takeover`
+    seconds: the leader relays what it would have.
     """
 
     task_name = "outbox-relay"
 
     def __init__(
-        self, database: Database, bus: EventBus, poll_interval: float = 0.5, batch: int = 100
+        self,
+        database: Database,
+        bus: EventBus,
+        poll_interval: float = SAFETY_POLL_SECONDS,
+        batch: int = 100,
+        takeover: float = TAKEOVER_SECONDS,
     ) -> None:
         super().__init__()
         self._database = database
         self._bus = bus
         self._poll_interval = poll_interval
+        self._takeover = takeover
         self._batch = batch
         self._wake = asyncio.Event()
         self._metrics = OutboxMetrics()
         self._measured_at = float("-inf")
-        database.on_events_committed(lambda _events: self._wake.set())
+        database.on_events_committed(lambda _events: self.wake())
+
+    def wake(self) -> None:
+        """Something was committed to the outbox: look now rather than at the next poll."""
+        self._wake.set()
 
     async def _next_batch(self) -> list[Row]:
         return await self._database.transact(
@@ -107,8 +130,12 @@ class OutboxRelay(BackgroundLoop):
         transaction instead of one per event: a crash in between only publishes them again.
         A replica that does not lead publishes nothing.
         """
+        return await self._relay_if_leading() or 0
+
+    async def _relay_if_leading(self) -> int | None:
+        """What relay_once does; None if this replica does not lead."""
         if not await self._database.leads(RELAY_ROLE):
-            return 0
+            return None
         published: list[int] = []
         try:
             for row in await self._next_batch():
@@ -137,18 +164,27 @@ class OutboxRelay(BackgroundLoop):
         self._metrics.waiting(count, 0.0 if oldest is None else max(time.time() - oldest, 0.0))
 
     async def run(self) -> None:
-        backoff = self._poll_interval
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._database.hear_events_committed(self.wake), name="commits")
+            await self._relay_until_cancelled()
+
+    async def _relay_until_cancelled(self) -> None:
+        first_backoff = min(self._poll_interval, FIRST_BACKOFF_SECONDS)
+        backoff = first_backoff
         while True:
             await self._measure()
+            # Cleared before reading: a commit from here on wakes the wait below at once.
+            self._wake.clear()
             try:
-                published = await self.relay_once()
-                backoff = self._poll_interval
+                published = await self._relay_if_leading()
+                backoff = first_backoff
             except Exception as error:
                 log.warning("outbox relay waiting for NATS", extra={"error": repr(error)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if published < self._batch:
-                self._wake.clear()
+            if published is None:
+                await asyncio.sleep(self._takeover)
+            elif published < self._batch:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)

@@ -30,10 +30,9 @@ class Backbone:
     ) -> None:
         self.database = Database(config.database, schema, Outbox(codec))
         self.bus = EventBus(config.nats_url, name, config.nats_tls)
-        # On PostgreSQL the leading replica also relays what the others commit, which only
-        # its poll tells it of; a poll there is one cheap query.
-        poll = 0.05 if config.database_url else 0.5
-        relay = [OutboxRelay(self.database, self.bus, poll)] if codec.publishes else []
+        # Woken by commits, every replica's (on PostgreSQL the leading replica also relays
+        # what the others commit: NOTIFY tells it), so its poll is only a slow safety net.
+        relay = [OutboxRelay(self.database, self.bus)] if codec.publishes else []
         consumers = [
             EventConsumer(name, s, self.database, self.bus, codec, ack_wait=config.ack_wait)
             for s in subscriptions

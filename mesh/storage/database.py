@@ -77,6 +77,7 @@ class Database:
         else:
             self._engine = SqliteEngine(location, recorder)
         self._schema = schema
+        self._url = str(location) if is_postgres(location) else None
         self._executor = (
             None
             if self._engine.on_event_loop
@@ -87,6 +88,22 @@ class Database:
     def on_events_committed(self, listener: Callable[[Sequence[object]], None]) -> None:
         """Call `listener(events)` on the event loop after every commit that added events."""
         self._listeners.append(listener)
+
+    async def hear_events_committed(self, heard: Callable[[], None]) -> None:
+        """Call `heard()` on the event loop after commits that added events, other processes'
+        too, until cancelled.
+
+        On PostgreSQL other replicas write to the same outbox: their commits are heard through
+        LISTEN/NOTIFY (mesh.storage.notify), on a connection of its own that is made again
+        after the server restarts. On SQLite one process owns the file, so
+        `on_events_committed` hears every commit already and there is nothing more to hear.
+        """
+        if self._url is None:
+            await asyncio.get_running_loop().create_future()  # until cancelled
+            return
+        from mesh.storage.notify import OUTBOX_CHANNEL, CommitListener  # psycopg: see __init__
+
+        await CommitListener(self._url, OUTBOX_CHANNEL, heard).run()
 
     async def start(self) -> None:
         await self._run(lambda: self._engine.open(self._schema))

@@ -37,6 +37,7 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mesh.storage.notify import OUTBOX_NOTIFY
 from mesh.storage.unit_of_work import DatabaseUnavailable, EventRecorder, UnitOfWork
 from tracing.metrics import meter
 
@@ -210,7 +211,8 @@ class PostgresEngine:
         try:
             with psycopg.connect(self._url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as setup:
                 setup.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("schema"),))
-                setup.execute(schema + CHASSIS_SCHEMA)
+                # The outbox's trigger tells other replicas' relays of its commits.
+                setup.execute(schema + CHASSIS_SCHEMA + OUTBOX_NOTIFY)
         except psycopg.OperationalError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise ConnectionError(

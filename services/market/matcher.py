@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -16,9 +17,22 @@ from tracing.messaging import continued_span, mark_failed
 log = logging.getLogger(__name__)
 
 
+# The longest the matcher sleeps: an order booked by another replica (whose own matcher died)
+# is executed at most this late.
+MAX_SLEEP_SECONDS = 5.0
+# After a failed read (the database away), the next try.
+RETRY_SECONDS = 1.0
+
+
 class Matcher(BackgroundLoop):
-    """Polls the book for due orders. Orders live in SQLite, not in memory, so a restart
-    executes whatever was booked before it."""
+    """Reads the book for due orders when the earliest falls due. Orders live in the database,
+    not in memory, so a restart executes whatever was booked before it.
+
+    With nothing open it sleeps until a commit of this process adds events (booking an order
+    does) or `max_sleep` has passed, so an idle market reads the book once per `max_sleep`.
+    With orders open it wakes when the earliest falls due: a booking made meanwhile is due
+    later, since every order gets the same delay.
+    """
 
     task_name = "matcher"
 
@@ -26,12 +40,19 @@ class Matcher(BackgroundLoop):
         self,
         database: Database,
         exchange: Exchange,
-        max_sleep: float = 0.1,
+        max_sleep: float = MAX_SLEEP_SECONDS,
     ) -> None:
         super().__init__()
         self._database = database
         self._exchange = exchange
         self._max_sleep = max_sleep
+        self._booked = asyncio.Event()
+        self._nothing_open = False
+        database.on_events_committed(lambda _events: self._committed())
+
+    def _committed(self) -> None:
+        if self._nothing_open:
+            self._booked.set()
 
     async def execute_due(self) -> tuple[int, float | None]:
         """Execute what is due; returns how many, and when the next booked order falls due.
@@ -61,10 +82,16 @@ class Matcher(BackgroundLoop):
 
     async def run(self) -> None:
         while True:
+            self._booked.clear()  # before reading: a booking from here on wakes the wait
+            self._nothing_open = True
             try:
                 _, next_at = await self.execute_due()
+                self._nothing_open = next_at is None
             except Exception:
                 log.exception("matching failed; retrying")
-                next_at = None
+                next_at = time.time() + RETRY_SECONDS
             wait = self._max_sleep if next_at is None else next_at - time.time()
-            await asyncio.sleep(min(max(wait, 0.005), self._max_sleep))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._booked.wait(), timeout=min(max(wait, 0.005), self._max_sleep)
+                )

@@ -14,10 +14,13 @@ sweeper does it for attempts nobody is left to end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import math
 import time
 import uuid
+import weakref
 from typing import Protocol
 
 from mesh.background import BackgroundLoop
@@ -36,7 +39,12 @@ log = logging.getLogger(__name__)
 # deadline gets what is left of it. The grace covers the save's commit after the deadline.
 UNBOUNDED_SECONDS = 30.0
 GRACE_SECONDS = 2.0
-SWEEP_SECONDS = 1.0
+# The sweeper looks when the earliest placement it knows of falls due, and at least this often:
+# a placement begun by another replica that then died is given back at most this late.
+LONGEST_SWEEP_SECONDS = 5.0
+# While a due placement cannot be given back yet (accounts or the database away), it tries again
+# this often.
+RETRY_SWEEP_SECONDS = 1.0
 
 # Pauses while another attempt at the same request (a client retrying at once) is under way.
 FIRST_WAIT_SECONDS, LONGEST_WAIT_SECONDS = 0.02, 0.2
@@ -73,7 +81,10 @@ async def begin(order_id: str, database: Database, holdings: Releaser) -> Order 
     while True:
         placement = new_placement(order_id)
         found = await database.transact(functools.partial(_record, placement))
-        if found is placement or isinstance(found, Order):
+        if found is placement:
+            deadlines_of(database).announce(placement.give_back_after)
+            return found
+        if isinstance(found, Order):
             return found
         if found is None:
             continue  # the other attempt ended just now: look again
@@ -182,6 +193,7 @@ async def _end_quietly(
             extra={"order_id": placement.order_id, "attempt_id": placement.attempt_id},
             exc_info=True,
         )
+        deadlines_of(database).announce(time.time())
 
 
 def new_placement(order_id: str) -> Placement:
@@ -203,39 +215,106 @@ async def give_back(placement: Placement, database: Database, holdings: Releaser
     )
 
 
+class Deadlines:
+    """When the sweeper of one database must look next, as the placements begun in this process
+    tell it: it sleeps until the earliest instead of polling, woken sooner by a placement due
+    before then (or left for it to end). Other processes' placements it finds in the table."""
+
+    def __init__(self) -> None:
+        self._due = math.inf
+        self._changed = asyncio.Event()
+
+    def announce(self, due: float) -> None:
+        """A placement must be looked at by `due` (time.time()) unless its handler ends it."""
+        if due < self._due:
+            self._due = due
+            self._changed.set()
+
+    @property
+    def next_due(self) -> float:
+        """The earliest time announced since the sweeper last read the table (inf: none)."""
+        return self._due
+
+    def forget(self) -> None:
+        """The sweeper is about to read the table: what was announced so far it will see."""
+        self._due = math.inf
+
+    async def sleep_until(self, due: float) -> None:
+        """Sleep until `due`, or an earlier time announced meanwhile."""
+        self.announce(due)
+        while (left := self._due - time.time()) > 0:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
+
+
+# The sweeper and the placements of one database meet here; a Database is one service's.
+_deadlines: weakref.WeakKeyDictionary[Database, Deadlines] = weakref.WeakKeyDictionary()
+
+
+def deadlines_of(database: Database) -> Deadlines:
+    deadlines = _deadlines.get(database)
+    if deadlines is None:
+        deadlines = _deadlines[database] = Deadlines()
+    return deadlines
+
+
 class PlacementSweeper(BackgroundLoop):
     """Gives back the placements that are abandoned or overdue: those whose own handler could
-    not (accounts or the database away at the time) or died (a replica killed mid-call)."""
+    not (accounts or the database away at the time) or died (a replica killed mid-call).
+
+    It runs at the pace of the deadlines it guards: once for each placement that falls due
+    while still recorded, at least every LONGEST_SWEEP_SECONDS, every RETRY_SWEEP_SECONDS
+    while one it found due could not be given back yet; idle, it reads one query per bound.
+    """
 
     task_name = "placement sweeper"
 
     def __init__(
-        self, database: Database, holdings: Releaser, interval: float = SWEEP_SECONDS
+        self,
+        database: Database,
+        holdings: Releaser,
+        longest: float = LONGEST_SWEEP_SECONDS,
+        retry: float = RETRY_SWEEP_SECONDS,
     ) -> None:
         super().__init__()
         self._database = database
         self._holdings = holdings
-        self._interval = interval
+        self._longest = longest
+        self._retry = retry
+        self._deadlines = deadlines_of(database)
 
     async def sweep(self) -> int:
         """Give back every due placement; returns how many were due."""
+        due, _ = await self._sweep()
+        return due
+
+    async def _sweep(self) -> tuple[int, float]:
+        """How many placements were due, and when (time.time()) to sweep next."""
+        self._deadlines.forget()
         now = time.time()
-        due = await self._database.transact(lambda uow: store.due_placements(uow, now))
+        horizon = now + self._longest
+        soon = await self._database.transact(lambda uow: store.due_placements(uow, horizon))
+        due = [placement for placement in soon if placement.due(now)]
+        later = [placement.give_back_after for placement in soon if not placement.due(now)]
+        failed = False
         for placement in due:
             try:
                 await give_back(placement, self._database, self._holdings)
             except Exception:
+                failed = True
                 log.warning(
                     "could not give back the shares of an abandoned placement yet; will retry",
                     extra={"order_id": placement.order_id},
                     exc_info=True,
                 )
-        return len(due)
+        return len(due), min([horizon, *later, *([now + self._retry] if failed else [])])
 
     async def run(self) -> None:
         while True:
             try:
-                await self.sweep()
+                _, next_sweep = await self._sweep()
             except Exception:
                 log.exception("sweeping placements failed; retrying")
-            await asyncio.sleep(self._interval)
+                next_sweep = time.time() + self._retry
+            await self._deadlines.sleep_until(next_sweep)
