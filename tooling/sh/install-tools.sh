@@ -238,7 +238,10 @@ k8s_node_tools() {
   link k8s-pause "$pause"
   # shellcheck disable=SC2086
   debian_packages "elsewhere use a real cluster: kind, minikube" $K8S_NODE_PACKAGES
-  for name in containerd ctr runc; do link "$name" "$(command -v "$name")"; done
+  # The system's own (make puts .tools/bin first on PATH: never link a link to itself).
+  for name in containerd ctr runc; do
+    link "$name" "$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$name")"
+  done
 }
 
 
