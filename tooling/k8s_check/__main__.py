@@ -134,6 +134,12 @@ def check_on_real_node(overlay: Path) -> None:
     identities = certificate_identities(manifests)
     with real_node(NODE_LOG) as node:
         say(f"real node: up ({time.monotonic() - started:.0f} s), kubelet, containerd, kube-router")
+        existing = node.kubectl.get("namespaces", f"--field-selector=metadata.name={namespace}")
+        if existing:
+            raise CheckFailed(
+                f"namespace {namespace} exists on the running cluster: the check would replace "
+                f"and then delete it (kubectl delete namespace {namespace}, or make k8s-down)"
+            )
         try:
             create_namespaces(node.kubectl, manifests)
             create_certificate_secrets(node.kubectl, namespace, identities)
