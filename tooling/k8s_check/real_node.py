@@ -89,7 +89,11 @@ def real_node(log: Path) -> Iterator[Node]:
         raise CheckFailed("the real node needs root (network namespace, containerd, kubelet)")
     ours = not NETNS_PATH.exists()
     if ours:
-        _script("up.sh", log, UP_SECONDS)
+        try:
+            _script("up.sh", log, UP_SECONDS)
+        except (CheckFailed, subprocess.TimeoutExpired):
+            _script("down.sh", log, 180)  # up.sh stops what it started, unless it was killed
+            raise
     kubeconfig = state_dir() / "pki" / "admin.kubeconfig"
     try:
         yield Node(Kubectl(kubeconfig, tuple(in_netns())), state_dir() / "volumes")

@@ -29,6 +29,8 @@ if [ -e "/run/netns/$netns" ]; then
 fi
 started_at=$SECONDS
 mkdir -p "$state"/{pki,logs,etc,cni,volumes} "$run"/{pids,containerd}
+# A start that fails halfway stops what it started: nothing is left for make k8s-down to find.
+trap 'code=$?; [ $code = 0 ] || { say "failed: stopping what was started"; "$(dirname "$0")/down.sh"; }; exit $code' EXIT
 
 # start NAME COMMAND...: a daemon in the namespace, its pid (nsenter execs it) and log recorded.
 start() {
