@@ -39,6 +39,8 @@ FILL_SECONDS = 60
 # Service's name has no address until its pod is Ready, and a new one when the pod is replaced:
 # a caller that resolved too early fails until it resolves again.
 REPLACED_SECONDS = 60
+# Longer than a failing liveness probe takes to restart a container (3 failures, 10 s apart).
+LIVENESS_SECONDS = 35
 PROTOS = REPO_ROOT / "protos"
 
 
@@ -218,7 +220,7 @@ def nats_outage_restarts_nothing(node: Node) -> None:
     node.kubectl.run("wait", "--for=delete", "pod/nats-0", "-n", NAMESPACE, "--timeout=60s")
     try:
         order_id, _ = place_order(node, "no-nats")
-        time.sleep(15)  # longer than a failing liveness probe would take (3 x 10 s is 30 s)
+        time.sleep(LIVENESS_SECONDS)
         during = restarts(node)
     finally:
         node.kubectl.run("scale", "statefulset/nats", "-n", NAMESPACE, "--replicas=1")
@@ -262,7 +264,7 @@ def database_outage_unreadies(node: Node, service: str = "accounts") -> None:
     with database_held(_database(node, service)):
         eventually(f"{service} not Ready with its database held", 60,
                    lambda: True if not ready(pod(node, service)) else None)  # fmt: skip
-        time.sleep(35)  # past the liveness probe's 3 failures x 10 s
+        time.sleep(LIVENESS_SECONDS)
         during = pod(node, service)
         if ready(during):
             raise CheckFailed(f"{service} turned Ready again with its database still held")

@@ -26,7 +26,7 @@ NETNS_PATH = Path("/run/netns") / NETNS
 RUN = Path(os.environ.get("SIMPLEBANK_K8S_RUN", "/run/simplebank-k8s"))
 UP_SECONDS = 900  # the first run builds the project image and imports it
 # What only the cluster puts in iptables: kube-proxy's and kube-router's chains, the pod range.
-CLUSTER_RULES = ("KUBE-", "KUBE-ROUTER", "10.244.", "cni0")
+CLUSTER_RULES = ("KUBE-", "10.244.", "cni0")
 
 
 def state_dir() -> Path:
