@@ -71,7 +71,7 @@ docker-stop: ## Stop the Docker engine `make up` started (never one it found run
 	@tooling/sh/docker-engine.sh stop
 
 .PHONY: k8s-up
-k8s-up: venv tools-k8s ## A one-node Kubernetes cluster with real pods, in its own network namespace (as root)
+k8s-up: venv tools-run tools-k8s ## A one-node Kubernetes cluster with real pods, in its own network namespace (as root)
 	@tooling/k8s_node/up.sh
 
 .PHONY: k8s-down
@@ -79,7 +79,7 @@ k8s-down: ## Stop make k8s-up's cluster: no process, mount, namespace or rule le
 	@tooling/k8s_node/down.sh
 
 .PHONY: k8s-check
-k8s-check: venv tools-k8s ## The local overlay on a real node (orders, policies, probes), production's on kwok's zones
+k8s-check: venv tools-run tools-k8s ## The local overlay on a real node (orders, policies, probes), production's on kwok's zones
 	$(PY) -m tooling.k8s_check
 
 ##@ Change it

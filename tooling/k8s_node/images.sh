@@ -57,6 +57,8 @@ from_engine() {
       local variable=${STANDIN[${name%:*}]:-}
       [ -n "$variable" ] || die "no stand-in for image $name: add it to STANDIN in $0"
       source=${!variable}
+      # docker-images.sh names each stand-in it made; an empty name is one it could not make.
+      [ -n "$source" ] || die "no stand-in image for $name: docker-images.sh could not make it (above)"
     fi
     id=$(docker image inspect --format '{{.Id}}' "$source")
     stamp="$images/$(echo "$name" | tr '/:' '__').id"
