@@ -40,7 +40,8 @@ def test_local_runs_on_a_real_node_and_production_spreads_over_kwok_zones() -> N
     assert "NATS down: no pod restarted" in run.output
     assert "accounts' database held: not Ready, not restarted, Ready after" in run.output
     assert "Secret files: /certs/ca.crt 0o440" in run.output
-    assert "local: real node passed, torn down" in run.output
+    assert "interfaces in the namespace, none leading out of it" in run.output
+    assert "local: real node passed" in run.output
     assert leftovers() == [], "make k8s-down left part of the cluster behind"
     # kwok: the production overlay's zones and budgets.
     assert "production: control plane up" in run.output

@@ -145,8 +145,11 @@ def check_on_real_node(overlay: Path) -> None:
             create_certificate_secrets(node.kubectl, namespace, identities)
             apply(node.kubectl, rendered)
             workloads = wait_for_rollouts(node.kubectl, namespace)
+            restricted_namespace(node.kubectl, namespace)
             pods = pods_running(node.kubectl, namespace, workloads)
             say(f"{overlay.name}: {len(pods)} pods Ready through their real probes on a kubelet")
+            links = node.sealed()
+            say(f"{overlay.name}: {links} interfaces in the namespace, none leading out of it")
             trace = order_fills_with_its_trace(node)
             say(f"{overlay.name}: an order through the gateway FILLED; trace {trace} in Jaeger "
                 "holds gateway, orders, accounts, fees and market")  # fmt: skip
@@ -165,7 +168,7 @@ def check_on_real_node(overlay: Path) -> None:
         finally:
             node.kubectl.run("delete", "namespace", namespace, "--wait=true", timeout=180)
             node.recycle_volumes()
-    say(f"{overlay.name}: real node passed, torn down ({time.monotonic() - started:.0f} s)")
+    say(f"{overlay.name}: real node passed ({time.monotonic() - started:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:

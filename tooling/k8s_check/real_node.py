@@ -50,6 +50,15 @@ class Node:
             in_netns(*command), capture_output=True, text=True, timeout=timeout, check=False
         )
 
+    def sealed(self) -> int:
+        """The namespace's way out is none: every interface whose other end is in another
+        namespace is a pod's, on the pods' bridge. How many interfaces there are."""
+        links = self.run("ip", "-o", "link", "show").stdout.splitlines()
+        out = [link for link in links if "link-netns" in link and "master cni0" not in link]
+        if out or not links:
+            raise CheckFailed("the cluster's namespace has a link out of it:\n" + "\n".join(out))
+        return len(links)
+
     def recycle_volumes(self) -> None:
         """Released volumes emptied and made Available again, as a provisioner would give
         fresh ones (the node has no provisioner: up.sh made a pool of hostPath volumes)."""
