@@ -70,8 +70,16 @@ compose-logs: ## docker compose logs -f
 docker-stop: ## Stop the Docker engine `make up` started (never one it found running)
 	@tooling/sh/docker-engine.sh stop
 
+.PHONY: k8s-up
+k8s-up: venv tools-run tools-k8s ## A one-node Kubernetes cluster with real pods, in its own network namespace (as root)
+	@tooling/k8s_node/up.sh
+
+.PHONY: k8s-down
+k8s-down: ## Stop make k8s-up's cluster: no process, mount, namespace or rule left (WIPE=1: images too)
+	@tooling/k8s_node/down.sh
+
 .PHONY: k8s-check
-k8s-check: venv tools-k8s ## Apply deploy/k8s's overlays to a throwaway Kubernetes control plane on loopback
+k8s-check: venv tools-run tools-k8s ## The local overlay on a real node (orders, policies, probes), production's on kwok's zones
 	$(PY) -m tooling.k8s_check
 
 ##@ Change it
@@ -167,7 +175,7 @@ tools-test: ## Install what the tests need too: buf, ghz, Chromium, docker-compo
 	@tooling/sh/install-tools.sh --group test
 
 .PHONY: tools-k8s
-tools-k8s: ## Install the Kubernetes check's control plane: kube-apiserver, etcd, kwok (long first build)
+tools-k8s: ## Install the Kubernetes tools: control plane, kubelet, etcd, kwok, CoreDNS, kube-router, containerd (long first build)
 	@tooling/sh/install-tools.sh --group k8s
 
 .PHONY: tools

@@ -118,6 +118,9 @@ def make_channel(
         # Reconnect quickly after an upstream restarts instead of backing off for seconds.
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 1000),
+        # Resolve the name again at most a second after a connection fails, not gRPC's default
+        # 30 s: a headless Service's name has a new address once its pod is replaced.
+        ("grpc.dns_min_time_between_resolutions_ms", 1000),
     ]
     if tls is None:
         return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)

@@ -1,7 +1,11 @@
-"""`make k8s-check` on a real control plane: both overlays pass, and broken manifests fail it.
+"""`make k8s-check`: the local overlay on a real node and production's on kwok pass, and broken
+manifests fail it.
 
-Each run starts etcd, the API server, the controller manager, the scheduler and kwok on
-loopback (built by `make tools`; the check fails, naming the command, when they are missing).
+The real-node stage starts the one-node cluster of `make k8s-up` (a real kubelet, containerd,
+kube-proxy, kube-router and CoreDNS in a network namespace of its own, as root), runs the
+overlay's pods and proves what they do, then stops it and finds nothing of it left. Each kwok
+run starts etcd, the API server, the controller manager, the scheduler and kwok on loopback.
+All are built by `make tools-k8s`; the check fails, naming the command, when they are missing.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.k8s_check import CHECK_SECONDS, broken_copy, run_check
-from tooling.k8s_check.__main__ import DEFAULT_OVERLAYS
+from tooling.k8s_check.real_node import NETNS_PATH, leftovers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(CHECK_SECONDS + 60)]
 
@@ -22,16 +26,29 @@ def leftover_workdirs() -> set[Path]:
     return set(Path("/tmp").glob("k8s-check-*"))
 
 
-def test_both_overlays_roll_out_spread_and_keep_their_budgets() -> None:
+def test_local_runs_on_a_real_node_and_production_spreads_over_kwok_zones() -> None:
+    assert not NETNS_PATH.exists(), "a cluster is up (make k8s-down): the test starts its own"
     before = leftover_workdirs()
     run = run_check()
     assert run.returncode == 0, run.output
-    for overlay in DEFAULT_OVERLAYS:
-        assert f"{overlay.name}: control plane up" in run.output
-    assert run.output.count("sockets, all on 127.0.0.1") == len(DEFAULT_OVERLAYS)
+    # The real node: every pod Ready by its own probes, and each proof of in_cluster.py.
+    assert "local: 10 pods Ready through their real probes on a kubelet" in run.output
+    assert "an order through the gateway FILLED" in run.output
+    assert "holds gateway, orders, accounts, fees and market" in run.output
+    assert "gateway -> accounts connected; fees -> accounts: ConnectionRefusedError" in run.output
+    assert "a deleted orders pod was replaced and the next order FILLED" in run.output
+    assert "NATS down: no pod restarted" in run.output
+    assert "accounts' database held: not Ready, not restarted, Ready after" in run.output
+    assert "Secret files: /certs/ca.crt 0o440" in run.output
+    assert "interfaces in the namespace, none leading out of it" in run.output
+    assert "local: real node passed" in run.output
+    assert leftovers() == [], "make k8s-down left part of the cluster behind"
+    # kwok: the production overlay's zones and budgets.
+    assert "production: control plane up" in run.output
+    assert run.output.count("sockets, all on 127.0.0.1") == 1
     assert "production: 10 workloads rolled out" in run.output
     assert "up to 3 zones per workload, 6 disruption budgets hold" in run.output
-    assert run.output.count("the 7 Secrets they mount exist") == len(DEFAULT_OVERLAYS)
+    assert "the 7 Secrets they mount exist" in run.output
     assert leftover_workdirs() <= before, "the check left its work folder behind"
 
 

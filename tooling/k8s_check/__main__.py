@@ -1,4 +1,11 @@
-"""Check each overlay on its own throwaway control plane: python -m tooling.k8s_check [OVERLAY...]
+"""The overlays on Kubernetes: python -m tooling.k8s_check [--real-node-only] [OVERLAY...]
+
+Two stages. The real node (tooling/k8s_node, `make k8s-up`'s cluster, started and stopped here
+when none is up): the local overlay applied as the docs say, every pod Ready through its real
+probes, then the proofs of in_cluster.py (an order FILLED with its five-service trace, the
+NetworkPolicies refusing fees -> accounts, a deleted pod replaced, NATS and database outages
+taking pods out of service without restarts, the Secrets' file modes). Then kwok, for what one
+node cannot show (the production overlay's three zones), and for any OVERLAY named:
 
 Render with kustomize, refuse probes on undeclared ports and gRPC probes off the health ports,
 start the control plane on loopback (nothing may listen on all interfaces), lend it three zoned
@@ -18,6 +25,14 @@ from tooling.k8s_check.certificates import certificate_identities, create_certif
 from tooling.k8s_check.control_plane import ControlPlane, control_plane
 from tooling.k8s_check.failure import CheckFailed
 from tooling.k8s_check.fake_nodes import lend
+from tooling.k8s_check.in_cluster import (
+    database_outage_unreadies,
+    nats_outage_restarts_nothing,
+    order_fills_with_its_trace,
+    policies_bite,
+    replaced_pod_keeps_filling,
+    secret_modes,
+)
 from tooling.k8s_check.kubectl import render
 from tooling.k8s_check.manifests import (
     Manifest,
@@ -27,6 +42,7 @@ from tooling.k8s_check.manifests import (
     parse,
     undeclared_probe_ports,
 )
+from tooling.k8s_check.real_node import real_node
 from tooling.k8s_check.rollout import apply, create_namespaces, wait_for_rollouts
 from tooling.k8s_check.tools import REPO_ROOT
 from tooling.k8s_check.verdicts import (
@@ -38,8 +54,10 @@ from tooling.k8s_check.verdicts import (
 )
 
 OVERLAYS = REPO_ROOT / "deploy" / "k8s" / "overlays"
-DEFAULT_OVERLAYS = (OVERLAYS / "local", OVERLAYS / "production")
+DEFAULT_OVERLAYS = (OVERLAYS / "production",)  # on kwok; overlays/local on the real node
+REAL_NODE_OVERLAY = OVERLAYS / "local"
 LOG = REPO_ROOT / "results" / "k8s-check" / "kwokctl.log"
+NODE_LOG = REPO_ROOT / "results" / "k8s-check" / "real-node.log"
 
 
 def say(message: str) -> None:
@@ -107,14 +125,66 @@ def check_overlay(overlay: Path) -> None:
     )
 
 
+def check_on_real_node(overlay: Path) -> None:
+    """The overlay on a real kubelet, then every proof of in_cluster.py; the namespace deleted."""
+    started = time.monotonic()
+    rendered = render(overlay)
+    manifests = parse(rendered)
+    namespace = check_manifests(manifests)
+    identities = certificate_identities(manifests)
+    with real_node(NODE_LOG) as node:
+        say(f"real node: up ({time.monotonic() - started:.0f} s), kubelet, containerd, kube-router")
+        existing = node.kubectl.get("namespaces", f"--field-selector=metadata.name={namespace}")
+        if existing:
+            raise CheckFailed(
+                f"namespace {namespace} exists on the running cluster: the check would replace "
+                f"and then delete it (kubectl delete namespace {namespace}, or make k8s-down)"
+            )
+        try:
+            create_namespaces(node.kubectl, manifests)
+            create_certificate_secrets(node.kubectl, namespace, identities)
+            apply(node.kubectl, rendered)
+            workloads = wait_for_rollouts(node.kubectl, namespace)
+            restricted_namespace(node.kubectl, namespace)
+            pods = pods_running(node.kubectl, namespace, workloads)
+            say(f"{overlay.name}: {len(pods)} pods Ready through their real probes on a kubelet")
+            links = node.sealed()
+            say(f"{overlay.name}: {links} interfaces in the namespace, none leading out of it")
+            trace = order_fills_with_its_trace(node)
+            say(f"{overlay.name}: an order through the gateway FILLED; trace {trace} in Jaeger "
+                "holds gateway, orders, accounts, fees and market")  # fmt: skip
+            allowed, refused = policies_bite(node)
+            say(f"{overlay.name}: gateway -> accounts {allowed}; fees -> accounts: {refused}")
+            say(f"{overlay.name}: Secret files: " + secret_modes(node).replace("\n", "; "))
+            taken = replaced_pod_keeps_filling(node)
+            say(
+                f"{overlay.name}: a deleted orders pod was replaced and the next order FILLED "
+                f"(taken {taken:.0f} s after the new pod was Ready)"
+            )
+            nats_outage_restarts_nothing(node)
+            say(f"{overlay.name}: NATS down: no pod restarted; the order taken meanwhile FILLED")
+            database_outage_unreadies(node)
+            say(f"{overlay.name}: accounts' database held: not Ready, not restarted, Ready after")
+        finally:
+            node.kubectl.run("delete", "namespace", namespace, "--wait=true", timeout=180)
+            node.recycle_volumes()
+    say(f"{overlay.name}: real node passed ({time.monotonic() - started:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("overlays", nargs="*", type=Path, default=list(DEFAULT_OVERLAYS))
+    parser.add_argument(
+        "overlays", nargs="*", type=Path, help="on kwok only (default: both stages)"
+    )
+    parser.add_argument("--real-node-only", action="store_true", help="skip the kwok stage")
     args = parser.parse_args(argv)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.write_text("")
+    NODE_LOG.write_text("")
     try:
-        for overlay in args.overlays:
+        if not args.overlays:
+            check_on_real_node(REAL_NODE_OVERLAY)
+        for overlay in [] if args.real_node_only else args.overlays or DEFAULT_OVERLAYS:
             check_overlay(overlay)
     except CheckFailed as failure:
         say(f"FAILED: {failure}")

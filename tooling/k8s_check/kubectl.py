@@ -21,10 +21,12 @@ class Result:
 @dataclass(frozen=True)
 class Kubectl:
     kubeconfig: Path
+    # What kubectl runs under: for the real node, nsenter into its network namespace.
+    prefix: tuple[str, ...] = ()
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> Result:
         """Run kubectl; a non-zero exit is a failure carrying kubectl's own message."""
-        command = [str(tool("kubectl")), f"--kubeconfig={self.kubeconfig}", *args]
+        command = [*self.prefix, str(tool("kubectl")), f"--kubeconfig={self.kubeconfig}", *args]
         completed = subprocess.run(
             command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
         )

@@ -22,9 +22,17 @@ COMPOSE_VERSION=v5.6.0 # optional: validates compose.yaml, no engine needed
 ALERTMANAGER_VERSION=v0.31.1
 # A real Kubernetes control plane for `make k8s-check`: kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl from k8s.io/kubernetes, etcd at the version that release pins, and
-# kwok (fake nodes and pods against the real API server).
+# kwok (fake nodes and pods against the real API server). For the real node (`make k8s-up`,
+# tooling/sh/k8s-node/): the kubelet and kube-proxy from the same release, CoreDNS, kube-router
+# (only its NetworkPolicy firewall), and Debian's containerd, runc, CNI plugins, iptables, ipset.
 KUBERNETES_VERSION=v1.36.3
 KWOK_VERSION=v0.8.0
+# v1.15.0 wants client-go v0.37 and go 1.26.0; v1.14.7 builds with plain `go install`.
+COREDNS_VERSION=v1.14.7
+# Firewall only (NetworkPolicy). Reported security flaws in this line: acceptable for a cluster
+# inside its own network namespace with no route out, not for anything else.
+KUBE_ROUTER_VERSION=v2.1.0
+K8S_NODE_PACKAGES="containerd runc containernetworking-plugins iptables ipset"
 ACTIONLINT_VERSION=v1.7.12 # lints .github/workflows in `make lint`
 # Prometheus (with promtool) and the blackbox exporter come from Debian 12's packages:
 # prometheus 2.42, prometheus-blackbox-exporter 0.23.
@@ -131,12 +139,15 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
 }
 
-prometheus_tools() {
-  local missing=() package started=$SECONDS
-  for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
+# debian_packages WHY-ELSE PACKAGE...: install the missing ones without starting any daemon;
+# without root or apt, says what to run (and WHY-ELSE: what to do elsewhere) and returns 10.
+debian_packages() {
+  local elsewhere=$1 missing=() package
+  shift
+  for package in "$@"; do debian_installed "$package" || missing+=("$package"); done
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      unavailable "as root on Debian 12 run 'apt-get install --no-install-recommends $DEBIAN_PACKAGES' (elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin), then 'make tools' again"
+      unavailable "as root on Debian 12 run 'apt-get install --no-install-recommends $*' ($elsewhere), then 'make tools' again"
       return 10
     fi
     progress "installing Debian packages ${missing[*]} (daemons not started)"
@@ -147,8 +158,15 @@ prometheus_tools() {
       apt-get update -q >/dev/null
       without_daemons apt_install "${missing[@]}"
     fi
-    disable_packaged_daemons
   fi
+}
+
+prometheus_tools() {
+  local missing=() package
+  for package in $DEBIAN_PACKAGES; do debian_installed "$package" || missing+=("$package"); done
+  # shellcheck disable=SC2086
+  debian_packages "elsewhere put prometheus >= 2.42, promtool and blackbox_exporter >= 0.23 in $bin" $DEBIAN_PACKAGES
+  [ ${#missing[@]} = 0 ] || disable_packaged_daemons
   link prometheus /usr/bin/prometheus
   link promtool /usr/bin/promtool
   link blackbox_exporter /usr/bin/prometheus-blackbox-exporter
@@ -171,7 +189,8 @@ alertmanager_tool() {
 # Kubernetes release requires.
 kubernetes_tools() {
   local version=$KUBERNETES_VERSION dir="$cache/kubernetes-$KUBERNETES_VERSION" started=$SECONDS
-  local names="kube-apiserver kube-controller-manager kube-scheduler kubectl etcd" name missing=""
+  local commands="kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy"
+  local names="$commands etcd" name missing=""
   for name in $names; do [ -x "$dir/bin/$name" ] || missing=yes; done
   if [ -n "$missing" ]; then
     progress "building Kubernetes $version and etcd: several minutes the first time"
@@ -186,21 +205,43 @@ kubernetes_tools() {
       done
       etcd=$(awk '$1 == "go.etcd.io/etcd/server/v3" {print $2}' "$gomod")
       go get "k8s.io/kubernetes@$version"
-      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+      for name in $commands; do
         go get -tool "k8s.io/kubernetes/cmd/$name@$version"
       done
       go get -tool "go.etcd.io/etcd/server/v3@$etcd"
       minor=${version#v1.} minor=${minor%%.*}
       ldflags="-X k8s.io/component-base/version.gitVersion=$version"
       ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
-      for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-        go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$name" "k8s.io/kubernetes/cmd/$name"
+      # Only what is missing: a cache from before the kubelet was added keeps its binaries.
+      for name in $commands; do
+        [ -x "$dir/bin/$name" ] ||
+          go build -trimpath -ldflags "$ldflags" -o "$dir/bin/$name" "k8s.io/kubernetes/cmd/$name"
       done
-      go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
+      [ -x "$dir/bin/etcd" ] || go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
     )
   fi
   for name in $names; do link "$name" "$dir/bin/$name"; done
   for name in kwok kwokctl; do go_tool "$name" "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/$name" -trimpath; done
+}
+
+# The real node's add-ons, each built in a module of its own (`go install`): in one wrapper
+# module MVS would lift kube-router's client-go to CoreDNS's. Static, for FROM-scratch images.
+k8s_node_tools() {
+  CGO_ENABLED=0 go_tool coredns "$COREDNS_VERSION" github.com/coredns/coredns -trimpath
+  CGO_ENABLED=0 go_tool kube-router "$KUBE_ROUTER_VERSION" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router -trimpath
+  # The pod sandbox's pause process (tooling/k8s_node/pause), static, rebuilt when it changes.
+  local pause="$cache/k8s-pause/bin/k8s-pause" source="$root/tooling/k8s_node/pause"
+  if [ ! -x "$pause" ] || [ "$source/main.go" -nt "$pause" ]; then
+    (cd "$source" && CGO_ENABLED=0 go build -trimpath -o "$pause" .)
+  fi
+  link k8s-pause "$pause"
+  # shellcheck disable=SC2086
+  debian_packages "elsewhere use a real cluster: kind, minikube" $K8S_NODE_PACKAGES
+  # The system's own (make puts .tools/bin first on PATH: never link a link to itself).
+  for name in containerd ctr runc; do
+    link "$name" "$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$name")"
+  done
 }
 
 
@@ -279,7 +320,7 @@ chromium_tool() {
 # The groups, by use. `test` holds everything the tests start, so it includes `run`.
 GROUP_RUN="nats-server jaeger jaeger-ui grpcurl victoria-logs prometheus alertmanager"
 GROUP_TEST="$GROUP_RUN buf ghz docker-compose chromium actionlint"
-GROUP_K8S="kubernetes"
+GROUP_K8S="kubernetes k8s-node"
 
 want="" strict=0
 while [ $# -gt 0 ]; do
@@ -313,7 +354,8 @@ install_one() {
     victoria-logs) victorialogs_tool ;;
     jaeger-ui) jaeger_ui_assets ;;
     chromium) chromium_tool ;;
-    kubernetes) kubernetes_tools ;; # kube-apiserver, -controller-manager, -scheduler, kubectl, etcd, kwok
+    kubernetes) kubernetes_tools ;; # the control plane, kubelet, kube-proxy, kubectl, etcd, kwok
+    k8s-node) k8s_node_tools ;; # CoreDNS, kube-router; containerd, runc, CNI plugins (Debian)
     actionlint) go_tool actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint ;;
     *) echo "unknown tool: $1" >&2; exit 2 ;;
   esac

@@ -1,0 +1,1 @@
+"""The one-node Kubernetes cluster of `make k8s-up`: a real kubelet, containerd and pods."""

@@ -1,0 +1,3 @@
+module simplebank.local/pause
+
+go 1.22
