@@ -105,8 +105,16 @@ def measure_mesh(
                 say(f"{name}: every service SERVING after {mesh.ready_seconds:.2f} s")
                 shedding = name == rows.TRACING_ON  # once is enough: the gateway's admission
                 gateways = [e.address for e in mesh.ready.replicas_of("gateway")]
+                log = mesh.ready.log_dir / "postgres.log" if shape.postgres else None
                 measured = measure(
-                    name, gateways, mesh.ready.pids, plan, workload, shedding, mesh.metrics_addrs
+                    name,
+                    gateways,
+                    mesh.ready.pids,
+                    plan,
+                    workload,
+                    shedding,
+                    mesh.metrics_addrs,
+                    log,
                 )
                 say(f"{name}: stopping the mesh")
             return dataclasses.replace(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tooling.bench import production
+from tooling.bench import production, retries
 from tooling.bench.baseline import HOPS
 from tooling.bench.memory import rss_sum_mb
 from tooling.bench.plan import OVERLOAD_FACTOR, Plan
@@ -227,8 +227,11 @@ def _retries(config: Mapping[str, Any]) -> str:
     """Retries per 100 orders: '-' on SQLite (nothing to retry), n/a where none was exported."""
     if config.get("database") != "postgres":
         return "-"
-    per_hundred = config.get("retries_per_100_orders")
-    return "n/a" if per_hundred is None else f"{per_hundred:.2f}"
+    return _hundredths(config.get("retries_per_100_orders"))
+
+
+def _hundredths(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _workload_lines(configs: Mapping[str, Any]) -> list[str]:
@@ -238,11 +241,18 @@ def _workload_lines(configs: Mapping[str, Any]) -> list[str]:
         if config.get("database"):  # the bare chain answers without any account
             rows.setdefault(config["workload"], []).append(name)
     lines = ["", *(f"orders {workload}: {', '.join(names)}" for workload, names in rows.items())]
-    if any(config.get("database") == "postgres" for config in configs.values()):
-        lines.append(
-            "retries/100: transactions run again after a serialization failure or deadlock, per"
-            " 100 orders (simplebank_database_retries_total of every process; n/a: not exported)"
+    on_postgres = {n: c for n, c in configs.items() if c.get("database") == "postgres"}
+    if on_postgres:
+        aborted = (
+            f"{name} {_hundredths(c['aborts_logged_per_100_orders'])}"
+            for name, c in on_postgres.items()
         )
+        lines += [
+            "retries/100: transactions run again after a serialization failure or deadlock, per"
+            " 100 orders (simplebank_database_retries_total of every process; n/a: not exported)",
+            "PostgreSQL's log, transactions aborted (serialization failure, deadlock) per 100"
+            " orders: " + ", ".join(aborted),
+        ]
     return lines
 
 
@@ -420,6 +430,8 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "orders": m.orders,
         "retries": m.retries,
         "retries_per_100_orders": production.retries_per_hundred(m),
+        "aborts_logged": m.aborts_logged,
+        "aborts_logged_per_100_orders": retries.per_hundred(m.aborts_logged, m.orders),
     }
 
 

@@ -4,6 +4,9 @@ process's Prometheus page before and after a configuration's load.
 mesh/storage/postgres.py counts them in `simplebank.database.retries` (config/prometheus/
 METRICS.md), which Prometheus names as below. A process that does not export it (SQLite, metrics
 off, a counter never added to) is left out; if none does, the count is unknown (None), not 0.
+
+PostgreSQL's own log says the same from the other side: each transaction it aborted for a
+serialization failure or a deadlock is one ERROR line there, whoever then retried it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
+from pathlib import Path
 
 SERIES = "simplebank_database_retries_total"
 TIMEOUT_SECONDS = 5.0
+# The ERROR lines of SQLSTATE 40001 (serialization_failure) and 40P01 (deadlock_detected).
+ABORTS = ("ERROR:  could not serialize access", "ERROR:  deadlock detected")
 
 
 def total(metrics_addrs: Iterable[str]) -> float | None:
@@ -31,6 +37,15 @@ def since(before: float | None, after: float | None) -> float | None:
 
 def per_hundred(retries: float | None, orders: int) -> float | None:
     return None if retries is None else 100 * retries / max(orders, 1)
+
+
+def aborts_logged(log_file: Path | None) -> int | None:
+    """Transactions PostgreSQL has aborted so far for a serialization failure or a deadlock,
+    as its log file says; None without PostgreSQL."""
+    if log_file is None or not log_file.exists():
+        return None
+    with log_file.open(errors="replace") as log:
+        return sum(1 for line in log if any(abort in line for abort in ABORTS))
 
 
 def counted_in(exposition: str) -> float | None:

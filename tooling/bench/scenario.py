@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tooling.bench import cpu, fan_out, ghz, memory, retries
 from tooling.bench.plan import OVERLOAD_FACTOR, Plan, overload
@@ -39,6 +40,9 @@ class Measurement:
     # Transactions the services ran again after a serialization failure or deadlock, during all
     # of this configuration's load; None where no process counts them (tooling/bench/retries.py).
     retries: float | None = None
+    # Transactions PostgreSQL aborted for a serialization failure or deadlock meanwhile, as its
+    # log says (the other side of `retries`); None without PostgreSQL.
+    aborts_logged: int | None = None
 
     @property
     def orders(self) -> int:
@@ -64,11 +68,14 @@ def measure(
     workload: Workload,
     shedding: bool = False,
     metrics_addrs: Iterable[str] = (),
+    postgres_log: Path | None = None,
 ) -> Measurement:
     """Load `targets` (every gateway replica, or the first baseline hop) with `workload`'s
-    orders and watch `pids` meanwhile; count retries on the services' `metrics_addrs`."""
+    orders and watch `pids` meanwhile; count retries on the services' `metrics_addrs` and
+    aborts in `postgres_log`."""
     metrics_addrs = list(metrics_addrs)
     retried_before = retries.total(metrics_addrs)
+    aborted_before = retries.aborts_logged(postgres_log)
 
     def drive(phase: ghz.Load, prefix: str) -> ghz.Result:
         return fan_out.run(targets, phase, prefix, workload)
@@ -122,7 +129,12 @@ def measure(
         overload_offered=offered,
         workload=workload.name,
         retries=retries.since(retried_before, retries.total(metrics_addrs)),
+        aborts_logged=_since(aborted_before, retries.aborts_logged(postgres_log)),
     )
+
+
+def _since(before: int | None, after: int | None) -> int | None:
+    return None if before is None or after is None else after - before
 
 
 def _describe(load: ghz.Load) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tooling.bench.retries import counted_in, per_hundred, since, total
+from tooling.bench.retries import aborts_logged, counted_in, per_hundred, since, total
 
 PAGE = """# HELP simplebank_database_retries_total Transactions run again
 # TYPE simplebank_database_retries_total counter
@@ -69,3 +70,21 @@ def test_processes_without_a_metrics_port_are_left_out(metrics_page: str) -> Non
 
     assert total([metrics_page, metrics_page, with_nothing_there]) == 30.0
     assert total([with_nothing_there]) is None
+
+
+def test_postgresql_logs_one_error_line_for_each_aborted_transaction(tmp_path: Path) -> None:
+    log = tmp_path / "postgres.log"
+    log.write_text(
+        "2026-12-07 02:13:03.296 UTC [19680] ERROR:  could not serialize access due to"
+        " read/write dependencies among transactions\n"
+        "2026-12-07 02:13:03.296 UTC [19680] DETAIL:  Reason code: Canceled on identification"
+        " as a pivot, during commit attempt.\n"
+        "2026-12-07 02:13:03.296 UTC [19680] STATEMENT:  COMMIT\n"
+        "2026-12-07 02:13:04.001 UTC [19681] ERROR:  deadlock detected\n"
+        "2026-12-07 02:13:05.000 UTC [19682] ERROR:  duplicate key value violates unique"
+        " constraint\n"
+    )
+
+    assert aborts_logged(log) == 2
+    assert aborts_logged(tmp_path / "absent.log") is None
+    assert aborts_logged(None) is None

@@ -36,6 +36,7 @@ def measured(
     database: str = "sqlite",
     retries: float | None = None,
     hot: bool = False,
+    aborts: int | None = None,
 ) -> Measurement:
     run = result(ok_per_second)
     memory = {"gateway": Resident(60.0, 70.0)}
@@ -54,6 +55,7 @@ def measured(
         workload=(HOT if hot else spread(1000)).name,
         database=database,
         retries=retries,
+        aborts_logged=aborts,
     )
 
 
@@ -66,7 +68,7 @@ RUN = {
     POSTGRES: measured(80.0, 25.0, "postgres", retries=0.0),
     CLUSTER: measured(40.0, 50.0, "postgres", retries=8.0),
     HOT_SQLITE: measured(60.0, 22.0, hot=True),
-    HOT_POSTGRES: measured(30.0, 30.0, "postgres", retries=40.0, hot=True),
+    HOT_POSTGRES: measured(30.0, 30.0, "postgres", retries=40.0, hot=True, aborts=60),
     HOT_CLUSTER: measured(10.0, 90.0, "postgres", retries=None, hot=True),
 }
 
@@ -131,6 +133,9 @@ def test_the_table_prints_issue_24s_targets_and_the_retries_column() -> None:
     assert row.split()[-1] == "3.33"  # 40 retries over 1,200 orders
     assert next(line for line in lines if line.startswith(TRACING_ON)).split()[-1] == "-"
     assert f"orders {HOT.name}: {HOT_SQLITE}, {HOT_POSTGRES}, {HOT_CLUSTER}" in lines
+    aborted = next(line for line in lines if line.startswith("PostgreSQL's log"))
+    expected = f"{POSTGRES} n/a, {CLUSTER} n/a, {HOT_POSTGRES} 5.00, {HOT_CLUSTER} n/a"
+    assert aborted.endswith(expected)
 
 
 def test_the_report_stays_plain_json_with_unknown_retries() -> None:
