@@ -178,6 +178,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _configurations(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in CONFIGURATIONS]
+    if len(set(names)) != len(names):  # a row is one measurement, in a data folder of its own
+        raise argparse.ArgumentTypeError(f"a configuration is named twice in {text!r}")
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown configuration {', '.join(unknown) or text!r}; choose from "

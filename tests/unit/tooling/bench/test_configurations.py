@@ -48,3 +48,10 @@ def test_only_refuses_a_name_it_does_not_know(capsys: pytest.CaptureFixture[str]
         rows("--only", "postgres,hot")
 
     assert "unknown configuration 'hot';" in " ".join(capsys.readouterr().err.split())
+
+
+def test_only_refuses_a_configuration_named_twice(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        rows("--only", "postgres,cluster,postgres")
+
+    assert "named twice" in capsys.readouterr().err
