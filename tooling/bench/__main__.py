@@ -2,12 +2,15 @@
 
     python -m tooling.bench [--rate 200] [--duration 20] [--concurrency 32] [--keep]
     python -m tooling.bench --quick    # seconds; fails unless every call succeeded
+    python -m tooling.bench --only postgres,hot-postgres    # just these rows
 
 Starts its own mesh (tooling/run.py) on free loopback ports once per configuration (tracing
-on, the sampler off, metrics off, mesh TLS off, --no-tracing; the full run adds `make
-cluster`'s shape: two replicas each on PostgreSQL, three NATS nodes) and a bare grpc.aio chain
-of as many hops, loads each with ghz, prints one table and writes it as JSON to results/.
-Figures are for reading, never asserted.
+on, the sampler off, metrics off, mesh TLS off, --no-tracing; the full run adds --postgres and
+`make cluster`'s shape: two replicas each on PostgreSQL, three NATS nodes, every gateway replica
+loaded) and a bare grpc.aio chain of as many hops, loads each with ghz, prints one table and
+writes it as JSON to results/. Orders are spread over many customers' accounts; the hot account
+rows (every order from one position, the worst case) run the same shapes again. Figures are for
+reading, never asserted.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.bench import plan as plans
-from tooling.bench import report
+from tooling.bench import report, rows
 from tooling.bench.baseline import running_baseline
 from tooling.bench.machine import describe
 from tooling.bench.plan import Plan
@@ -31,35 +35,93 @@ from tooling.bench.shapes import (
     CLUSTER,
     MESH_TLS_OFF,
     METRICS_OFF,
+    POSTGRES,
     SAMPLER_OFF,
     SDK_OFF,
-    TOKEN,
     TRACING_ON,
     Tracing,
     running_mesh,
 )
+from tooling.bench.workload import HOT, QUICK_SPREAD_ACCOUNTS, SPREAD_ACCOUNTS, Workload, spread
 from tooling.harness.mesh import MeshStartError
 from tooling.launcher.paths import REPO_ROOT
 
-METADATA = {"authorization": f"Bearer {TOKEN}"}
 START_ATTEMPTS = 3
 
 
-def measure_mesh(root: Path, name: str, tracing: Tracing, plan: Plan) -> Measurement:
+@dataclass(frozen=True)
+class Configuration:
+    """One row of the table: its name there, the mesh's shape (None: the bare chain), and
+    whether every order comes from the hot account."""
+
+    row: str
+    shape: Tracing | None
+    hot: bool = False
+
+
+# --only's names, in the order a run measures them.
+CONFIGURATIONS = {
+    "tracing-on": Configuration(rows.TRACING_ON, TRACING_ON),
+    "sampler-off": Configuration(rows.SAMPLER_OFF, SAMPLER_OFF),
+    "metrics-off": Configuration(rows.METRICS_OFF, METRICS_OFF),
+    "mesh-tls-off": Configuration(rows.MESH_TLS_OFF, MESH_TLS_OFF),
+    "no-tracing": Configuration(rows.NO_TRACING, SDK_OFF),
+    "postgres": Configuration(rows.POSTGRES, POSTGRES),
+    "cluster": Configuration(rows.CLUSTER, CLUSTER),
+    "hot-sqlite": Configuration(rows.HOT_SQLITE, TRACING_ON, hot=True),
+    "hot-postgres": Configuration(rows.HOT_POSTGRES, POSTGRES, hot=True),
+    "hot-cluster": Configuration(rows.HOT_CLUSTER, CLUSTER, hot=True),
+    "baseline": Configuration(rows.BASELINE, None),
+}
+# The quick run: the single-process shapes and the bare chain, to test the harness.
+QUICK = ("tracing-on", "sampler-off", "metrics-off", "mesh-tls-off", "no-tracing", "baseline")
+CLUSTERED = ("cluster", "hot-cluster")
+
+
+def chosen(args: argparse.Namespace, plan: Plan) -> list[str]:
+    """The configurations to measure: --only's, else the full run's or the quick one's, less
+    --no-tracing-run's and --no-cluster's, plus --cluster's in the quick run."""
+    if args.only:
+        return list(args.only)
+    names = list(QUICK if args.quick else CONFIGURATIONS)
+    if not plan.no_tracing:
+        names.remove("no-tracing")
+    clustered = args.cluster if args.cluster is not None else not args.quick
+    names = [n for n in names if n not in CLUSTERED]
+    if clustered:
+        names[names.index("baseline") : names.index("baseline")] = list(CLUSTERED)
+    return names
+
+
+def measure_mesh(
+    root: Path, key: str, configuration: Configuration, workload: Workload, plan: Plan
+) -> Measurement:
+    name, shape = configuration.row, configuration.shape
+    assert shape is not None, "the bare chain is not a mesh"
     for attempt in range(1, START_ATTEMPTS + 1):
         say(f"{name}: starting the mesh")
         try:
-            with running_mesh(
-                root / f"{tracing.name.replace(' ', '-')}-{attempt}", tracing
-            ) as mesh:
+            with running_mesh(root / f"{key}-{attempt}", shape, workload) as mesh:
                 say(f"{name}: every service SERVING after {mesh.ready_seconds:.2f} s")
-                shedding = tracing is TRACING_ON  # once is enough: the gateway's admission
-                measured = measure(name, mesh.gateway, mesh.ready.pids, plan, METADATA, shedding)
+                shedding = name == rows.TRACING_ON  # once is enough: the gateway's admission
+                gateways = [e.address for e in mesh.ready.replicas_of("gateway")]
+                log = mesh.ready.log_dir / "postgres.log" if shape.postgres else None
+                measured = measure(
+                    name,
+                    gateways,
+                    mesh.ready.pids,
+                    plan,
+                    workload,
+                    shedding,
+                    mesh.metrics_addrs,
+                    log,
+                )
                 say(f"{name}: stopping the mesh")
             return dataclasses.replace(
                 measured,
                 startup_seconds=mesh.ready.startup_seconds,
                 ready_seconds=mesh.ready_seconds,
+                database="postgres" if shape.postgres else "sqlite",
             )
         except MeshStartError as error:
             if not error.port_clash or attempt == START_ATTEMPTS:
@@ -68,11 +130,11 @@ def measure_mesh(root: Path, name: str, tracing: Tracing, plan: Plan) -> Measure
     raise AssertionError("unreachable")
 
 
-def measure_baseline(root: Path, plan: Plan) -> Measurement:
-    name = report.BASELINE
+def measure_baseline(root: Path, plan: Plan, workload: Workload) -> Measurement:
+    name = rows.BASELINE
     say(f"{name}: starting")
     with running_baseline(root / "baseline") as baseline:
-        return measure(name, baseline.entry, baseline.pids, plan, METADATA)
+        return measure(name, [baseline.entry], baseline.pids, plan, workload)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -95,9 +157,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="also measure make cluster's shape (default: in the full run, not with --quick)",
     )
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help=f"customers the orders are spread over (default: {SPREAD_ACCOUNTS};"
+        f" {QUICK_SPREAD_ACCOUNTS} with --quick)",
+    )
+    parser.add_argument(
+        "--only",
+        type=_configurations,
+        default=None,
+        help="measure just these configurations, separated by commas: " + ", ".join(CONFIGURATIONS),
+    )
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results")
     parser.add_argument("--keep", action="store_true", help="keep data folders and logs")
     return parser.parse_args(argv)
+
+
+def _configurations(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CONFIGURATIONS]
+    if len(set(names)) != len(names):  # a row is one measurement, in a data folder of its own
+        raise argparse.ArgumentTypeError(f"a configuration is named twice in {text!r}")
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown configuration {', '.join(unknown) or text!r}; choose from "
+            + ", ".join(CONFIGURATIONS)
+        )
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,22 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     root = Path(tempfile.mkdtemp(prefix="simplebank-bench-"))
     root.chmod(0o755)  # the cluster's PostgreSQL runs as its own user, below this folder
-    configurations = {
-        report.TRACING_ON: TRACING_ON,
-        report.SAMPLER_OFF: SAMPLER_OFF,
-        report.METRICS_OFF: METRICS_OFF,
-        report.MESH_TLS_OFF: MESH_TLS_OFF,
-    }
-    if plan.no_tracing:
-        configurations[report.NO_TRACING] = SDK_OFF
-    if args.cluster if args.cluster is not None else not args.quick:
-        configurations[report.CLUSTER] = CLUSTER
+    accounts = args.accounts or (QUICK_SPREAD_ACCOUNTS if args.quick else SPREAD_ACCOUNTS)
+    spread_over = spread(accounts)
     measured: dict[str, Measurement] = {}
     began = time.monotonic()
     try:
-        for name, tracing in configurations.items():
-            measured[name] = measure_mesh(root, name, tracing, plan)
-        measured[report.BASELINE] = measure_baseline(root, plan)
+        for key in chosen(args, plan):
+            configuration = CONFIGURATIONS[key]
+            workload = HOT if configuration.hot else spread_over
+            if configuration.shape is None:
+                measured[configuration.row] = measure_baseline(root, plan, workload)
+            else:
+                measured[configuration.row] = measure_mesh(root, key, configuration, workload, plan)
     except Exception as error:
         print(f"bench: failed: {error}\n(data folders and logs kept in {root})", file=sys.stderr)
         return 1

@@ -62,24 +62,23 @@ class Result:
         return self.count - self.ok
 
 
-def run(target: str, load: Load, request_prefix: str, metadata: Mapping[str, str]) -> Result:
-    """Call PlaceSellOrder on `target`, every request with its own request_id."""
-    data = {
-        "account_id": "acc-bench",
-        "symbol": "AAPL",
-        "quantity": 1,
-        "request_id": f"{request_prefix}-{{{{.WorkerID}}}}-{{{{.RequestNumber}}}}",
-    }
+def run(target: str, load: Load, data: Mapping[str, Any], metadata: Mapping[str, str]) -> Result:
+    """Call PlaceSellOrder on `target` with `data` and `metadata` (ghz call templates)."""
+    return parse(report(target, load, data, metadata))
+
+
+def report(target: str, load: Load, data: Mapping[str, Any], metadata: Mapping[str, str]) -> Any:
+    """ghz's JSON report of one run, as it wrote it: every call's latency and status included."""
     with tempfile.TemporaryDirectory(prefix="ghz-") as folder:
-        report = Path(folder) / "report.json"
+        output = Path(folder) / "report.json"
         args = [str(GHZ), "--insecure", "--protoset", str(PROTOSET), "--call", CALL]
         args += ["--timeout", REQUEST_TIMEOUT]
-        args += ["--data", json.dumps(data), "--metadata", json.dumps(dict(metadata))]
-        args += [*load.args(), "--format", "json", "--output", str(report), target]
+        args += ["--data", json.dumps(dict(data)), "--metadata", json.dumps(dict(metadata))]
+        args += [*load.args(), "--format", "json", "--output", str(output), target]
         finished = subprocess.run(args, capture_output=True, text=True, timeout=_limit(load))
-        if finished.returncode != 0 or not report.exists():
+        if finished.returncode != 0 or not output.exists():
             raise RuntimeError(f"ghz failed ({finished.returncode}): {finished.stderr.strip()}")
-        return parse(json.loads(report.read_text()))
+        return json.loads(output.read_text())
 
 
 def parse(report: Any) -> Result:

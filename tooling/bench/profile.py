@@ -22,16 +22,16 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from tooling.bench import cpu, flamegraph, ghz, memory
+from tooling.bench import cpu, fan_out, flamegraph, memory
 from tooling.bench.ghz import Load
 from tooling.bench.progress import say
 from tooling.bench.scenario import CORE
-from tooling.bench.shapes import TOKEN, TRACING_ON, running_mesh
+from tooling.bench.shapes import TRACING_ON, running_mesh
+from tooling.bench.workload import HOT
 from tooling.launcher.paths import REPO_ROOT
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
 PY_SPY = Path(sys.executable).parent / "py-spy"
-METADATA = {"authorization": f"Bearer {TOKEN}"}
 TOP = 12
 
 
@@ -101,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.results / args.label
     folder.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="simplebank-profile-"))
-    with running_mesh(root, TRACING_ON) as mesh:
+    # The hot account, as every profile so far: its figures compare with theirs.
+    with running_mesh(root, TRACING_ON, HOT) as mesh:
         say(f"mesh SERVING; warming up (load {os.getloadavg()[0]:.1f})")
-        ghz.run(mesh.gateway, Load(concurrency=16, total=600), "warm", METADATA)
+        fan_out.run([mesh.gateway], Load(concurrency=16, total=600), "warm", HOT)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         samplers = {}
         if args.py_spy:
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         load = Load(concurrency=workers, seconds=args.duration, rate=args.rate)
         say(f"loading {args.rate or 'flat out'}/s for {args.duration:g} s")
         before = cpu.snapshot(mesh.ready.pids)
-        result = ghz.run(mesh.gateway, load, "prof", METADATA)
+        result = fan_out.run([mesh.gateway], load, "prof", HOT)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         used = cpu.used_since(before, mesh.ready.pids)
         core = [pid for name, pid in mesh.ready.pids.items() if name in CORE]

@@ -6,48 +6,48 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tooling.bench import production, retries
 from tooling.bench.baseline import HOPS
 from tooling.bench.memory import rss_sum_mb
 from tooling.bench.plan import OVERLOAD_FACTOR, Plan
-from tooling.bench.scenario import Measurement
-
-TRACING_ON, SAMPLER_OFF, NO_TRACING, METRICS_OFF, MESH_TLS_OFF, CLUSTER, BASELINE = (
-    "tracing on",
-    "sampler off",
-    "no tracing",
-    "metrics off",
-    "mesh TLS off",
-    "cluster 2x pg 3 nats",
-    f"bare grpc.aio, {HOPS} hops",
+from tooling.bench.rows import (
+    BASELINE,
+    CLUSTER,
+    MESH_TLS_OFF,
+    METRICS_OFF,
+    NO_TRACING,
+    SAMPLER_OFF,
+    TRACING_ON,
 )
-
+from tooling.bench.scenario import Measurement
+from tooling.bench.target import Target
 
 PHASES = ("warmup", "light", "saturation", "fixed_rate")
 
 
-@dataclass(frozen=True)
-class Target:
-    """One of the targets docs/performance.md reports against: reported, never asserted."""
-
-    name: str
-    value: float
-    limit: float
-    unit: str
-    at_most: bool = True  # the value must stay under the limit (else: reach it)
-
-    @property
-    def met(self) -> bool:
-        return self.value <= self.limit if self.at_most else self.value >= self.limit
-
-
 def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
-    """Ratios between configurations of this run: what docs/performance.md compares."""
-    on, off, bare = measured[TRACING_ON], measured[SAMPLER_OFF], measured[BASELINE]
-    found = {
+    """Ratios between configurations of this run: what docs/performance.md compares (each
+    where the configurations it needs were measured)."""
+    found = production.comparisons(measured)
+    on = measured.get(TRACING_ON)
+    if on is None:
+        return found
+    if CLUSTER in measured:
+        cluster = measured[CLUSTER]
+        found["cluster_over_tracing_on_throughput"] = found["cluster_over_single_throughput"]
+        found["cpu_ms_per_order_cluster"] = sum(cluster.cpu_ms_per_order.values())
+        found["cpu_ms_per_order_tracing_on"] = sum(on.cpu_ms_per_order.values())
+        found["cluster_added_ms_p95"] = cluster.fixed_rate.p95_ms - on.fixed_rate.p95_ms
+        found["cluster_memory_over_tracing_on"] = _ratio(
+            cluster.memory_together_mb, on.memory_together_mb
+        )
+    if SAMPLER_OFF not in measured or BASELINE not in measured:
+        return found
+    off, bare = measured[SAMPLER_OFF], measured[BASELINE]
+    found |= {
         "tracing_on_over_sampler_off_throughput": _ratio(on.saturation.rps, off.saturation.rps),
         "mesh_over_baseline_throughput": _ratio(on.saturation.rps, bare.saturation.rps),
         # Under a trickle of calls nothing queues: this is what each hop itself adds.
@@ -77,23 +77,20 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
         plain = measured[MESH_TLS_OFF]
         found.update(_cost_of("mtls", "mesh_tls_off", on, plain))
         found["mtls_added_ms_p50"] = on.fixed_rate.p50_ms - plain.fixed_rate.p50_ms
-    if CLUSTER in measured:
-        cluster = measured[CLUSTER]
-        found["cluster_over_tracing_on_throughput"] = _ratio(
-            cluster.saturation.ok / max(cluster.saturation.seconds, 1e-9),
-            on.saturation.ok / max(on.saturation.seconds, 1e-9),
-        )
-        found["cpu_ms_per_order_cluster"] = sum(cluster.cpu_ms_per_order.values())
-        found["cluster_added_ms_p95"] = cluster.fixed_rate.p95_ms - on.fixed_rate.p95_ms
-        found["cluster_memory_over_tracing_on"] = _ratio(
-            cluster.memory_together_mb, on.memory_together_mb
-        )
     return found
 
 
 def targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
-    on = measured[TRACING_ON]
+    """Issue 17's targets (where tracing on, the sampler off and the bare chain were measured)
+    and issue 24's (tooling/bench/production.py)."""
+    return [*_issue_17_targets(measured, plan), *production.targets(measured)]
+
+
+def _issue_17_targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
     found = comparisons(measured)
+    if "tracing_on_over_sampler_off_throughput" not in found:
+        return []
+    on = measured[TRACING_ON]
     ratio = found["tracing_on_over_sampler_off_throughput"]
     metrics = (
         [Target("throughput metrics cost", found["metrics_cost_percent"], 5.0, "%")]
@@ -184,9 +181,10 @@ def table(doc: Mapping[str, Any]) -> str:
         f"{machine['cpu_model']}" + ("  [--quick: figures mean nothing]" if doc["quick"] else ""),
         "",
         f"{'':<22}{'flat out':>10}{'CPU ms':>8}{'light':>8}  {f'at {rate}/s':-^36}  {'':>7}"
-        f"{'ready':>7}{'memory':>8}",
+        f"{'ready':>7}{'memory':>8}{'retries':>9}",
         f"{'configuration':<22}{'ok/s':>10}{'/order':>8}{'p50 ms':>8}  {'p50 ms':>8}"
-        f"{'p95 ms':>9}{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}",
+        f"{'p95 ms':>9}{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}"
+        f"{'/100':>9}",
     ]
     for name, config in configs.items():
         sat, fixed, light = config["saturation"], config["fixed_rate"], config["light"]
@@ -199,35 +197,98 @@ def table(doc: Mapping[str, Any]) -> str:
             f"{light['p50_ms']:>8.1f}  "
             f"{fixed['p50_ms']:>8.1f}{fixed['p95_ms']:>9.1f}{fixed['p99_ms']:>9.1f}"
             f"{fixed['rps']:>10.1f}  {errors:>7}{'-' if ready is None else f'{ready:.2f}':>7}"
-            f"{config['memory_together_mb']:>8.0f}"
+            f"{config['memory_together_mb']:>8.0f}{_retries(config):>9}"
         )
+    lines += _workload_lines(configs)
     lines += _overload_lines(configs)
     failures = failed_calls(doc)
     if failures:
         lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
-    lines += ["", *_comparison_lines(ratios, rate), "", *_memory_lines(configs), ""]
-    for target in doc["targets"]:
-        sign = "<=" if target["at_most"] else ">="
-        verdict = "met" if target["met"] else "MISSED"
-        lines.append(
-            f"target  {target['name']:<36}{target['value']:>8.1f} {target['unit']:<3}"
-            f"(want {sign} {target['limit']:g})  {verdict}"
-        )
+    lines += ["", *_comparison_lines(ratios, rate), *_production_lines(ratios)]
+    lines += ["", *_memory_lines(configs)]
+    for issue in sorted({target["issue"] for target in doc["targets"]}):
+        lines += ["", f"targets of issue {issue} (ratios within this run):"]
+        lines += [_target_line(t) for t in doc["targets"] if t["issue"] == issue]
     return "\n".join(lines)
+
+
+def _target_line(target: Mapping[str, Any]) -> str:
+    sign = "<=" if target["at_most"] else ">="
+    value, unit = target["value"], target["unit"]
+    shown = "n/a" if value is None else f"{value:.2f}" if unit == "x" else f"{value:.1f}"
+    verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
+    return (
+        f"target  {target['name']:<44}{shown:>8} {unit:<3}"
+        f"(want {sign} {target['limit']:g})  {verdict}"
+    )
+
+
+def _retries(config: Mapping[str, Any]) -> str:
+    """Retries per 100 orders: '-' on SQLite (nothing to retry), n/a where none was exported."""
+    if config.get("database") != "postgres":
+        return "-"
+    return _hundredths(config.get("retries_per_100_orders"))
+
+
+def _hundredths(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _workload_lines(configs: Mapping[str, Any]) -> list[str]:
+    """Whose orders each row placed, once for each workload."""
+    rows: dict[str, list[str]] = {}
+    for name, config in configs.items():
+        if config.get("database"):  # the bare chain answers without any account
+            rows.setdefault(config["workload"], []).append(name)
+    lines = ["", *(f"orders {workload}: {', '.join(names)}" for workload, names in rows.items())]
+    on_postgres = {n: c for n, c in configs.items() if c.get("database") == "postgres"}
+    if on_postgres:
+        aborted = (
+            f"{name} {_hundredths(c['aborts_logged_per_100_orders'])}"
+            for name, c in on_postgres.items()
+        )
+        lines += [
+            "retries/100: transactions run again after a serialization failure or deadlock, per"
+            " 100 orders (simplebank_database_retries_total of every process; n/a: not exported)",
+            "PostgreSQL's log, transactions aborted (serialization failure, deadlock) per 100"
+            " orders: " + ", ".join(aborted),
+        ]
+    return lines
+
+
+def _production_lines(ratios: Mapping[str, float]) -> list[str]:
+    """Issue 24's comparisons: PostgreSQL and the cluster against SQLite, hot against spread."""
+    pairs = (
+        ("postgres / sqlite", "postgres_over_sqlite"),
+        ("cluster / postgres", "cluster_over_postgres"),
+    )
+    lines = [
+        f"{label + ', throughput':<39}{ratios[f'{key}_throughput']:.2f}  (CPU per order x"
+        f"{ratios[f'{key}_cpu_per_order']:.2f})"
+        for label, key in pairs
+        if f"{key}_throughput" in ratios
+    ]
+    for backend in ("sqlite", "postgres", "cluster"):
+        key = f"hot_over_spread_throughput_{backend}"
+        if key in ratios:
+            lines.append(f"{f'hot account / spread, {backend}':<39}{ratios[key]:.2f}")
+    return lines
 
 
 def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
     def line(label: str, value: str) -> str:
         return f"{label:<39}{value}"
 
-    lines = [
-        line(
-            "tracing on / sampler off, throughput",
-            f"{ratios['tracing_on_over_sampler_off_throughput']:.2f}  (tracing costs "
-            f"{ratios['tracing_cost_percent']:.0f}%; by CPU per order "
-            f"{ratios['tracing_cost_percent_by_cpu']:.0f}%)",
+    lines = []
+    if "tracing_on_over_sampler_off_throughput" in ratios:
+        lines.append(
+            line(
+                "tracing on / sampler off, throughput",
+                f"{ratios['tracing_on_over_sampler_off_throughput']:.2f}  (tracing costs "
+                f"{ratios['tracing_cost_percent']:.0f}%; by CPU per order "
+                f"{ratios['tracing_cost_percent_by_cpu']:.0f}%)",
+            )
         )
-    ]
     if "tracing_on_over_no_tracing_throughput" in ratios:
         lines.append(
             line(
@@ -265,6 +326,8 @@ def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
                 f"{ratios['cluster_memory_over_tracing_on']:.1f})",
             )
         )
+    if "mesh_over_baseline_throughput" not in ratios:
+        return lines
     return [
         *lines,
         line("mesh / bare baseline, throughput", f"{ratios['mesh_over_baseline_throughput']:.2f}"),
@@ -281,6 +344,8 @@ def _comparison_lines(ratios: Mapping[str, float], rate: int) -> list[str]:
 
 
 def _memory_lines(configs: Mapping[str, Any]) -> list[str]:
+    if TRACING_ON not in configs:
+        return _cluster_lines(configs)
     config = configs[TRACING_ON]
     parts = [f"{name} {m['rss_mb']:.0f}" for name, m in config["memory_mb"].items()]
     cpu = [f"{name} {ms:.2f}" for name, ms in config["cpu_ms_per_order"].items()]
@@ -360,6 +425,13 @@ def _measurement(m: Measurement) -> dict[str, Any]:
         "ready_seconds": m.ready_seconds,
         "overload": None if m.overload is None else dataclasses.asdict(m.overload),
         "overload_offered": m.overload_offered,
+        "workload": m.workload,
+        "database": m.database,
+        "orders": m.orders,
+        "retries": m.retries,
+        "retries_per_100_orders": production.retries_per_hundred(m),
+        "aborts_logged": m.aborts_logged,
+        "aborts_logged_per_100_orders": retries.per_hundred(m.aborts_logged, m.orders),
     }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from tooling.bench import cpu, ghz, memory
+from tooling.bench import cpu, fan_out, ghz, memory, retries
 from tooling.bench.plan import OVERLOAD_FACTOR, Plan, overload
 from tooling.bench.progress import say
+from tooling.bench.workload import Workload
 
 CORE = ("gateway", "orders", "accounts", "fees", "market", "nats", "jaeger")
 
@@ -33,6 +35,20 @@ class Measurement:
     # OVERLOAD_FACTOR times the saturation rate: the gateway sheds what it cannot admit.
     overload: ghz.Result | None = None
     overload_offered: int = 0  # calls a second asked for
+    workload: str = ""  # whose orders: spread over many accounts, or the hot account
+    database: str = ""  # sqlite or postgres; "" for the bare chain
+    # Transactions the services ran again after a serialization failure or deadlock, during all
+    # of this configuration's load; None where no process counts them (tooling/bench/retries.py).
+    retries: float | None = None
+    # Transactions PostgreSQL aborted for a serialization failure or deadlock meanwhile, as its
+    # log says (the other side of `retries`); None without PostgreSQL.
+    aborts_logged: int | None = None
+
+    @property
+    def orders(self) -> int:
+        """Orders the mesh accepted over every run of this configuration, the overload's too."""
+        runs = [*self.results.values(), *([self.overload] if self.overload else [])]
+        return sum(r.ok for r in runs)
 
     @property
     def results(self) -> Mapping[str, ghz.Result]:
@@ -46,38 +62,49 @@ class Measurement:
 
 def measure(
     name: str,
-    target: str,
+    targets: Sequence[str],
     pids: Mapping[str, int],
     plan: Plan,
-    metadata: Mapping[str, str],
+    workload: Workload,
     shedding: bool = False,
+    metrics_addrs: Iterable[str] = (),
+    postgres_log: Path | None = None,
 ) -> Measurement:
-    """Load `target` (the gateway, or the first baseline hop) and watch `pids` meanwhile."""
+    """Load `targets` (every gateway replica, or the first baseline hop) with `workload`'s
+    orders and watch `pids` meanwhile; count retries on the services' `metrics_addrs` and
+    aborts in `postgres_log`."""
+    metrics_addrs = list(metrics_addrs)
+    retried_before = retries.total(metrics_addrs)
+    aborted_before = retries.aborts_logged(postgres_log)
+
+    def drive(phase: ghz.Load, prefix: str) -> ghz.Result:
+        return fan_out.run(targets, phase, prefix, workload)
+
     idle, idle_together = memory.snapshot(pids), memory.together_mb(pids.values())
     say(f"{name}: warming up ({_describe(plan.warmup)})")
-    warmup = ghz.run(target, plan.warmup, "warm", metadata)
+    warmup = drive(plan.warmup, "warm")
     cpu.wait_until_idle(pids, plan.settle_seconds)
 
     say(f"{name}: light load ({_describe(plan.light)})")
-    light = ghz.run(target, plan.light, "light", metadata)
+    light = drive(plan.light, "light")
     cpu.wait_until_idle(pids, plan.settle_seconds)
 
     say(f"{name}: saturation ({_describe(plan.saturation)})")
     before = cpu.snapshot(pids)
-    saturation = ghz.run(target, plan.saturation, "sat", metadata)
+    saturation = drive(plan.saturation, "sat")
     settle = cpu.wait_until_idle(pids, plan.settle_seconds)
     used = cpu.used_since(before, pids)
     per_order = {n: 1000 * seconds / max(saturation.ok, 1) for n, seconds in used.items()}
 
     say(f"{name}: fixed rate ({_describe(plan.fixed_rate)})")
-    fixed_rate = ghz.run(target, plan.fixed_rate, "rate", metadata)
+    fixed_rate = drive(plan.fixed_rate, "rate")
     cpu.wait_until_idle(pids, plan.settle_seconds)
     overloaded, offered = None, 0
     if shedding and plan.overload_seconds:
-        load = overload(plan, saturation.rps)
-        offered = load.rate
-        say(f"{name}: overload, {OVERLOAD_FACTOR}x saturation ({_describe(load)})")
-        overloaded = ghz.run(target, load, "over", metadata)
+        flood = overload(plan, saturation.rps)
+        offered = flood.rate
+        say(f"{name}: overload, {OVERLOAD_FACTOR}x saturation ({_describe(flood)})")
+        overloaded = drive(flood, "over")
         cpu.wait_until_idle(pids, plan.settle_seconds)
     failed = sum(r.errors for r in (warmup, light, saturation, fixed_rate))
     say(
@@ -100,7 +127,14 @@ def measure(
         memory_core_together_mb=memory.together_mb(p for n, p in pids.items() if n in CORE),
         overload=overloaded,
         overload_offered=offered,
+        workload=workload.name,
+        retries=retries.since(retried_before, retries.total(metrics_addrs)),
+        aborts_logged=_since(aborted_before, retries.aborts_logged(postgres_log)),
     )
+
+
+def _since(before: int | None, after: int | None) -> int | None:
+    return None if before is None or after is None else after - before
 
 
 def _describe(load: ghz.Load) -> str:

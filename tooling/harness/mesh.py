@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mesh.topology import SERVICES
 from tooling.harness.leftovers import alive, start_time_of
 from tooling.harness.ports import mesh_on_free_ports
 from tooling.harness.snapshot import sqlite_files
@@ -95,6 +96,12 @@ class Mesh:
         if postgres is None:
             return sqlite_files(self.data_dir)
         return dict(database.saved_urls(self.data_dir, postgres.address))
+
+    @property
+    def metrics_addrs(self) -> list[str]:
+        """Every service replica's Prometheus page (host:port; /metrics), as placed on free
+        ports; nothing answers there when the mesh runs without metrics."""
+        return [a for s in SERVICES for a in self.ports[s.metrics_variable].split(",")]
 
     def nats_monitors(self) -> list[str]:
         """The NATS nodes' monitoring addresses (/jsz), in a cluster."""

@@ -59,7 +59,8 @@ def mesh_on_free_ports(cluster: bool = False) -> dict[str, str]:
     if cluster:
         env["NATS_CLUSTER_ADDRS"] = free_addrs(nodes)
         env["NATS_MONITOR_ADDRS"] = free_addrs(nodes)
-        env["POSTGRES_ADDR"] = free_addr()
+    # Read only with --postgres or --cluster, and then never the default 5433 another run holds.
+    env["POSTGRES_ADDR"] = free_addr()
     env |= {variable: free_addr() for variable in JAEGER_ADDRESS_VARIABLES}
     env |= {variable: free_addr() for variable in OBSERVABILITY_DEFAULTS}
     env["VICTORIALOGS_ADDR"] = free_addr()
