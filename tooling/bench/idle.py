@@ -22,6 +22,7 @@ from pathlib import Path
 from tooling.bench import cpu
 from tooling.bench.progress import say
 from tooling.bench.shapes import CLUSTER, TRACING_ON, Tracing, running_mesh
+from tooling.bench.workload import HOT
 
 SECONDS = 60.0
 # After SERVING, start-up work still runs for a while: imports finishing, the first exports,
@@ -96,7 +97,7 @@ def idle_cpu(
     root: Path, tracing: Tracing, seconds: float = SECONDS, settle: float = SETTLE_SECONDS
 ) -> IdleResult:
     """Start the mesh in `tracing`'s shape under `root`, let it settle, measure it idle."""
-    with running_mesh(root, tracing) as mesh:
+    with running_mesh(root, tracing, HOT) as mesh:
         say(f"{tracing.name}: every service SERVING after {mesh.ready_seconds:.1f} s")
         time.sleep(settle)
         pids = mesh.pids
