@@ -96,6 +96,8 @@ class SqliteEngine:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+        if self._checkpointer is not None:
+            self._checkpointer.written()
         return result, uow.events
 
     def retries(self, error: Exception) -> bool:
