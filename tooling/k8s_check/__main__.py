@@ -94,12 +94,17 @@ def check_manifests(manifests: list[Manifest]) -> str:
     return name
 
 
-def check_overlay(overlay: Path) -> None:
-    started = time.monotonic()
+def prepared(overlay: Path) -> tuple[str, list[Manifest], str, list[str]]:
+    """The overlay rendered, its objects, their checked namespace and the certificate
+    identities its Secrets need: what both stages start from."""
     rendered = render(overlay)
     manifests = parse(rendered)
-    namespace = check_manifests(manifests)
-    identities = certificate_identities(manifests)
+    return rendered, manifests, check_manifests(manifests), certificate_identities(manifests)
+
+
+def check_overlay(overlay: Path) -> None:
+    started = time.monotonic()
+    rendered, manifests, namespace, identities = prepared(overlay)
     with control_plane(LOG) as plane:
         sockets = only_loopback(plane)
         say(f"{overlay.name}: control plane up, {sockets} sockets, all on 127.0.0.1")
@@ -128,10 +133,7 @@ def check_overlay(overlay: Path) -> None:
 def check_on_real_node(overlay: Path) -> None:
     """The overlay on a real kubelet, then every proof of in_cluster.py; the namespace deleted."""
     started = time.monotonic()
-    rendered = render(overlay)
-    manifests = parse(rendered)
-    namespace = check_manifests(manifests)
-    identities = certificate_identities(manifests)
+    rendered, manifests, namespace, identities = prepared(overlay)
     with real_node(NODE_LOG) as node:
         say(f"real node: up ({time.monotonic() - started:.0f} s), kubelet, containerd, kube-router")
         existing = node.kubectl.get("namespaces", f"--field-selector=metadata.name={namespace}")
