@@ -124,9 +124,7 @@ class Database:
         unless it already was, nor tried again after a conflict: nobody waits for its answer,
         and its caller may already have undone it (orders gives back a reserve it gave up on).
         """
-        # Only work on a thread can outlive its caller; on the loop nothing needs the flag.
-        abandoned = None if self._executor is None else threading.Event()
-        result, events = await self._run(lambda: self._engine.run(work, abandoned), abandoned)
+        result, events = await self._run_work(work, read_only=False)
         if events:
             for listener in self._listeners:
                 listener(events)
@@ -136,11 +134,15 @@ class Database:
         """Run `work`, which only reads, on one snapshot: all its statements see the same
         commits (a portfolio's cash and its positions from the same moment), and it waits for
         no writer's lock. Writing inside it is an error on PostgreSQL."""
-        abandoned = None if self._executor is None else threading.Event()
-        result, _ = await self._run(
-            lambda: self._engine.run(work, abandoned, read_only=True), abandoned
-        )
+        result, _ = await self._run_work(work, read_only=True)
         return result
+
+    async def _run_work(
+        self, work: Callable[[UnitOfWork], T], read_only: bool
+    ) -> tuple[T, list[object]]:
+        # Only work on a thread can outlive its caller; on the loop nothing needs the flag.
+        abandoned = None if self._executor is None else threading.Event()
+        return await self._run(lambda: self._engine.run(work, abandoned, read_only), abandoned)
 
     async def leads(self, role: str) -> bool:
         """Whether this replica is the one that does `role` (such as relaying the outbox)."""
