@@ -143,7 +143,10 @@ def test_a_consumer_killed_after_commit_but_before_ack_applies_nothing_twice(
     The window is made certain, not hit by luck: the proxy drops every ack accounts sends, so
     each message it applies is committed and still unacknowledged in JetStream when the
     process dies. The held acks are then answered with -NAK, which makes JetStream redeliver
-    at once what it would otherwise redeliver after the consumers' ack_wait (30 s).
+    at once what it would otherwise redeliver after the consumers' ack_wait (5 s). They are
+    answered only once the server has let go of the dead process's pull requests: a NAK that
+    overtook the news of the kill went to a pull nobody would answer, and came a second time
+    after ack_wait.
     """
     applied_before = len(settle(mesh).rows("accounts", "processed_events"))
     ack_proxy.acks.subjects.clear()
@@ -157,9 +160,10 @@ def test_a_consumer_killed_after_commit_but_before_ack_applies_nothing_twice(
         mesh.kill("accounts")
     finally:
         ack_proxy.acks.holding = False
+    accounts_consumers = {name for name in deliveries if name.startswith("accounts-")}
+    wait_until_nobody_pulls(mesh, accounts_consumers)
     asyncio.run(jetstream.nak(mesh.nats.url, held))
     mesh.start("accounts")
-    accounts_consumers = {name for name in deliveries if name.startswith("accounts-")}
     redelivered = delivered(wait_until_consumed(mesh, accounts_consumers))
 
     # Every message accounts applied was unacknowledged when it died...
@@ -168,6 +172,18 @@ def test_a_consumer_killed_after_commit_but_before_ack_applies_nothing_twice(
     assert sum(redelivered[n] - deliveries[n] for n in accounts_consumers) == len(held)
     # ...and changed nothing: not a cent, not a share, not an inbox row.
     assert settle(mesh).tables["accounts"] == committed.tables["accounts"]
+
+
+def wait_until_nobody_pulls(mesh: Mesh, names: set[str]) -> None:
+    """Poll until none of the named consumers has a pull request waiting on the server."""
+    deadline = time.monotonic() + CONSUMED_SECONDS
+    while True:
+        consumers = asyncio.run(jetstream.consumers(mesh.nats.url))
+        waiting = {name: consumers[name].num_waiting for name in names if name in consumers}
+        if not any(waiting.values()):
+            return
+        assert time.monotonic() < deadline, f"pull requests still waiting: {waiting}"
+        time.sleep(0.05)
 
 
 def wait_until_held(ack_proxy: AckHoldingProxy, count: int, timeout: float = 5.0) -> list[str]:
