@@ -89,6 +89,7 @@ class SqliteEngine:
         if connection is None:
             raise RuntimeError(f"database {self._path} is not open")
         uow = UnitOfWork(connection, self._recorder)
+        changes = connection.total_changes
         connection.execute("BEGIN IMMEDIATE")
         try:
             result = work(uow)
@@ -96,8 +97,8 @@ class SqliteEngine:
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-        if self._checkpointer is not None:
-            self._checkpointer.written()
+        if self._checkpointer is not None and connection.total_changes != changes:
+            self._checkpointer.written()  # a read (the health check's, every second) wrote nothing
         return result, uow.events
 
     def retries(self, error: Exception) -> bool:

@@ -7,7 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from mesh.storage.wal_checkpoint import WalCheckpointer
+from mesh.storage.sqlite import SqliteEngine
+from mesh.storage.unit_of_work import NoEvents
+from mesh.storage.wal_checkpoint import INTERVAL_SECONDS, WalCheckpointer
 
 INTERVAL = 0.01
 
@@ -59,3 +61,21 @@ def test_stop_ends_the_thread_while_it_waits_for_a_commit(tmp_path: Path) -> Non
     stopping.start()
     stopping.join(timeout=60)  # a hang detector, not a measurement
     assert not stopping.is_alive()
+
+
+def test_only_a_transaction_that_wrote_wakes_the_checkpointer(tmp_path: Path) -> None:
+    """The health check reads every second: a read must not cost a checkpoint."""
+    engine = SqliteEngine(tmp_path / "service.sqlite3", NoEvents())
+    engine.open("CREATE TABLE t (x INTEGER);")
+    try:
+        checkpointer = engine._checkpointer
+        assert checkpointer is not None
+        for _ in range(3):
+            engine.run(lambda uow: uow.execute("SELECT count(*) FROM t").fetchone(), read_only=True)
+        time.sleep(2 * INTERVAL_SECONDS)
+        assert checkpointer.checkpoints == 0
+
+        engine.run(lambda uow: uow.execute("INSERT INTO t VALUES (1)"))
+        assert wait_for(lambda: checkpointer.checkpoints == 1, seconds=10 * INTERVAL_SECONDS)
+    finally:
+        engine.close()
