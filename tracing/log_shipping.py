@@ -36,7 +36,7 @@ ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
 # (a few hundred bytes a record), never a blocked or crashed service.
 QUEUE_CAPACITY = 2048
 EXPORT_TIMEOUT_SECONDS = 2.0
-SCHEDULE_DELAY_MILLIS = 500
+SCHEDULE_DELAY_MILLIS = 1000
 # Records of the exporter's own path would feed on themselves while the store is away; they
 # still reach stderr.
 _NOT_SHIPPED = ("opentelemetry", "urllib3", "requests", "tracing.log_queue")

@@ -82,8 +82,8 @@ class HealthReporter:
         service_names: list[str],
         required: Mapping[str, Check],
         informational: Mapping[str, Check] | None = None,
-        interval: float = 1.0,
-        heartbeat_every: int = 30,
+        interval: float = 2.0,
+        heartbeat_every: int = 15,
         circuits: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self._servicer = servicer

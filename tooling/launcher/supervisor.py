@@ -56,6 +56,7 @@ GIVE_UP_AFTER = 5  # exits within CRASH_WINDOW seconds
 CRASH_WINDOW = 60.0
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
+WATCH_SECONDS = 0.5  # how often exited children are looked for: each look is a waitpid per child
 
 
 class Supervisor:
@@ -105,7 +106,7 @@ class Supervisor:
         follows the thread that started a child (tooling/launcher/children.py).
         """
         reported: set[str] = set()
-        while not self.stop.wait(0.2):
+        while not self.stop.wait(WATCH_SECONDS):
             for group in (self.infrastructure, self.services, self.watchers):
                 for index, child in enumerate(group):
                     if child in self.given_up or child.exit_code() is None:
