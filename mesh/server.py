@@ -34,7 +34,6 @@ from mesh.rpc_metrics import ServerMetricsInterceptor
 from mesh.security.authz import AuthorizationInterceptor
 from mesh.security.tls import Listener, add_port
 from mesh.span_marks import CrashSpanInterceptor
-from mesh.trace_header import TraceIdHeaderInterceptor
 from simplebank.ops.v1 import ops_pb2_grpc
 from tracing.rpc import traced_calls
 
@@ -121,7 +120,6 @@ class ServiceHost:
                 aio_server_interceptor(filter_=traced_calls()),  # type: ignore[no-untyped-call]
                 CrashSpanInterceptor(),
                 ServerMetricsInterceptor(),
-                TraceIdHeaderInterceptor(),
                 # Who may call what: before any handler runs, a denial timed and traced too.
                 *([AuthorizationInterceptor(policy)] if policy is not None else []),
                 # No control character in any string of any request reaches a handler.

@@ -11,6 +11,9 @@ from tracing.rpc import TRACE_ID_HEADER, current_trace_id
 class TraceIdHeaderInterceptor(UnaryServerInterceptor):
     """Answers the call's trace id in the `x-trace-id` header, so `grpcurl -v` shows it.
 
+    Installed at the gateway only, where people call: the header goes in a gRPC batch of its
+    own, and inner hops (whose callers never read it) paid for it on every call.
+
     Sent with the response, not before the handler runs: once a server has sent headers, a
     client may no longer retry the call, and UNAVAILABLE must stay retryable. A refused call
     carries it in its trailers instead (mesh.errors.refusals.abort_with).
