@@ -109,7 +109,10 @@ class HealthReporter:
     async def _why_failing(self, check: Check) -> str | None:
         """None if the check passes, else what went wrong."""
         try:
-            passed = await asyncio.wait_for(check(), timeout=self._interval)
+            # A timeout scope, not wait_for: no task of its own, so a check that answers without
+            # waiting (most do) costs no turn of the event loop (under grpc.aio ~130 µs each).
+            async with asyncio.timeout(self._interval):
+                passed = await check()
         except TimeoutError:
             return f"no answer within {self._interval}s"
         except Exception as error:  # a check that raises is failing, not fatal to the service
