@@ -101,7 +101,7 @@ def sell(project: ComposeProject, request_id: str) -> tuple[str, str]:
     body = {"account_id": "acc-alice", "symbol": "AAPL", "quantity": 1, "request_id": request_id}
     shown = gateway_call(project, "PlaceSellOrder", body, "-v")
     trace = TRACE_ID.search(shown)
-    assert trace is not None, f"no x-trace-id header:\n{shown}"
+    assert trace is not None, f"no x-trace-id trailer:\n{shown}"
     start = shown.index("{", shown.index("Response contents:"))
     answer, _ = json.JSONDecoder().raw_decode(shown, start)
     return str(answer["order"]["orderId"]), trace.group(1)

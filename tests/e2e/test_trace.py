@@ -1,4 +1,4 @@
-"""One order placed with grpcurl is one trace in Jaeger, found through its x-trace-id header.
+"""One order placed with grpcurl is one trace in Jaeger, found through its x-trace-id trailer.
 
 The trace holds spans of all five services, and its parent -> child edges follow the order:
 gRPC from the gateway to orders to accounts, then messages from orders to market and from market
@@ -58,7 +58,7 @@ def sell_with_grpcurl(mesh: LaunchedMesh, customer: str, symbol: str, quantity: 
     )
     assert placed.returncode == 0, placed.output
     header = re.search(r"^x-trace-id: ([0-9a-f]{32})$", placed.output, re.MULTILINE)
-    assert header is not None, f"no x-trace-id header:\n{placed.output}"
+    assert header is not None, f"no x-trace-id trailer:\n{placed.output}"
     return header.group(1)
 
 

@@ -80,7 +80,7 @@ def place(sale: Sale, request_id: str) -> tuple[str, str]:
     shown = grpcurl(f"{sale.customer}-token", "PlaceSellOrder", body, "-v")
     trace = TRACE_ID.search(shown)
     if trace is None:
-        raise DemoError(f"no x-trace-id header in the answer to {sale}")
+        raise DemoError(f"no x-trace-id trailer in the answer to {sale}")
     # -v prints the headers, then the response as JSON after "Response contents:".
     start = shown.index("{", shown.index("Response contents:"))
     answer, _ = json.JSONDecoder().raw_decode(shown, start)

@@ -239,7 +239,7 @@ def fetch_logs(store: str, trace_id: str) -> tuple[list[LogLine], str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=DESCRIPTION)
-    parser.add_argument("trace_id", help="32 hex digits, e.g. from the x-trace-id response header")
+    parser.add_argument("trace_id", help="32 hex digits, e.g. from the x-trace-id response trailer")
     query_addr = os.environ.get("JAEGER_QUERY_ADDR")
     default = f"http://{query_addr}" if query_addr else DEFAULT_JAEGER
     parser.add_argument("--jaeger", default=default, help="query API (default: %(default)s)")

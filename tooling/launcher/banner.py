@@ -74,7 +74,7 @@ def banner(settings: Settings, children: list[Child], seconds: float) -> str:
         "",
         "Try:",
         "  " + FIRST_CALL % settings.replicas_of("gateway")[0].addr,
-        "  make trace ID=<trace-id>    (the x-trace-id header of `grpcurl -v`)",
+        "  make trace ID=<trace-id>    (the x-trace-id trailer of `grpcurl -v`)",
         "  make logs TRACE=<trace-id>",
         "",
         "Ctrl-C stops everything.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from mesh.calls.channels import make_channel
 from mesh.events.consumer import EventConsumer, Subscription
 from mesh.events.outbox import OutboxRelay
 from mesh.storage.unit_of_work import UnitOfWork
+from mesh.trace_header import TraceIdHeaderInterceptor
 from simplebank.fees.v1 import fees_pb2, fees_pb2_grpc
 from tests.support.data.events import (
     CODEC,
@@ -31,9 +34,13 @@ from tests.support.data.tracing import wait_for_spans
 from tests.support.servers.grpc_servers import (
     QUOTE_FEE,
     Context,
+    FakeFeeServicer,
     fake_fee_host,
+    fee_service,
+    local,
     quote_100,
     quote_request,
+    serving,
 )
 from tests.support.servers.nats import NatsServer, run_nats
 from tracing.messaging import capture_context, consumer_span, producer_span
@@ -98,6 +105,23 @@ async def test_a_span_context_crosses_a_grpc_hop(spans: InMemorySpanExporter) ->
     assert client.parent.span_id == caller.get_span_context().span_id
     assert seen_in_handler == [context_of(server)]
     assert TRACE_ID_HEADER not in headers  # only the gateway answers it (mesh/trace_header.py)
+
+
+async def test_the_edge_answers_the_trace_id_in_a_trailer(spans: InMemorySpanExporter) -> None:
+    """What the gateway installs: the call's trace id comes back in the trailers, not as a
+    header of its own."""
+    service = dataclasses.replace(
+        fee_service(FakeFeeServicer(quote_100)), interceptors=[TraceIdHeaderInterceptor()]
+    )
+    async with serving(service) as host, make_channel(local(host)) as channel:
+        with tracer.start_as_current_span("caller") as caller:
+            call = fees_pb2_grpc.FeeServiceStub(channel).QuoteFee(quote_request())
+            await call
+            headers = dict(await call.initial_metadata())
+            trailers = dict(await call.trailing_metadata())
+
+    assert trailers[TRACE_ID_HEADER] == format(caller.get_span_context().trace_id, "032x")
+    assert TRACE_ID_HEADER not in headers
 
 
 async def test_a_span_context_crosses_a_message_header_hop(spans: InMemorySpanExporter) -> None:

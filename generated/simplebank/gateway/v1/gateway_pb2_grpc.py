@@ -28,7 +28,7 @@ if _version_not_supported:
 class GatewayServiceStub:
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     def __init__(self, channel):
@@ -62,7 +62,7 @@ class GatewayServiceStub:
 class GatewayServiceServicer:
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     def PlaceSellOrder(self, request, context):
@@ -129,7 +129,7 @@ def add_GatewayServiceServicer_to_server(servicer, server):
 class GatewayService:
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     @staticmethod

@@ -29,7 +29,7 @@ GRPC_VERSION: str
 class GatewayServiceStub:
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     @_typing.overload
@@ -52,7 +52,7 @@ class GatewayServiceStub:
 class GatewayServiceAsyncStub(GatewayServiceStub):
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -71,7 +71,7 @@ class GatewayServiceAsyncStub(GatewayServiceStub):
 class GatewayServiceServicer(metaclass=_abc_1.ABCMeta):
     """The public API of SimpleBank: the only service a customer's client talks to.
     Every call needs `authorization: Bearer <token>` metadata, and every response carries the
-    call's trace id in the `x-trace-id` header.
+    call's trace id in the `x-trace-id` trailer (grpcurl -v: "Response trailers received").
     """
 
     @_abc_1.abstractmethod
