@@ -31,11 +31,13 @@ class Search:
 
 @dataclass(frozen=True)
 class Step:
-    """One rate held: `offered` calls a second asked of ghz, what it measured over `seconds`."""
+    """One rate held: `offered` calls a second asked of ghz, what it measured over `seconds`
+    (and what it counted in the warm-up before, which the verdict leaves out)."""
 
     offered: int
     seconds: float
     result: Result
+    warmup: Result | None = None
 
     @property
     def sent_rps(self) -> float:
@@ -65,6 +67,12 @@ class Capacity:
     flat_out: Result
     steps: tuple[Step, ...]
     seconds: float
+
+    @property
+    def orders(self) -> int:
+        """Orders the mesh accepted during the search, warm-ups included."""
+        runs = [run for s in self.steps for run in (s.warmup, s.result) if run is not None]
+        return sum(run.ok for run in runs)
 
     @property
     def rate(self) -> int | None:

@@ -54,9 +54,10 @@ class Measurement:
 
     @property
     def orders(self) -> int:
-        """Orders the mesh accepted over every run of this configuration, the overload's too."""
+        """Orders the mesh accepted over every run of this configuration, the overload's and the
+        capacity search's too."""
         runs = [*self.results.values(), *([self.overload] if self.overload else [])]
-        return sum(r.ok for r in runs)
+        return sum(r.ok for r in runs) + (self.capacity.orders if self.capacity else 0)
 
     @property
     def results(self) -> Mapping[str, ghz.Result]:
@@ -170,10 +171,10 @@ def search_capacity(
         warmup = ghz.Load(workers_for(rate), seconds=search.warmup_seconds, rate=rate)
         measured = dataclasses.replace(warmup, seconds=search.seconds)
         say(f"{name}: capacity step {number}: {_describe(warmup)}, then {_describe(measured)}")
-        drive(warmup, f"capw{number}")
+        warm = drive(warmup, f"capw{number}")
         result = drive(measured, f"cap{number}")
         cpu.wait_until_idle(pids, plan.settle_seconds)
-        step = capacity.Step(rate, search.seconds, result)
+        step = capacity.Step(rate, search.seconds, result, warm)
         say(
             f"{name}: {rate}/s: sent {step.sent_rps:.1f}/s, p95 {result.p95_ms:.1f} ms, "
             f"{result.errors} errors: {step.missed or 'within the objective'}"

@@ -4,7 +4,15 @@ and the lowest failure, and the search stops when they are close or the steps ru
 
 from __future__ import annotations
 
-from tooling.bench.capacity import Search, Step, bracket, first_rate, next_rate, search
+from tooling.bench.capacity import (
+    Capacity,
+    Search,
+    Step,
+    bracket,
+    first_rate,
+    next_rate,
+    search,
+)
 from tooling.bench.ghz import Result
 
 PLAN = Search(warmup_seconds=3.0, seconds=10.0, start_fraction=0.6, max_steps=8)
@@ -136,3 +144,10 @@ def test_a_search_that_never_fails_stops_after_its_steps() -> None:
     steps = search(passed, 10, PLAN)
 
     assert [s.offered for s in steps] == [10, 12, 15, 19, 24, 30, 38, 48]
+
+
+def test_a_searchs_orders_count_every_rate_held_and_its_warm_up() -> None:
+    warmed = Step(60, PLAN.seconds, step(60).result, warmup=step(60).result)
+    found = Capacity(step(100).result, (warmed, step(75)), seconds=40.0)
+
+    assert found.orders == 600 + 600 + 750
