@@ -13,6 +13,9 @@ OBJECTIVE_P95_MS = 100.0
 # A step in which ghz sent fewer calls than this share of the offered rate failed: the mesh did
 # not take that rate (every worker was waiting on it), however fast the calls it took were.
 KEEP_UP = 0.95
+# ghz's pacer may end a call short of rate x seconds, once per loader (the cluster has two):
+# that is not falling behind, and at a few orders a second it is more than 5%.
+SLACK_CALLS = 2
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,17 @@ class Step:
         return self.result.count / self.seconds if self.seconds else 0.0
 
     @property
+    def kept_up(self) -> bool:
+        """Whether ghz sent the offered rate, near enough."""
+        return self.result.count + SLACK_CALLS >= KEEP_UP * self.offered * self.seconds
+
+    @property
     def missed(self) -> str:
         """Why this step missed the objective ("" where it met it)."""
         reasons = []
         if self.result.errors:
             reasons.append(f"{self.result.errors} failed")
-        if self.sent_rps < KEEP_UP * self.offered:
+        if not self.kept_up:
             reasons.append(f"sent {self.sent_rps:.0f}/s")
         if self.result.p95_ms > OBJECTIVE_P95_MS:
             reasons.append(f"p95 {self.result.p95_ms:.0f} ms")

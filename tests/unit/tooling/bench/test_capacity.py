@@ -66,6 +66,8 @@ def test_a_step_in_which_ghz_could_not_send_the_offered_rate_misses_the_objectiv
 
 def test_a_loader_a_call_or_two_short_of_the_offered_rate_still_kept_up() -> None:
     assert step(60, sent=57.0).passed
+    assert step(1, sent=0.75).passed  # 6 calls of 8
+    assert not step(1, sent=0.625).passed  # 5 of 8
 
 
 def test_every_reason_a_step_missed_is_named() -> None:
