@@ -1,5 +1,5 @@
-"""One configuration measured: warm up, saturate, hold a fixed rate, search the capacity within
-the objective; CPU and memory alongside."""
+"""One configuration measured: warm up, saturate, search the capacity within the objective, hold
+a fixed rate; CPU and memory alongside."""
 
 from __future__ import annotations
 
@@ -103,11 +103,13 @@ def measure(
     settle = cpu.wait_until_idle(pids, plan.settle_seconds)
     used = cpu.used_since(before, pids)
     per_order = {n: 1000 * seconds / max(saturation.ok, 1) for n, seconds in used.items()}
+    # Before the fixed rate, which may be past what the mesh takes and leave its breakers open:
+    # the search finds the mesh as --capacity-only does, just after the flat-out run.
+    found = search_capacity(name, drive, pids, plan, saturation) if searched else None
 
     say(f"{name}: fixed rate ({_describe(plan.fixed_rate)})")
     fixed_rate = drive(plan.fixed_rate, "rate")
     cpu.wait_until_idle(pids, plan.settle_seconds)
-    found = search_capacity(name, drive, pids, plan, saturation) if searched else None
     overloaded, offered = None, 0
     if shedding and plan.overload_seconds:
         flood = overload(plan, saturation.rps)
