@@ -39,7 +39,7 @@ def full(rate: int, seconds: float, concurrency: int) -> Plan:
         settle_seconds=60.0,
         no_tracing=True,
         overload_seconds=seconds,
-        capacity=Search(warmup_seconds=3.0, seconds=8.0, start_fraction=0.6, max_steps=5),
+        capacity=Search(warmup_seconds=3.0, seconds=8.0, start_fraction=0.5, max_steps=5),
     )
 
 
