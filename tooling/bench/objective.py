@@ -118,13 +118,16 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
 
 
 def malformed(doc: Mapping[str, Any]) -> list[str]:
-    """Steps in which no call was counted, or whose figures are not finite."""
+    """Steps in which no call was counted or none succeeded (the mesh is gone: an overloaded one
+    still answers some), or whose figures are not finite."""
     found = []
     for name, capacity in doc["capacity"].items():
         for step in capacity["steps"]:
             result = step["result"]
             if not result["count"]:
                 found.append(f"{name}, capacity at {step['offered']}/s: no calls counted")
+            elif not result["ok"]:
+                found.append(f"{name}, capacity at {step['offered']}/s: no call succeeded")
             if not math.isfinite(result["p95_ms"]):
                 found.append(f"{name}, capacity at {step['offered']}/s: p95 is {result['p95_ms']}")
     return found

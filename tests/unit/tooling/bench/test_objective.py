@@ -94,3 +94,11 @@ def test_a_step_in_which_no_call_was_counted_makes_the_report_malformed() -> Non
     doc = report.document({}, plans.quick(), MACHINE, quick=False, searched=searches)
 
     assert report.malformed(doc) == ["tracing on, capacity at 60/s: no calls counted"]
+
+
+def test_a_step_in_which_every_call_failed_makes_the_report_malformed() -> None:
+    refused = Step(60, SECONDS, Result(480, 0, 60.0, SECONDS, 0.1, 0.1, 0.2, 0.3))
+    searches = {TRACING_ON: searched(held(40, 60.0), refused)}
+    doc = report.document({}, plans.quick(), MACHINE, quick=False, searched=searches)
+
+    assert report.malformed(doc) == ["tracing on, capacity at 60/s: no call succeeded"]
