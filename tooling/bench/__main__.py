@@ -3,14 +3,17 @@
     python -m tooling.bench [--rate 200] [--duration 20] [--concurrency 32] [--keep]
     python -m tooling.bench --quick    # seconds; fails unless every call succeeded
     python -m tooling.bench --only postgres,hot-postgres    # just these rows
+    python -m tooling.bench --capacity-only --only tracing-on    # just its capacity search
 
 Starts its own mesh (tooling/run.py) on free loopback ports once per configuration (tracing
 on, the sampler off, metrics off, mesh TLS off, --no-tracing; the full run adds --postgres and
 `make cluster`'s shape: two replicas each on PostgreSQL, three NATS nodes, every gateway replica
 loaded) and a bare grpc.aio chain of as many hops, loads each with ghz, prints one table and
 writes it as JSON to results/. Orders are spread over many customers' accounts; the hot account
-rows (every order from one position, the worst case) run the same shapes again. Figures are for
-reading, never asserted.
+rows (every order from one position, the worst case) run the same shapes again. On some shapes
+it also searches the capacity within the objective: the highest fixed rate of orders answered
+with p95 <= 100 ms and no errors (tooling/bench/capacity.py). Figures are for reading, never
+asserted.
 """
 
 from __future__ import annotations
@@ -21,16 +24,19 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from tooling.bench import plan as plans
 from tooling.bench import report, rows
 from tooling.bench.baseline import running_baseline
+from tooling.bench.capacity import Capacity
 from tooling.bench.machine import describe
 from tooling.bench.plan import Plan
 from tooling.bench.progress import say
-from tooling.bench.scenario import Measurement, measure
+from tooling.bench.scenario import Measurement, measure, measure_capacity
 from tooling.bench.shapes import (
     CLUSTER,
     MESH_TLS_OFF,
@@ -43,31 +49,34 @@ from tooling.bench.shapes import (
     running_mesh,
 )
 from tooling.bench.workload import HOT, QUICK_SPREAD_ACCOUNTS, SPREAD_ACCOUNTS, Workload, spread
-from tooling.harness.mesh import MeshStartError
+from tooling.harness.mesh import Mesh, MeshStartError
 from tooling.launcher.paths import REPO_ROOT
 
 START_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Configuration:
-    """One row of the table: its name there, the mesh's shape (None: the bare chain), and
-    whether every order comes from the hot account."""
+    """One row of the table: its name there, the mesh's shape (None: the bare chain), whether
+    every order comes from the hot account, and whether its capacity within the objective is
+    searched."""
 
     row: str
     shape: Tracing | None
     hot: bool = False
+    searched: bool = False
 
 
 # --only's names, in the order a run measures them.
 CONFIGURATIONS = {
-    "tracing-on": Configuration(rows.TRACING_ON, TRACING_ON),
-    "sampler-off": Configuration(rows.SAMPLER_OFF, SAMPLER_OFF),
+    "tracing-on": Configuration(rows.TRACING_ON, TRACING_ON, searched=True),
+    "sampler-off": Configuration(rows.SAMPLER_OFF, SAMPLER_OFF, searched=True),
     "metrics-off": Configuration(rows.METRICS_OFF, METRICS_OFF),
     "mesh-tls-off": Configuration(rows.MESH_TLS_OFF, MESH_TLS_OFF),
     "no-tracing": Configuration(rows.NO_TRACING, SDK_OFF),
-    "postgres": Configuration(rows.POSTGRES, POSTGRES),
-    "cluster": Configuration(rows.CLUSTER, CLUSTER),
+    "postgres": Configuration(rows.POSTGRES, POSTGRES, searched=True),
+    "cluster": Configuration(rows.CLUSTER, CLUSTER, searched=True),
     "hot-sqlite": Configuration(rows.HOT_SQLITE, TRACING_ON, hot=True),
     "hot-postgres": Configuration(rows.HOT_POSTGRES, POSTGRES, hot=True),
     "hot-cluster": Configuration(rows.HOT_CLUSTER, CLUSTER, hot=True),
@@ -76,13 +85,26 @@ CONFIGURATIONS = {
 # The quick run: the single-process shapes and the bare chain, to test the harness.
 QUICK = ("tracing-on", "sampler-off", "metrics-off", "mesh-tls-off", "no-tracing", "baseline")
 CLUSTERED = ("cluster", "hot-cluster")
+# The quick run searches one capacity, in a few short steps: enough to exercise the search.
+QUICK_SEARCHED = ("tracing-on",)
 
 
 def chosen(args: argparse.Namespace, plan: Plan) -> list[str]:
     """The configurations to measure: --only's, else the full run's or the quick one's, less
-    --no-tracing-run's and --no-cluster's, plus --cluster's in the quick run."""
-    if args.only:
-        return list(args.only)
+    --no-tracing-run's and --no-cluster's, plus --cluster's in the quick run; with
+    --capacity-only, those of them that search their capacity."""
+    names = list(args.only) if args.only else _run_of(args, plan)
+    if args.capacity_only:
+        return [name for name in names if searches(args, name)]
+    return names
+
+
+def searches(args: argparse.Namespace, name: str) -> bool:
+    """Whether configuration `name` searches its capacity within the objective in this run."""
+    return CONFIGURATIONS[name].searched and (not args.quick or name in QUICK_SEARCHED)
+
+
+def _run_of(args: argparse.Namespace, plan: Plan) -> list[str]:
     names = list(QUICK if args.quick else CONFIGURATIONS)
     if not plan.no_tracing:
         names.remove("no-tracing")
@@ -94,8 +116,59 @@ def chosen(args: argparse.Namespace, plan: Plan) -> list[str]:
 
 
 def measure_mesh(
-    root: Path, key: str, configuration: Configuration, workload: Workload, plan: Plan
+    root: Path,
+    key: str,
+    configuration: Configuration,
+    workload: Workload,
+    plan: Plan,
+    searched: bool,
 ) -> Measurement:
+    name, shape = configuration.row, configuration.shape
+    assert shape is not None, "the bare chain is not a mesh"
+
+    def measured(mesh: Mesh) -> Measurement:
+        shedding = name == rows.TRACING_ON  # once is enough: the gateway's admission
+        log = mesh.ready.log_dir / "postgres.log" if shape.postgres else None
+        found = measure(
+            name,
+            gateways(mesh),
+            mesh.ready.pids,
+            plan,
+            workload,
+            shedding,
+            mesh.metrics_addrs,
+            log,
+            searched,
+        )
+        return dataclasses.replace(
+            found,
+            startup_seconds=mesh.ready.startup_seconds,
+            ready_seconds=mesh.ready_seconds,
+            database="postgres" if shape.postgres else "sqlite",
+        )
+
+    return on_mesh(root, key, configuration, workload, measured)
+
+
+def search_mesh(
+    root: Path, key: str, configuration: Configuration, workload: Workload, plan: Plan
+) -> Capacity:
+    """--capacity-only: the configuration's capacity search, and only what it starts from."""
+
+    def searched(mesh: Mesh) -> Capacity:
+        return measure_capacity(configuration.row, gateways(mesh), mesh.ready.pids, plan, workload)
+
+    return on_mesh(root, key, configuration, workload, searched)
+
+
+def on_mesh(
+    root: Path,
+    key: str,
+    configuration: Configuration,
+    workload: Workload,
+    measured: Callable[[Mesh], T],
+) -> T:
+    """`measured` on the configuration's mesh, started again where a port was taken meanwhile."""
     name, shape = configuration.row, configuration.shape
     assert shape is not None, "the bare chain is not a mesh"
     for attempt in range(1, START_ATTEMPTS + 1):
@@ -103,31 +176,19 @@ def measure_mesh(
         try:
             with running_mesh(root / f"{key}-{attempt}", shape, workload) as mesh:
                 say(f"{name}: every service SERVING after {mesh.ready_seconds:.2f} s")
-                shedding = name == rows.TRACING_ON  # once is enough: the gateway's admission
-                gateways = [e.address for e in mesh.ready.replicas_of("gateway")]
-                log = mesh.ready.log_dir / "postgres.log" if shape.postgres else None
-                measured = measure(
-                    name,
-                    gateways,
-                    mesh.ready.pids,
-                    plan,
-                    workload,
-                    shedding,
-                    mesh.metrics_addrs,
-                    log,
-                )
+                found = measured(mesh)
                 say(f"{name}: stopping the mesh")
-            return dataclasses.replace(
-                measured,
-                startup_seconds=mesh.ready.startup_seconds,
-                ready_seconds=mesh.ready_seconds,
-                database="postgres" if shape.postgres else "sqlite",
-            )
+            return found
         except MeshStartError as error:
             if not error.port_clash or attempt == START_ATTEMPTS:
                 raise
             say(f"{name}: a port was taken meanwhile; starting again on others")
     raise AssertionError("unreachable")
+
+
+def gateways(mesh: Mesh) -> list[str]:
+    """Every gateway replica's address: the bench loads them all."""
+    return [e.address for e in mesh.ready.replicas_of("gateway")]
 
 
 def measure_baseline(root: Path, plan: Plan, workload: Workload) -> Measurement:
@@ -170,6 +231,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="measure just these configurations, separated by commas: " + ", ".join(CONFIGURATIONS),
     )
+    parser.add_argument(
+        "--capacity-only",
+        action="store_true",
+        help="only the capacity search (after a warm-up and the flat-out run it starts from), "
+        "on the chosen configurations that search it: "
+        + ", ".join(name for name, c in CONFIGURATIONS.items() if c.searched),
+    )
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results")
     parser.add_argument("--keep", action="store_true", help="keep data folders and logs")
     return parser.parse_args(argv)
@@ -199,19 +267,28 @@ def main(argv: list[str] | None = None) -> int:
     accounts = args.accounts or (QUICK_SPREAD_ACCOUNTS if args.quick else SPREAD_ACCOUNTS)
     spread_over = spread(accounts)
     measured: dict[str, Measurement] = {}
+    searched: dict[str, Capacity] = {}
+    keys = chosen(args, plan)
+    if not keys:
+        print("bench: none of the chosen configurations searches its capacity", file=sys.stderr)
+        return 2
     began = time.monotonic()
     try:
-        for key in chosen(args, plan):
+        for key in keys:
             configuration = CONFIGURATIONS[key]
             workload = HOT if configuration.hot else spread_over
-            if configuration.shape is None:
+            if args.capacity_only:
+                searched[configuration.row] = search_mesh(root, key, configuration, workload, plan)
+            elif configuration.shape is None:
                 measured[configuration.row] = measure_baseline(root, plan, workload)
             else:
-                measured[configuration.row] = measure_mesh(root, key, configuration, workload, plan)
+                measured[configuration.row] = measure_mesh(
+                    root, key, configuration, workload, plan, searches(args, key)
+                )
     except Exception as error:
         print(f"bench: failed: {error}\n(data folders and logs kept in {root})", file=sys.stderr)
         return 1
-    doc = report.document(measured, plan, describe(), quick=args.quick)
+    doc = report.document(measured, plan, describe(), quick=args.quick, searched=searched)
     doc["seconds"] = round(time.monotonic() - began, 1)
     print(report.table(doc))
     path = report.write(doc, args.results, stamp)

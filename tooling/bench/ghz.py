@@ -61,6 +61,11 @@ class Result:
     def errors(self) -> int:
         return self.count - self.ok
 
+    @property
+    def ok_rps(self) -> float:
+        """Calls answered OK a second: a call refused fast is not throughput."""
+        return self.ok / max(self.seconds, 1e-9)
+
 
 def run(target: str, load: Load, data: Mapping[str, Any], metadata: Mapping[str, str]) -> Result:
     """Call PlaceSellOrder on `target` with `data` and `metadata` (ghz call templates)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tooling.bench.capacity import Search
 from tooling.bench.ghz import Load
 
 OVERLOAD_FACTOR = 3
@@ -21,6 +22,8 @@ class Plan:
     # to keep offering it, so the gateway must shed (GATEWAY_MAX_IN_FLIGHT); the mesh only.
     overload_seconds: float = 0.0
     overload_concurrency: int = 256
+    # The capacity within the objective (tooling/bench/capacity.py), of the rows that search it.
+    capacity: Search | None = None
 
     @property
     def rate(self) -> int:
@@ -32,11 +35,11 @@ def full(rate: int, seconds: float, concurrency: int) -> Plan:
         warmup=Load(concurrency=16, total=600),
         light=Load(concurrency=4, seconds=5, rate=20),
         saturation=Load(concurrency=concurrency, seconds=seconds),
-        # Enough workers that the rate holds even when a call takes a quarter of a second.
-        fixed_rate=Load(concurrency=max(50, rate // 4), seconds=seconds, rate=rate),
+        fixed_rate=Load(concurrency=workers_for(rate), seconds=seconds, rate=rate),
         settle_seconds=60.0,
         no_tracing=True,
         overload_seconds=seconds,
+        capacity=Search(warmup_seconds=3.0, seconds=8.0, start_fraction=0.5, max_steps=5),
     )
 
 
@@ -51,7 +54,14 @@ def quick() -> Plan:
         no_tracing=True,
         overload_seconds=2.0,
         overload_concurrency=32,
+        capacity=Search(warmup_seconds=0.5, seconds=1.0, start_fraction=0.5, max_steps=3),
     )
+
+
+def workers_for(rate: int) -> int:
+    """ghz's workers for a fixed rate: enough that it holds even when a call takes a quarter of
+    a second."""
+    return max(50, rate // 4)
 
 
 def overload(plan: Plan, saturation_rps: float) -> Load:

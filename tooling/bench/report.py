@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tooling.bench import production, retries
+from tooling.bench import objective, production, retries
 from tooling.bench.baseline import HOPS
+from tooling.bench.capacity import Capacity
 from tooling.bench.memory import rss_sum_mb
 from tooling.bench.plan import OVERLOAD_FACTOR, Plan
 from tooling.bench.rows import (
@@ -80,10 +82,18 @@ def comparisons(measured: Mapping[str, Measurement]) -> dict[str, float]:
     return found
 
 
-def targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
-    """Issue 17's targets (where tracing on, the sampler off and the bare chain were measured)
-    and issue 24's (tooling/bench/production.py)."""
-    return [*_issue_17_targets(measured, plan), *production.targets(measured)]
+def targets(
+    measured: Mapping[str, Measurement], plan: Plan, capacities: Mapping[str, Capacity]
+) -> list[Target]:
+    """Issue 17's targets (where tracing on, the sampler off and the bare chain were measured),
+    issue 24's (tooling/bench/production.py) and issue 26's (tooling/bench/objective.py)."""
+    return [
+        *_issue_17_targets(measured, plan),
+        *production.targets(measured),
+        *objective.targets(
+            capacities, production.flat_out(measured[BASELINE]) if BASELINE in measured else None
+        ),
+    ]
 
 
 def _issue_17_targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
@@ -116,17 +126,29 @@ def _issue_17_targets(measured: Mapping[str, Measurement], plan: Plan) -> list[T
 
 
 def document(
-    measured: Mapping[str, Measurement], plan: Plan, machine: Mapping[str, Any], quick: bool
+    measured: Mapping[str, Measurement],
+    plan: Plan,
+    machine: Mapping[str, Any],
+    quick: bool,
+    searched: Mapping[str, Capacity] | None = None,
 ) -> dict[str, Any]:
-    """Everything as plain JSON data."""
+    """Everything as plain JSON data; the capacities the rows searched, and those `searched`
+    on their own (--capacity-only)."""
+    capacities = {n: m.capacity for n, m in measured.items() if m.capacity} | dict(searched or {})
+    found = targets(measured, plan, capacities)
     return {
         "benchmark": "simplebank-mesh PlaceSellOrder",
         "quick": quick,
         "machine": dict(machine),
         "plan": dataclasses.asdict(plan),
         "configurations": {name: _measurement(m) for name, m in measured.items()},
+        "capacity": {
+            name: objective.as_json(capacity, plan.capacity)
+            for name, capacity in capacities.items()
+            if plan.capacity
+        },
         "comparisons": comparisons(measured),
-        "targets": [{**dataclasses.asdict(t), "met": t.met} for t in targets(measured, plan)],
+        "targets": [{**dataclasses.asdict(t), "met": t.met} for t in found],
     }
 
 
@@ -150,6 +172,7 @@ def malformed(doc: Mapping[str, Any]) -> list[str]:
                     found.append(f"{name} {phase}: {key} is {result[key]!r}")
         if not all(m["rss_mb"] > 0 for m in config["memory_mb"].values()):
             found.append(f"{name}: a process's resident memory could not be read")
+    found += objective.malformed(doc)
     try:
         json.loads(json.dumps(doc, allow_nan=False))
     except ValueError as error:
@@ -180,12 +203,10 @@ def table(doc: Mapping[str, Any]) -> str:
         f"PlaceSellOrder through the gateway ({HOPS} gRPC hops) on {machine['nproc']} x "
         f"{machine['cpu_model']}" + ("  [--quick: figures mean nothing]" if doc["quick"] else ""),
         "",
-        f"{'':<22}{'flat out':>10}{'CPU ms':>8}{'light':>8}  {f'at {rate}/s':-^36}  {'':>7}"
-        f"{'ready':>7}{'memory':>8}{'retries':>9}",
-        f"{'configuration':<22}{'ok/s':>10}{'/order':>8}{'p50 ms':>8}  {'p50 ms':>8}"
-        f"{'p95 ms':>9}{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}"
-        f"{'/100':>9}",
+        *objective.headline(doc),
     ]
+    if configs:
+        lines += _header(rate)
     for name, config in configs.items():
         sat, fixed, light = config["saturation"], config["fixed_rate"], config["light"]
         errors = sum(config[p]["count"] - config[p]["ok"] for p in PHASES)
@@ -201,6 +222,7 @@ def table(doc: Mapping[str, Any]) -> str:
         )
     lines += _workload_lines(configs)
     lines += _overload_lines(configs)
+    lines += ["", *objective.lines(doc)]
     failures = failed_calls(doc)
     if failures:
         lines += ["", "failed calls:", *(f"  {line}" for line in failures)]
@@ -209,7 +231,18 @@ def table(doc: Mapping[str, Any]) -> str:
     for issue in sorted({target["issue"] for target in doc["targets"]}):
         lines += ["", f"targets of issue {issue} (ratios within this run):"]
         lines += [_target_line(t) for t in doc["targets"] if t["issue"] == issue]
-    return "\n".join(lines)
+    # Sections with nothing to say (a --capacity-only run has no table) leave no gaps.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def _header(rate: int) -> list[str]:
+    return [
+        f"{'':<22}{'flat out':>10}{'CPU ms':>8}{'light':>8}  {f'at {rate}/s':-^36}  {'':>7}"
+        f"{'ready':>7}{'memory':>8}{'retries':>9}",
+        f"{'configuration':<22}{'ok/s':>10}{'/order':>8}{'p50 ms':>8}  {'p50 ms':>8}"
+        f"{'p95 ms':>9}{'p99 ms':>9}{'got/s':>10}  {'errors':>7}{'s':>7}{'MB':>8}"
+        f"{'/100':>9}",
+    ]
 
 
 def _target_line(target: Mapping[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tooling.bench import plan as plans
-from tooling.bench.__main__ import CONFIGURATIONS, chosen, parse_args
+from tooling.bench.__main__ import CONFIGURATIONS, chosen, parse_args, searches
 
 
 def rows(*argv: str) -> list[str]:
@@ -55,3 +55,15 @@ def test_only_refuses_a_configuration_named_twice(capsys: pytest.CaptureFixture[
         rows("--only", "postgres,cluster,postgres")
 
     assert "named twice" in capsys.readouterr().err
+
+
+def test_capacity_only_keeps_the_configurations_that_search_their_capacity() -> None:
+    assert rows("--capacity-only") == ["tracing-on", "sampler-off", "postgres", "cluster"]
+    assert rows("--capacity-only", "--only", "baseline,postgres,hot-postgres") == ["postgres"]
+
+
+def test_the_quick_run_searches_the_default_shapes_capacity_only() -> None:
+    args = parse_args(["--quick"])
+
+    assert [name for name in CONFIGURATIONS if searches(args, name)] == ["tracing-on"]
+    assert rows("--quick", "--capacity-only") == ["tracing-on"]

@@ -5,12 +5,14 @@ where its rows were measured, never asserted."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from tooling.bench import plan as plans
 from tooling.bench import report
+from tooling.bench.capacity import Capacity, Step
 from tooling.bench.ghz import Result
 from tooling.bench.memory import Resident
-from tooling.bench.production import targets
+from tooling.bench.production import retries_per_hundred, targets
 from tooling.bench.rows import (
     CLUSTER,
     HOT_CLUSTER,
@@ -96,6 +98,14 @@ def test_retries_are_counted_per_hundred_orders_of_all_the_rows_load() -> None:
 
     assert orders == 1200
     assert found[f"{HOT_POSTGRES}, retries/100 orders"] == (100 * 40.0 / 1200, False)
+
+
+def test_retries_are_counted_per_hundred_orders_of_the_capacity_search_too() -> None:
+    held = Step(50, 10.0, result(50.0), warmup=result(50.0))
+    searched = replace(RUN[POSTGRES], retries=17.0, capacity=Capacity(result(80.0), (held,), 30.0))
+
+    assert searched.orders == 4 * 800 + 2 * 500
+    assert retries_per_hundred(searched) == 100 * 17.0 / 4200
 
 
 def test_retries_nobody_exported_are_not_measured_rather_than_zero() -> None:
