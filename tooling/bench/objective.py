@@ -43,12 +43,22 @@ def as_json(capacity: Capacity, search: Search) -> dict[str, Any]:
     }
 
 
-def targets(capacities: Mapping[str, Capacity], bare_flat_out: float | None) -> list[Target]:
+def targets(
+    capacities: Mapping[str, Capacity],
+    bare_flat_out: float | None,
+    tracing_cost_percent: float | None = None,
+) -> list[Target]:
     """Issue 26's, where tracing on searched its capacity; the share of the bare chain's flat
-    out (calls/s) is not measured where the bare chain was not."""
+    out (calls/s) is not measured where the bare chain was not. Its tracing cost (throughput,
+    tracing on against the sampler off) where both rows ran."""
+    tracing = (
+        []
+        if tracing_cost_percent is None
+        else [Target("throughput tracing costs", tracing_cost_percent, 12.0, "%", issue=ISSUE)]
+    )
     on = capacities.get(TRACING_ON)
     if on is None:
-        return []
+        return tracing
     served = float(on.rate or 0)
     share = 100 * served / bare_flat_out if bare_flat_out else None
     return [
@@ -68,6 +78,7 @@ def targets(capacities: Mapping[str, Capacity], bare_flat_out: float | None) -> 
             at_most=False,
             issue=ISSUE,
         ),
+        *tracing,
     ]
 
 

@@ -87,11 +87,14 @@ def targets(
 ) -> list[Target]:
     """Issue 17's targets (where tracing on, the sampler off and the bare chain were measured),
     issue 24's (tooling/bench/production.py) and issue 26's (tooling/bench/objective.py)."""
+    ratio = comparisons(measured).get("tracing_on_over_sampler_off_throughput")
     return [
         *_issue_17_targets(measured, plan),
         *production.targets(measured),
         *objective.targets(
-            capacities, production.flat_out(measured[BASELINE]) if BASELINE in measured else None
+            capacities,
+            production.flat_out(measured[BASELINE]) if BASELINE in measured else None,
+            None if ratio is None else 100 * (1 - ratio),
         ),
     ]
 

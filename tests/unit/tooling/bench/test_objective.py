@@ -63,6 +63,14 @@ def test_a_mesh_that_missed_the_objective_at_every_rate_serves_nothing_within_it
     assert found["capacity within the objective, tracing on"] == (0.0, False)
 
 
+def test_tracing_may_cost_at_most_12_percent_of_the_throughput() -> None:
+    cheap = targets({}, None, tracing_cost_percent=11.5)
+    dear = targets({TRACING_ON: TRACING_ON_SEARCH}, 600.0, tracing_cost_percent=24.4)
+
+    assert [(t.name, t.met, t.issue) for t in cheap] == [("throughput tracing costs", True, 26)]
+    assert {t.name: t.met for t in dear}["throughput tracing costs"] is False
+
+
 def test_only_the_default_shape_has_the_target() -> None:
     assert by_name({POSTGRES: TRACING_ON_SEARCH}, bare=600.0) == {}
 
