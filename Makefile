@@ -143,7 +143,7 @@ chaos: venv tools-run ## Load, kills, freezes, restarts and faults on a mesh of 
 
 .PHONY: bench
 BENCH_FLAGS ?=
-bench: venv tools-test ## Measure throughput, latency, tracing cost and memory (BENCH_FLAGS="--duration 10")
+bench: venv tools-test ## Measure throughput, the capacity within the objective, latency, tracing cost and memory (BENCH_FLAGS="--duration 10")
 	$(PY) -m tooling.bench $(BENCH_FLAGS)
 
 .PHONY: bench-quick
