@@ -87,9 +87,10 @@ def targets(
 ) -> list[Target]:
     """Issue 17's targets (where tracing on, the sampler off and the bare chain were measured),
     issue 24's (tooling/bench/production.py) and issue 26's (tooling/bench/objective.py)."""
-    ratio = comparisons(measured).get("tracing_on_over_sampler_off_throughput")
+    found = comparisons(measured)
+    ratio = found.get("tracing_on_over_sampler_off_throughput")
     return [
-        *_issue_17_targets(measured, plan),
+        *_issue_17_targets(measured, plan, found),
         *production.targets(measured),
         *objective.targets(
             capacities,
@@ -99,8 +100,9 @@ def targets(
     ]
 
 
-def _issue_17_targets(measured: Mapping[str, Measurement], plan: Plan) -> list[Target]:
-    found = comparisons(measured)
+def _issue_17_targets(
+    measured: Mapping[str, Measurement], plan: Plan, found: Mapping[str, float]
+) -> list[Target]:
     if "tracing_on_over_sampler_off_throughput" not in found:
         return []
     on = measured[TRACING_ON]
