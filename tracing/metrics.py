@@ -7,16 +7,20 @@ Prometheus names the alert rules read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from wsgiref.simple_server import WSGIServer
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from opentelemetry import metrics
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.semconv.schemas import Schemas
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 
 from tracing.resource import process_resource
 
@@ -79,8 +83,19 @@ def configure_metrics(service_name: str) -> CollectorRegistry:
     return registry
 
 
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Scrapes are not worth a log line each."""
+
+
 class MetricsEndpoint:
-    """Serves the Prometheus exposition on `address` from a thread of its own."""
+    """Serves the Prometheus exposition on `address` from a thread of its own.
+
+    prometheus_client's app and threading server, the way its start_http_server builds them,
+    but served without a timeout: start_http_server's thread wakes every 0.5 s to look for a
+    shutdown, 12 ms of CPU a minute in a process that otherwise sleeps. This one sleeps until a
+    scrape comes; stopping wakes it with a connection of its own.
+    """
 
     def __init__(self, variable: str, address: str, registry: CollectorRegistry) -> None:
         self._variable = variable
@@ -91,15 +106,33 @@ class MetricsEndpoint:
     async def start(self) -> None:
         host, _, port = self._address.rpartition(":")
         try:
-            self._server, _ = start_http_server(int(port), addr=host, registry=self._registry)
+            self._server = make_server(
+                host, int(port), make_wsgi_app(self._registry), ThreadingWSGIServer, _Quiet
+            )
         except OSError as error:
             raise OSError(
                 error.errno, f"{self._variable}={self._address}: {error.strerror}"
             ) from error
+        serving = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": None},
+            name="metrics-endpoint",
+            daemon=True,
+        )
+        serving.start()
         log.info("metrics served", extra={"address": f"http://{self._address}/metrics"})
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        server, self._server = self._server, None
+        if server is None:
+            return
+        # shutdown() waits for the serving loop to see its flag, which it does when woken:
+        # knock until it has.
+        stopping = threading.Thread(target=server.shutdown, name="metrics-endpoint-stop")
+        stopping.start()
+        host, port = server.server_address[:2]
+        while stopping.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((str(host), int(port)), timeout=1).close()
+            stopping.join(0.05)
+        server.server_close()

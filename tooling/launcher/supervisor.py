@@ -42,6 +42,7 @@ from tooling.launcher.settings import (
     nats_command,
     service_env,
 )
+from tooling.launcher.wakeup import SignalWakeup
 
 # Children whose exit leaves the mesh running: what a person is told when one goes. They are
 # not restarted: they watch the mesh, and a person (or a test) may stop one on purpose.
@@ -56,7 +57,6 @@ GIVE_UP_AFTER = 5  # exits within CRASH_WINDOW seconds
 CRASH_WINDOW = 60.0
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
-WATCH_SECONDS = 0.5  # how often exited children are looked for: each look is a waitpid per child
 
 
 class Supervisor:
@@ -103,20 +103,29 @@ class Supervisor:
         """Block until Ctrl-C or SIGTERM, restarting children that exit meanwhile.
 
         Children are restarted from this (the main) thread: the kernel's parent-death signal
-        follows the thread that started a child (tooling/launcher/children.py).
+        follows the thread that started a child (tooling/launcher/children.py). It sleeps until
+        a signal comes (a child's exit, or stop) or a restart's backoff is over.
         """
         reported: set[str] = set()
-        while not self.stop.wait(WATCH_SECONDS):
-            for group in (self.infrastructure, self.services, self.watchers):
-                for index, child in enumerate(group):
-                    if child in self.given_up or child.exit_code() is None:
-                        continue
-                    if child.name not in ONLOOKERS:
-                        group[index] = self._restart_or_give_up(child)
-                    elif child.name not in reported:
-                        code, why = child.exit_code(), ONLOOKERS[child.name]
-                        say(f"{child.name} exited (code {code}): {why}")
-                        reported.add(child.name)
+        with SignalWakeup() as wakeup:
+            while not self.stop.is_set():
+                for group in (self.infrastructure, self.services, self.watchers):
+                    for index, child in enumerate(group):
+                        if child in self.given_up or child.exit_code() is None:
+                            continue
+                        if child.name not in ONLOOKERS:
+                            group[index] = self._restart_or_give_up(child)
+                        elif child.name not in reported:
+                            code, why = child.exit_code(), ONLOOKERS[child.name]
+                            say(f"{child.name} exited (code {code}): {why}")
+                            reported.add(child.name)
+                wakeup.wait(self._until_next_restart())
+
+    def _until_next_restart(self) -> float | None:
+        """Seconds until the first backoff is over; None with no restart waiting."""
+        if not self._restart_at:
+            return None
+        return max(0.0, min(self._restart_at.values()) - time.monotonic())
 
     def _restart_or_give_up(self, child: Child) -> Child:
         """The child to watch from now on: `child` itself until its backoff is over."""
