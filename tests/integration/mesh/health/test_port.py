@@ -13,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from mesh.health.service import CHECK_INTERVAL_SECONDS
 from mesh.security.policy import DEFAULT_POLICY, Policy
 from mesh.security.tls import ChannelTls, Listener, MeshTls
 from mesh.server import Service, ServiceHost
@@ -30,8 +31,8 @@ from tests.support.servers.health_watch import NOT_SERVING, SERVING, status_name
 
 pytestmark = pytest.mark.integration
 
-# The health reporter re-runs the checks every second: a flip shows within about that.
-FLIP_TIMEOUT_SECONDS = 3.0
+# The health reporter re-runs the checks every CHECK_INTERVAL_SECONDS: a flip shows within that.
+FLIP_TIMEOUT_SECONDS = CHECK_INTERVAL_SECONDS + 3.0
 
 
 class Switch:

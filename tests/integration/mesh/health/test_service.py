@@ -11,7 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.errors.status import details_of
-from mesh.health.service import MAX_WATCHES
+from mesh.health.service import CHECK_INTERVAL_SECONDS, MAX_WATCHES
 from mesh.server import ServiceHost
 from tests.support.servers.grpc_servers import (
     FEE_SERVICE,
@@ -24,8 +24,8 @@ from tests.support.servers.health_watch import NOT_SERVING, SERVING, status_name
 
 pytestmark = pytest.mark.integration
 
-# The health reporter re-runs the checks every second: a flip shows within about that.
-FLIP_TIMEOUT_SECONDS = 3.0
+# The health reporter re-runs the checks every CHECK_INTERVAL_SECONDS: a flip shows within that.
+FLIP_TIMEOUT_SECONDS = CHECK_INTERVAL_SECONDS + 3.0
 
 
 class Switch:
