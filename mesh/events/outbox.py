@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 RELAY_ROLE = "outbox-relay"
 # Commits wake the relay (its own process's at once, other replicas' by NOTIFY on PostgreSQL);
 # the poll only catches what a wake-up missed, such as a notification sent while the listener
-# was reconnecting. 5 s bounds that rare delay while costing an idle relay three small queries
+# was reconnecting. 10 s bounds that rare delay while costing an idle relay three small queries
 # per poll (leadership, the batch, the metric).
-SAFETY_POLL_SECONDS = 5.0
+SAFETY_POLL_SECONDS = 10.0
 # How often a replica that does not lead asks for the lead again. The leader's lock goes with its
-# session, so when it stops or dies another replica leads within this (and relays at once).
-TAKEOVER_SECONDS = 2.0
+# session, so when it stops or dies another replica leads within this (and relays at once). Each
+# ask is a query through the pool: at rest, every 2 s, the followers' asks were a good part of
+# the cluster's idle CPU.
+TAKEOVER_SECONDS = 5.0
 # After a failure (NATS or the database away), the first pause; it doubles up to 5 s.
 FIRST_BACKOFF_SECONDS = 0.5
 
