@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from simplebank.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from simplebank.gateway.v1 import gateway_pb2
 from tests.support.data.customer import FINAL, Customer
 from tests.support.data.refusals import refusal
 from tests.support.data.settle import settle
@@ -124,18 +124,21 @@ CASES: list[Case] = [
 ]  # fmt: skip
 
 
-def call(
-    stub: gateway_pb2_grpc.GatewayServiceStub, request: Message, authorization: str | None
-) -> Message:
+def call(customer: Customer, request: Message, authorization: str | None) -> Message:
+    """One call as the customer, with the given authorization header (none if None).
+
+    The test makes some 300 calls as alice within seconds; one the gateway's rate limit refuses
+    is called again after its RetryInfo delay, and the refusal a case expects is raised.
+    """
     metadata = () if authorization is None else (("authorization", authorization),)
+    stub = customer.stub
     method = {
         gateway_pb2.PlaceSellOrderRequest: stub.PlaceSellOrder,
         gateway_pb2.GetOrderRequest: stub.GetOrder,
         gateway_pb2.ListOrdersRequest: stub.ListOrders,
         gateway_pb2.GetPortfolioRequest: stub.GetPortfolio,
     }[type(request)]
-    response: Message = method(request, metadata=metadata, timeout=5.0)  # type: ignore[operator]
-    return response
+    return customer.call(method, request, metadata)  # type: ignore[arg-type]
 
 
 def state(mesh: Mesh, alice: Customer, bob: Customer) -> tuple[object, ...]:
@@ -166,7 +169,7 @@ def test_bad_input_is_refused_with_details(
     alice: Customer, request_message: Message, authorization: str | None, expected: Refused
 ) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        call(alice.stub, request_message, authorization)
+        call(alice, request_message, authorization)
 
     refused = refusal(caught.value)
     assert (refused.code, refused.fields, refused.reason) == (

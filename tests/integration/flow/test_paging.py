@@ -20,7 +20,7 @@ def pages(customer: Customer, page_size: int) -> list[list[str]]:
         request = gateway_pb2.ListOrdersRequest(
             account_id=customer.account_id, page_size=page_size, page_token=token
         )
-        page = customer.stub.ListOrders(request, metadata=customer.metadata, timeout=5.0)
+        page = customer.call(customer.stub.ListOrders, request)
         found.append([o.order_id for o in page.orders])
         token = page.next_page_token
         if not token:
@@ -45,17 +45,14 @@ def test_pages_hold_every_order_once_newest_first(alice: Customer) -> None:
 def test_a_page_token_of_alices_listing_does_not_read_bobs(alice: Customer, bob: Customer) -> None:
     for _ in range(2):
         alice.sell("MSFT", 1)
-    first = alice.stub.ListOrders(
-        gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_size=1),
-        metadata=alice.metadata,
-        timeout=5.0,
+    first = alice.call(
+        alice.stub.ListOrders, gateway_pb2.ListOrdersRequest(account_id="acc-alice", page_size=1)
     )
 
     with pytest.raises(grpc.RpcError) as caught:
-        bob.stub.ListOrders(
+        bob.call(
+            bob.stub.ListOrders,
             gateway_pb2.ListOrdersRequest(account_id="acc-bob", page_token=first.next_page_token),
-            metadata=bob.metadata,
-            timeout=5.0,
         )
 
     refused = refusal(caught.value)

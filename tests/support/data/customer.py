@@ -48,7 +48,7 @@ class Customer:
             quantity=quantity,
             request_id=request_id or f"test-{uuid.uuid4()}",
         )
-        return self._call(self.stub.PlaceSellOrder, request).order
+        return self.call(self.stub.PlaceSellOrder, request).order
 
     def try_sell(self, symbol: str, quantity: int, timeout: float = CALL_TIMEOUT_SECONDS) -> str:
         """One PlaceSellOrder, not retried: "OK", or the status name and the ErrorInfo reason."""
@@ -65,7 +65,7 @@ class Customer:
         return "OK"
 
     def order(self, order_id: str) -> gateway_pb2.Order:
-        return self._call(self.stub.GetOrder, gateway_pb2.GetOrderRequest(order_id=order_id)).order
+        return self.call(self.stub.GetOrder, gateway_pb2.GetOrderRequest(order_id=order_id)).order
 
     def orders(self) -> list[gateway_pb2.Order]:
         """Every order of the account, newest first: all the pages."""
@@ -73,7 +73,7 @@ class Customer:
         token = ""
         while True:
             request = gateway_pb2.ListOrdersRequest(account_id=self.account_id, page_token=token)
-            page = self._call(self.stub.ListOrders, request)
+            page = self.call(self.stub.ListOrders, request)
             found.extend(page.orders)
             token = page.next_page_token
             if not token:
@@ -81,7 +81,7 @@ class Customer:
 
     def portfolio(self) -> gateway_pb2.GetPortfolioResponse:
         request = gateway_pb2.GetPortfolioRequest(account_id=self.account_id)
-        return self._call(self.stub.GetPortfolio, request)
+        return self.call(self.stub.GetPortfolio, request)
 
     def position(self, symbol: str) -> gateway_pb2.Position:
         found = [p for p in self.portfolio().positions if p.symbol == symbol]
@@ -105,16 +105,23 @@ class Customer:
             describe=lambda order: f"{status_name(order.status)} {order.reason}".strip(),
         )
 
-    def _call(self, method: grpc.UnaryUnaryMultiCallable[Req, Res], request: Req) -> Res:
+    def call(
+        self,
+        method: grpc.UnaryUnaryMultiCallable[Req, Res],
+        request: Req,
+        metadata: tuple[tuple[str, str], ...] | None = None,
+    ) -> Res:
         """Call, and call again while the answer is UNAVAILABLE, as a client should, or
-        RESOURCE_EXHAUSTED, after the delay its RetryInfo gives.
+        RESOURCE_EXHAUSTED, after the delay its RetryInfo gives; any other error is raised.
 
         Just after a service restarts, the gateway's channel to it may still be waiting to
-        reconnect, and the gateway answers UNAVAILABLE for up to a second; a customer polling
-        may go over the gateway's per-customer rate limit.
+        reconnect, and the gateway answers UNAVAILABLE for up to a second; a customer calling
+        fast may go over the gateway's per-customer rate limit. `metadata` replaces the
+        customer's own headers (a test of a missing or wrong token).
         """
+        sent = self.metadata if metadata is None else metadata
         return poll(
-            lambda: method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_SECONDS),
+            lambda: method(request, metadata=sent, timeout=CALL_TIMEOUT_SECONDS),
             lambda _answer: True,
             RETRY_SECONDS,
             f"an answer to {type(request).__name__}",
