@@ -273,8 +273,6 @@ class StoreConfig:
 
     database_path: Path
     nats_url: str
-    # How long JetStream waits for an ack before delivering again, e.g. after a crash.
-    ack_wait: float = 5.0
     # The certificate the service shows NATS, which maps it to its NATS user; None: plaintext.
     nats_tls: MeshTls | None = None
     # postgresql://... when the service keeps its state in PostgreSQL (shared by its replicas).
@@ -296,7 +294,6 @@ class StoreConfig:
         return cls(
             database_path=data_dir / f"{name}.sqlite3",
             nats_url=nats_url,
-            ack_wait=env.number("CONSUMER_ACK_WAIT_SECONDS", 5.0, minimum=0.1),
             nats_tls=nats_tls,
             database_url=env.database_url(),
         )

@@ -94,7 +94,7 @@ def fault_book(service: Service) -> FaultBook | None:
             " (fault injection is never served without an operator identity)"
         )
     consumers = [c for c in service.components if isinstance(c, EventConsumer)]
-    targets = [*rpc_targets(service.service_names), *(c.subject for c in consumers)]
+    targets = [*rpc_targets(service.service_names), *(s for c in consumers for s in c.subjects)]
     try:
         book = FaultBook(targets, settings.initial)
     except kinds.InvalidArgument as error:

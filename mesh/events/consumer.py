@@ -7,17 +7,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext, api
-from nats.js.errors import FetchTimeoutError
+from nats.js import JetStreamContext
+from nats.js.errors import FetchTimeoutError, NotFoundError
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from mesh.background import BackgroundLoop
 from mesh.events.bus import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.events.codec import EventCodec, UnreadableEvent
+from mesh.events.durables import durable_name, inbox_key
 from mesh.events.metrics import ConsumerMetrics
 from mesh.faults.in_force import FaultBook, InjectedFault
 from mesh.storage.database import Database
@@ -33,6 +34,9 @@ E = TypeVar("E")
 # and how late a consumer notices that the pull it waits on is gone without its connection
 # dropping (a cluster's consumer leader lost; a dropped connection is noticed at once).
 FETCH_SECONDS = 10.0
+# How often a consumer looks again for its durable when the provisioner has not made it yet.
+DURABLE_WAIT_SECONDS = 1.0
+DURABLE_WAIT_LOG_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,25 @@ class PermanentFailure(Exception):
 
 
 @dataclass(frozen=True)
-class _Pending(Generic[E]):
+class _Route:
+    """Where the messages of one subject of the durable go: the subscription that applies them,
+    their inbox key and their metrics."""
+
+    subscription: Subscription[Any]
+    subject: str
+    key: str  # processed_events.consumer: `<service>-<Event>` (mesh.events.durables)
+    metrics: ConsumerMetrics
+
+
+@dataclass(frozen=True)
+class _Pending:
     """A fetched message that reads as an event, with its CONSUMER span already started."""
 
     msg: Msg
     event_id: str
-    event: E
+    event: Any
     span: Span
+    route: _Route
 
 
 @dataclass(frozen=True)
@@ -69,10 +85,13 @@ class _Unreadable:
     event_id: str
     why: PermanentFailure
     span: Span
+    route: _Route | None  # None: a subject no subscription names
 
 
-class EventConsumer(BackgroundLoop, Generic[E]):
-    """Pulls one event type through a durable consumer named `<service>-<Event>`.
+class EventConsumer(BackgroundLoop):
+    """Pulls every event the service subscribes to through its one durable consumer, named
+    after the service and made by the provisioner (mesh.events.durables); each message goes to
+    the subscription of its subject. Until the durable exists the consumer waits for it.
 
     For each fetched batch, in one transaction: skip a message whose event id is in
     processed_events, else apply it and record the id; then ack each. A crash before the ack
@@ -90,44 +109,46 @@ class EventConsumer(BackgroundLoop, Generic[E]):
     def __init__(
         self,
         service: str,
-        subscription: Subscription[E],
+        subscriptions: Sequence[Subscription[Any]],
         database: Database,
         bus: EventBus,
         codec: EventCodec,
         *,
-        ack_wait: float = 5.0,
         max_deliveries: int = 5,
         batch: int = 32,
         fetch_seconds: float = FETCH_SECONDS,
     ) -> None:
         super().__init__()
         self.service = service
-        self.subscription = subscription
-        self.durable = f"{service}-{subscription.name}"
-        self.task_name = self.durable
-        self.subject = codec.subject(subscription.event)
+        self.durable = durable_name(service)
+        self.task_name = f"{self.durable}-events"
+        self._routes: dict[str, _Route] = {}
+        for subscription in subscriptions:
+            subject = codec.subject(subscription.event)
+            metrics = ConsumerMetrics(self.durable, subscription.name, subject)
+            key = inbox_key(service, subscription.name)
+            self._routes[subject] = _Route(subscription, subject, key, metrics)
+        self.subjects = list(self._routes)  # the durable's filter_subjects
         self._database = database
         self._bus = bus
         self._codec = codec
-        self._ack_wait = ack_wait
         self._max_deliveries = max_deliveries
         self._batch = batch
         self._fetch_seconds = fetch_seconds
-        self._metrics = ConsumerMetrics(self.durable, subscription.name, self.subject)
-        # Faults on this consumer's subject, handed over by the ServiceHost when they are on.
+        # Faults on this consumer's subjects, handed over by the ServiceHost when they are on.
         self.faults: FaultBook | None = None
 
-    def _apply(self, uow: UnitOfWork, event_id: str, event: E) -> bool:
+    def _apply(self, uow: UnitOfWork, event_id: str, event: Any, route: _Route) -> bool:
         """Record the event id in the inbox and apply the event; False, changing nothing, if
         the id was there already (a redelivery, or another replica got there first)."""
         inserted = uow.execute(
             "INSERT INTO processed_events (consumer, event_id, processed_at)"
             " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (self.durable, event_id, time.time()),
+            (route.key, event_id, time.time()),
         ).rowcount
         if inserted == 0:
             return False
-        self.subscription.handle(event, uow)
+        route.subscription.handle(event, uow)
         return True
 
     async def process_batch(self, messages: Sequence[Msg]) -> None:
@@ -140,17 +161,18 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         fails (the database is away) each message in it fails with it. A message that cannot
         be read meets neither the faults nor the transaction: it is dead-lettered, saying why.
         """
-        fetched: list[_Pending[E] | _Unreadable] = []
+        fetched: list[_Pending | _Unreadable] = []
         try:
-            ready: list[_Pending[E]] = []
-            refused: list[tuple[_Pending[E] | _Unreadable, Exception]] = []
+            ready: list[_Pending] = []
+            refused: list[tuple[_Pending | _Unreadable, Exception]] = []
             for msg in messages:
                 read = self._read(msg)
                 fetched.append(read)
                 if isinstance(read, _Unreadable):
                     refused.append((read, read.why))
                     continue
-                fault = None if self.faults is None else await self.faults.inject(self.subject)
+                subject = read.route.subject
+                fault = None if self.faults is None else await self.faults.inject(subject)
                 if fault is not None and fault.error_code:
                     refused.append((read, InjectedFault(fault)))
                 else:
@@ -165,21 +187,25 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 if delivery.span.is_recording():
                     delivery.span.end()
 
-    def _read(self, msg: Msg) -> _Pending[E] | _Unreadable:
+    def _read(self, msg: Msg) -> _Pending | _Unreadable:
         """The message with its event, or why it has none; either way with a started span."""
         headers = msg.headers or {}
         event_id = headers.get("Nats-Msg-Id", "")
         span = start_consumer_span(msg.subject, event_id, headers)
+        route = self._routes.get(msg.subject)
+        if route is None:  # the durable was made over a subject this service does not read
+            why = PermanentFailure(f"no subscription for subject {msg.subject}")
+            return _Unreadable(msg, event_id, why, span, None)
         if not event_id:
             why = PermanentFailure("message has no Nats-Msg-Id header")
-            return _Unreadable(msg, event_id, why, span)
+            return _Unreadable(msg, event_id, why, span, route)
         try:
-            event = self._codec.decode(self.subscription.event, msg.data)
+            event = self._codec.decode(route.subscription.event, msg.data)
         except UnreadableEvent as error:
-            return _Unreadable(msg, event_id, PermanentFailure(str(error)), span)
-        return _Pending(msg, event_id, event, span)
+            return _Unreadable(msg, event_id, PermanentFailure(str(error)), span, route)
+        return _Pending(msg, event_id, event, span, route)
 
-    async def _apply_all(self, ready: Sequence[_Pending[E]]) -> list[bool | Exception]:
+    async def _apply_all(self, ready: Sequence[_Pending]) -> list[bool | Exception]:
         """Whether each message was applied (or a duplicate), or why it failed."""
         if not ready:
             return []
@@ -188,7 +214,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         except Exception as error:
             return [error] * len(ready)
 
-    def _apply_batch(self, uow: UnitOfWork, batch: Sequence[_Pending[E]]) -> list[bool | Exception]:
+    def _apply_batch(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool | Exception]:
         """Each message under its own savepoint and its own span (so the events it records
         carry its trace); a failure undoes that message only and is handed back. A conflict
         the database resolves by running the transaction again is raised, so it does."""
@@ -197,7 +223,9 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             with trace.use_span(pending.span, end_on_exit=False):
                 uow.execute("SAVEPOINT event")
                 try:
-                    outcomes.append(self._apply(uow, pending.event_id, pending.event))
+                    outcomes.append(
+                        self._apply(uow, pending.event_id, pending.event, pending.route)
+                    )
                 except Exception as error:
                     if self._database.retries(error):
                         raise
@@ -207,23 +235,28 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         return outcomes
 
     async def _settle(
-        self, delivery: _Pending[E] | _Unreadable, outcome: bool | Exception, seconds: float
+        self, delivery: _Pending | _Unreadable, outcome: bool | Exception, seconds: float
     ) -> None:
         """Ack a message applied (or found a duplicate), or fail it; its span ends here."""
+        route = delivery.route
         with trace.use_span(delivery.span, end_on_exit=True):
             if isinstance(outcome, Exception):
-                self._metrics.processed("failed", seconds, outcome)
-                await self._failed(delivery.msg, delivery.event_id, outcome)
+                if route is not None:
+                    route.metrics.processed("failed", seconds, outcome)
+                await self._failed(delivery.msg, delivery.event_id, outcome, route)
                 return
             delivery.span.set_attribute("simplebank.duplicate", not outcome)
-        self._metrics.processed("applied" if outcome else "duplicate", seconds)
+        assert route is not None  # only a message with a subscription is applied
+        route.metrics.processed("applied" if outcome else "duplicate", seconds)
         await self.acknowledge(delivery.msg)
 
     async def acknowledge(self, msg: Msg) -> None:
         """Ack after commit: only now may JetStream forget the message."""
         await msg.ack()
 
-    async def _failed(self, msg: Msg, event_id: str, error: Exception) -> None:
+    async def _failed(
+        self, msg: Msg, event_id: str, error: Exception, route: _Route | None
+    ) -> None:
         deliveries = msg.metadata.num_delivered or 1
         # An injected fault is transient by definition: redelivered until the fault is
         # cleared, never dead-lettered (the fault would otherwise lose the event's effect).
@@ -232,7 +265,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
             return
         if isinstance(error, PermanentFailure) or deliveries >= self._max_deliveries:
-            subject = f"{DEAD_LETTER_PREFIX}{self.service}.{self.subscription.name}"
+            event = msg.subject.rpartition(".")[2] if route is None else route.subscription.name
+            subject = f"{DEAD_LETTER_PREFIX}{self.service}.{event}"
             headers = dict(msg.headers or {})
             headers.pop("Nats-Msg-Id", None)
             headers["Simplebank-Error"] = repr(error)[:500]
@@ -244,7 +278,8 @@ class EventConsumer(BackgroundLoop, Generic[E]):
             )
             await self._bus.publish(subject, msg.data, headers)
             await msg.ack()
-            self._metrics.dead_lettered()
+            if route is not None:
+                route.metrics.dead_lettered()
             return
         log.warning(
             "event failed, will be redelivered",
@@ -252,23 +287,37 @@ class EventConsumer(BackgroundLoop, Generic[E]):
         )
         await msg.nak(delay=min(0.2 * 2**deliveries, 5.0))
 
+    async def _wait_for_durable(self, js: JetStreamContext) -> None:
+        """Return once the provisioner has made the durable; say so while it has not."""
+        said = float("-inf")
+        while True:
+            try:
+                await js.consumer_info(STREAM, self.durable)
+                return
+            except NotFoundError:
+                pass
+            if time.monotonic() - said >= DURABLE_WAIT_LOG_SECONDS:
+                log.warning(
+                    "waiting for the durable consumer: run `python -m mesh.events.provision`",
+                    extra={"consumer": self.durable, "stream": STREAM},
+                )
+                said = time.monotonic()
+            await asyncio.sleep(DURABLE_WAIT_SECONDS)
+
+    def _lag(self, pending: int) -> None:
+        """The durable's backlog, one number for all its subjects."""
+        for route in list(self._routes.values())[:1]:
+            route.metrics.lag(pending)
+
     async def _consume(self) -> None:
         js = await self._bus.jetstream()
-        config = api.ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=api.AckPolicy.EXPLICIT,
-            ack_wait=self._ack_wait,
-            deliver_policy=api.DeliverPolicy.ALL,
-            filter_subject=self.subject,
-        )
-        subscription = await js.pull_subscribe(
-            self.subject, durable=self.durable, stream=STREAM, config=config
-        )
+        await self._wait_for_durable(js)
+        subscription = await js.pull_subscribe_bind(durable=self.durable, stream=STREAM)
         while True:
             try:
                 messages = await self._fetch(subscription)
             except (FetchTimeoutError, TimeoutError):
-                self._metrics.lag(0)  # nothing was waiting for a whole pull
+                self._lag(0)  # nothing was waiting for a whole pull
                 continue
             except Exception as error:
                 log.warning("fetch failed", extra={"consumer": self.durable, "error": repr(error)})
@@ -276,7 +325,7 @@ class EventConsumer(BackgroundLoop, Generic[E]):
                 continue
             if not messages:
                 continue  # the connection was made again: pull anew
-            self._metrics.lag(messages[-1].metadata.num_pending or 0)
+            self._lag(messages[-1].metadata.num_pending or 0)
             await self.process_batch(messages)
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:

@@ -1,7 +1,8 @@
 """A service's state and its place in the event flow, wired the one way every service needs.
 
 The database with its outbox, the connection to JetStream, the relay that publishes what the
-outbox holds (for a service that publishes), and one durable consumer per subscription.
+outbox holds (for a service that publishes), and the consumer of the service's one durable,
+which hands each event to its subscription.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ class Backbone:
         # Woken by commits, every replica's (on PostgreSQL the leading replica also relays
         # what the others commit: NOTIFY tells it), so its poll is only a slow safety net.
         relay = [OutboxRelay(self.database, self.bus)] if codec.publishes else []
-        consumers = [
-            EventConsumer(name, s, self.database, self.bus, codec, ack_wait=config.ack_wait)
-            for s in subscriptions
-        ]
+        subscriptions = list(subscriptions)
+        consumers = (
+            [EventConsumer(name, subscriptions, self.database, self.bus, codec)]
+            if subscriptions
+            else []
+        )
         self._users: list[Component] = [self.bus, *relay, *consumers]
         # Without its database a service can do nothing; without NATS it still takes orders
         # (they wait in the outbox), so the broker is shown in the heartbeat, not in health.

@@ -11,6 +11,7 @@ SPIFFE_PREFIX = f"spiffe://{TRUST_DOMAIN}/"
 DNS_SUFFIX = f".{TRUST_DOMAIN}"
 OPERATOR = "operator"  # people, with grpcurl
 PROBE = "probe"  # health checks: the launcher, the blackbox exporter, container probes
+PROVISIONER = "provisioner"  # makes the event stream and each service's durable consumer
 NATS_SERVER = "nats"
 ANONYMOUS = "anonymous"  # a caller without a certificate of the mesh
 

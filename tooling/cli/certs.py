@@ -3,9 +3,10 @@
     python tooling/cli/certs.py [--dir data/certs] [--force] [--hours 24] [--sets DIR]
 
 Writes ca.crt/ca.key and <name>.crt/<name>.key for each service, the `operator` (people with
-grpcurl), the `probe` (health checks) and the NATS server. A service's certificate carries its
-SPIFFE id spiffe://simplebank.local/<service> (what the authorization policy names) and the DNS
-name <service>.simplebank.local (what a caller's TLS handshake checks). Keys are mode 0600.
+grpcurl), the `probe` (health checks), the `provisioner` (makes the durable consumers) and the
+NATS server. A service's certificate carries its SPIFFE id spiffe://simplebank.local/<service>
+(what the authorization policy names) and the DNS name <service>.simplebank.local (what a
+caller's TLS handshake checks). Keys are mode 0600.
 Certificates that exist and stay valid for a while longer are kept; --force issues them again.
 
 --sets DIR hands each identity its own file set: for every DIR/<name>/ folder that exists, it
@@ -32,7 +33,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 if __package__ in (None, ""):  # run as a file: make `mesh` importable, as `python -m` would
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mesh.security.identity import DNS_SUFFIX, NATS_SERVER, OPERATOR, PROBE, spiffe_id
+from mesh.security.identity import (
+    DNS_SUFFIX,
+    NATS_SERVER,
+    OPERATOR,
+    PROBE,
+    PROVISIONER,
+    spiffe_id,
+)
 from mesh.topology import NAMES
 
 ORGANIZATION = "SimpleBank mesh"
@@ -60,6 +68,7 @@ LEAVES = (
     *(Leaf(name, server=True, client=True) for name in NAMES),
     Leaf(OPERATOR, server=False, client=True),
     Leaf(PROBE, server=False, client=True),
+    Leaf(PROVISIONER, server=False, client=True),
     Leaf(NATS_SERVER, server=True, client=False),
 )
 

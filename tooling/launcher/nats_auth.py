@@ -3,8 +3,9 @@
 A client's certificate is its login (`verify_and_map`): NATS maps the certificate's subject,
 CN=<service>,O=SimpleBank mesh, to the user of that name, so no password exists to leak or
 rotate. Each service's user may publish only the events it owns (mesh/topology.py) and its own
-dead letters, and read only through its own durable consumers, each created over its own event's
-subject alone. The operator (people, tests) may read: the stream's state and messages, the
+dead letters, and read only through its own durable consumer, which it cannot create: the
+provisioner makes it over the service's event subjects (mesh/events/durables.py), and may do
+nothing else. The operator (people, tests) may read: the stream's state and messages, the
 consumers' state, and ephemeral consumers of its own; it may publish no event, create no durable
 consumer, and delete nothing. docs/security.md says why, and how a dead letter is replayed.
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from mesh.events.bus import DEAD_LETTER_PREFIX, STREAM, inbox_prefix, subject_for
-from mesh.security.identity import NATS_SERVER, OPERATOR
+from mesh.events.durables import durable_name, former_durables
+from mesh.security.identity import NATS_SERVER, OPERATOR, PROVISIONER
 from mesh.topology import SERVICES, ServiceInfo
 
 ORGANIZATION = "SimpleBank mesh"  # as tooling/cli/certs.py writes it
@@ -29,20 +31,16 @@ def user_name(identity: str) -> str:
 
 
 def service_permissions(service: ServiceInfo) -> dict[str, Any]:
-    """Publish its events, its dead letters, and the JetStream API calls of its consumers."""
+    """Publish its events, its dead letters, and the JetStream API calls of its consumer: read
+    its durable's state, pull from it and ack. No create: a durable over several subjects can be
+    created with any filter (nats-server issue 6180), so the provisioner makes it."""
     publish = [subject_for(event) for event in service.publishes]
     publish += [f"{DEAD_LETTER_PREFIX}{service.name}.>"]
     publish += [f"{API}.INFO", f"{API}.STREAM.CREATE.{STREAM}", f"{API}.STREAM.INFO.{STREAM}"]
-    for event in service.consumes:
-        durable = f"{service.name}-{event}"  # mesh/events/consumer.py names them so
+    if service.consumes:
+        durable = durable_name(service.name)
         publish += [
             f"{API}.CONSUMER.INFO.{STREAM}.{durable}",
-            # Only the create subject that names the filter (nats-server 2.9+; nats-py uses it
-            # when the consumer has one filter subject): the server refuses a request whose
-            # filter differs from the subject's, so the durable reads its own event and no
-            # other. CONSUMER.CREATE.<stream>.<durable> without a filter, and the legacy
-            # CONSUMER.DURABLE.CREATE, would let it create its durable over simplebank.>.
-            f"{API}.CONSUMER.CREATE.{STREAM}.{durable}.{subject_for(event)}",
             f"{API}.CONSUMER.MSG.NEXT.{STREAM}.{durable}",
             f"$JS.ACK.{STREAM}.{durable}.>",
         ]
@@ -81,6 +79,25 @@ def operator_permissions() -> dict[str, Any]:
     }
 
 
+def provisioner_permissions() -> dict[str, Any]:
+    """Make the stream and each service's durable, by name, and delete the durables of the
+    layout before (mesh/events/durables.py); read nothing, publish no event, ack nothing."""
+    publish = [f"{API}.INFO", f"{API}.STREAM.CREATE.{STREAM}", f"{API}.STREAM.INFO.{STREAM}"]
+    for service in SERVICES:
+        if not service.consumes:
+            continue
+        durable = durable_name(service.name)
+        publish += [f"{API}.CONSUMER.INFO.{STREAM}.{durable}"]
+        publish += [f"{API}.CONSUMER.CREATE.{STREAM}.{durable}"]
+        for former in former_durables(service):
+            publish += [f"{API}.CONSUMER.INFO.{STREAM}.{former}"]
+            publish += [f"{API}.CONSUMER.DELETE.{STREAM}.{former}"]
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {"allow": [f"{inbox_prefix(PROVISIONER)}.>"]},
+    }
+
+
 def server_config(certs_dir: Path) -> dict[str, Any]:
     users = [
         {"user": user_name(service.name), "permissions": service_permissions(service)}
@@ -88,6 +105,7 @@ def server_config(certs_dir: Path) -> dict[str, Any]:
         if service.publishes or service.consumes
     ]
     users.append({"user": user_name(OPERATOR), "permissions": operator_permissions()})
+    users.append({"user": user_name(PROVISIONER), "permissions": provisioner_permissions()})
     return {
         "tls": {
             "cert_file": str(certs_dir / f"{NATS_SERVER}.crt"),

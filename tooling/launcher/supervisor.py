@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from mesh.security.identity import PROVISIONER
 from tooling.launcher import database, observability, parts_logs, ready_file, security
 from tooling.launcher.alert_webhook import AlertWebhook
 from tooling.launcher.banner import say
@@ -95,7 +96,15 @@ class Supervisor:
             say(f"PostgreSQL initialised in {settings.data_dir / 'postgres'}")
         deadline = time.monotonic() + settings.timeout
         self._start_infrastructure(deadline)
+        # Alongside the services, which wait for their durables until it has made them.
+        provisioner = Child.start(
+            PROVISIONER,
+            [sys.executable, "-m", "mesh.events.provision"],
+            service_env(settings, PROVISIONER),
+            settings.log_dir,
+        )
         self._start_services(deadline)
+        self._provisioned(provisioner, deadline)
         if settings.observability is not None:
             self._start_observability(settings.observability, deadline)
 
@@ -210,6 +219,19 @@ class Supervisor:
         if store is not None:
             health = parts_logs.victorialogs_ready_url(settings.victorialogs_addr)
             self._wait(store, http_ok(health), "taking log records", deadline)
+
+    def _provisioned(self, provisioner: Child, deadline: float) -> None:
+        """Return once the provisioner has made the stream and the durables and exited 0."""
+        code = provisioner.wait(deadline - time.monotonic())
+        if code == 0:
+            return
+        provisioner.send(signal.SIGKILL)
+        provisioner.wait(5.0)
+        what = "did not finish in time" if code is None else f"exited with code {code}"
+        raise StartupError(
+            f"{provisioner.name} {what}; its log {provisioner.log_path} ends with:\n"
+            f"{provisioner.log_tail()}"
+        )
 
     def _start_services(self, deadline: float) -> None:
         # All replicas start together and wait for each other through their health.

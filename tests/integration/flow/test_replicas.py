@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mesh.events.durables import inbox_key
 from tests.support.data.customer import FINAL, Customer
 from tests.support.data.settle import settle
 from tests.support.polling import poll
@@ -23,10 +24,10 @@ pytestmark = pytest.mark.integration
 ORDERS = 12
 SETTLE_SECONDS = 30.0
 APPLIED = re.compile(
-    r'^simplebank_messages_processed_total\{[^}]*consumer="([^"]+)"[^}]*outcome="applied"[^}]*\}'
-    r" ([0-9.e+]+)$",
+    r'^simplebank_messages_processed_total\{([^}]*outcome="applied"[^}]*)\} ([0-9.e+]+)$',
     re.MULTILINE,
 )
+LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 @pytest.fixture
@@ -38,10 +39,15 @@ def mesh(tmp_path: Path, postgres: LocalPostgres) -> Iterator[Mesh]:
 
 
 def applied_by(mesh: Mesh, key: str) -> Counter[str]:
-    """How many events each consumer of the process `key` applied, from its metrics."""
+    """How many events of each kind the process `key` applied, from its metrics, by inbox key
+    (`<service>-<Event>`: its durable's name, the `consumer` label, and the `event` label)."""
     with urllib.request.urlopen(f"http://{mesh.metrics_addr(key)}/metrics", timeout=5) as page:
         text = page.read().decode()
-    return Counter({c: int(float(n)) for c, n in APPLIED.findall(text)})
+    applied: Counter[str] = Counter()
+    for labels, count in APPLIED.findall(text):
+        label = dict(LABEL.findall(labels))
+        applied[inbox_key(label["consumer"], label["event"])] += int(float(count))
+    return applied
 
 
 def test_two_replicas_of_each_service_apply_every_event_exactly_once(

@@ -25,6 +25,7 @@ from tests.support.data.events import (
     connected_bus,
     eventually,
     order_created,
+    provision_consumer,
     running,
     service_database,
     store_event,
@@ -164,7 +165,8 @@ async def test_a_span_context_crosses_outbox_relay_nats_and_consumer(
         connected_bus(nats_server.url, "svc") as bus,
     ):
         relay = OutboxRelay(database, bus, poll_interval=0.05)
-        consumer = EventConsumer("svc", Subscription(OrderCreated, handle), database, bus, CODEC)
+        await provision_consumer(await bus.jetstream(), "svc")
+        consumer = EventConsumer("svc", [Subscription(OrderCreated, handle)], database, bus, CODEC)
         with tracer.start_as_current_span("place order"):
             await store_event(database, "o-1/OrderCreated", order_created("o-1"))
         async with running(relay, consumer):

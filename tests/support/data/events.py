@@ -14,10 +14,12 @@ from nats.js.api import RawStreamMsg
 
 from mesh.events.bus import STREAM, EventBus, subject_for
 from mesh.events.codec import EventCodec
+from mesh.events.durables import provision_durable
 from mesh.events.outbox import Outbox
 from mesh.server import Component
 from mesh.storage.database import Database
 from mesh.storage.unit_of_work import UnitOfWork
+from mesh.topology import ServiceInfo
 from simplebank.events.v1 import events_pb2
 from tests.support.polling import poll_async
 
@@ -98,6 +100,17 @@ async def connected_bus(url: str, name: str) -> AsyncIterator[EventBus]:
         yield bus
     finally:
         await bus.stop()
+
+
+async def provision_consumer(
+    js: JetStreamContext,
+    service: str,
+    events: tuple[str, ...] = ("OrderCreated",),
+    ack_wait: float = 1.0,
+) -> None:
+    """The durable the provisioner makes for a service reading `events` (mesh.events.durables);
+    JetStream redelivers what it is not acked within `ack_wait` seconds."""
+    await provision_durable(js, ServiceInfo(service, 0, 0, 0, consumes=events), ack_wait)
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ from tests.support.servers.processes import free_port, log_tail, start_process, 
 # Started in this order (callees first), so nobody waits on an address nothing listens on yet.
 SERVICES = tuple(reversed(NAMES))
 START_TIMEOUT_SECONDS = 20.0
+PROVISION_TIMEOUT_SECONDS = 60.0  # mesh.events.provision gives NATS as long
 SHUTDOWN_GRACE_SECONDS = 1.0
 SHUTDOWN_DRAIN_SECONDS = 0.1
 # Drain and grace, plus time to stop the rest; a service taking longer is killed.
@@ -105,6 +106,22 @@ class Mesh:
     def channel_as(self, identity: str, service: str) -> grpc.Channel:
         """A channel to an internal service presenting `identity`'s certificate."""
         return channel_as(identity, self.certs_dir, self.addrs[service], service)
+
+    def provision(self) -> None:
+        """Make the event stream and the services' durables, as `make run` does before the
+        services need them: `python -m mesh.events.provision`, as the provisioner identity."""
+        log_path = self.log_path("provisioner")
+        args = [sys.executable, "-m", "mesh.events.provision"]
+        process = start_process(args, self.env("provisioner"), log_path)
+        try:
+            code = process.wait(PROVISION_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            stop_process(process)
+            code = None
+        if code != 0:
+            pytest.fail(
+                f"the provisioner failed (exit code {code})\n{log_tail(log_path)}", pytrace=False
+            )
 
     def start(self, *names: str) -> None:
         """Start services (all when none are named) and wait until each reports SERVING."""
@@ -230,6 +247,7 @@ def mesh_on(nats: NatsServer, root: Path, options: MeshOptions | None = None) ->
     """The five services over a running nats-server, all SERVING, until the block ends."""
     mesh = Mesh(root, nats, options or MeshOptions())
     try:
+        mesh.provision()
         mesh.start()
         yield mesh
     finally:

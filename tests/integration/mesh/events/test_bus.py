@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from mesh.events.bus import STREAM, EventBus
 from mesh.events.consumer import EventConsumer, Subscription
 from mesh.events.outbox import OutboxRelay
+from mesh.security.identity import PROVISIONER
 from mesh.security.tls import MeshTls
 from mesh.storage.database import Database
 from tests.support.data.events import (
@@ -24,6 +25,7 @@ from tests.support.data.events import (
     OrderCreated,
     eventually,
     order_created,
+    provision_consumer,
     record_order,
     running,
     service_database,
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.integration
 
 SERVICE = "svc"
 # With the mesh's users the relay publishes as orders (OrderCreated is its event) and the
-# consumer reads as market (market-OrderCreated is its durable): the operator may do neither.
+# consumer reads as market (its durable is `market`): the operator may do neither.
 PUBLISHER, READER = "orders", "market"
 EVENTS = 60
 KILL_AFTER = 20
@@ -95,7 +97,11 @@ async def test_relay_and_consumer_ride_through_a_kill_of_the_stream_leader(
             service_database(location) as database,
             cluster_bus(cluster.url, publisher, tls(publisher)) as bus,
             cluster_bus(cluster.url, reader, tls(reader)) as reader_bus,
+            cluster_bus(cluster.url, PROVISIONER, tls(PROVISIONER)) as provisioner,
         ):
+            # The durable, made as `python -m mesh.events.provision` makes it: market's own
+            # with the mesh's users, which let no service make one.
+            await provision_consumer(await provisioner.jetstream(), reader, ack_wait=2.0)
             await run_through_a_leader_kill(cluster, database, bus, reader_bus, reader)
 
 
@@ -105,8 +111,8 @@ async def run_through_a_leader_kill(
     js = await bus.jetstream()
     info = await js.stream_info(STREAM)
     assert info.config.num_replicas == 3
-    consumer = EventConsumer[OrderCreated](
-        reader, Subscription(OrderCreated, record_order), database, reader_bus, CODEC, ack_wait=2.0
+    consumer = EventConsumer(
+        reader, [Subscription(OrderCreated, record_order)], database, reader_bus, CODEC
     )
     relay = OutboxRelay(database, bus, poll_interval=0.05)
     async with running(relay, consumer):

@@ -18,8 +18,10 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 
 from mesh.events.bus import STREAM, SUBJECTS, inbox_prefix, subject_for
-from mesh.security.identity import NATS_SERVER, OPERATOR, server_name
+from mesh.events.durables import ACK_WAIT_SECONDS, provision_durable
+from mesh.security.identity import NATS_SERVER, OPERATOR, PROVISIONER, server_name
 from mesh.security.tls import MeshTls
+from mesh.topology import BY_NAME
 from tests.support.servers.nats import NatsServer, run_nats
 from tooling.cli import certs
 
@@ -192,7 +194,7 @@ def test_the_operator_reads_the_stream_and_its_consumers(
     assert first == b"forged"
 
 
-# --- each service publishes its own events and reads through its own durables --------------------
+# --- each service publishes its own events and reads through its own durable -----------------
 
 
 def test_a_service_cannot_publish_another_services_event(
@@ -205,81 +207,87 @@ def test_a_service_cannot_publish_another_services_event(
     assert publish(server, certs_dir, "market", subject) == []
 
 
+def many(name: str, filter_subjects: list[str]) -> api.ConsumerConfig:
+    """A durable over several subjects, as the provisioner makes them."""
+    return api.ConsumerConfig(
+        name=name,
+        durable_name=name,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        filter_subjects=filter_subjects,
+    )
+
+
+EVERY_EVENT = ["simplebank.events.>"]
+
+
 @pytest.mark.parametrize(
-    ("request_subject", "filter_subject"),
+    ("request_subject", "config"),
     [
-        # Its own durable over every event: the create subject without a filter.
-        (f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts-OrderExecuted", "simplebank.events.>"),
+        # Its own durable, over every event: the create subject naming no filter.
+        (f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts", many("accounts", EVERY_EVENT)),
         # The same over the legacy durable-create subject.
-        (f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.accounts-OrderExecuted", "simplebank.events.>"),
-        # The extended subject naming the wildcard.
+        (f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.accounts", many("accounts", EVERY_EVENT)),
+        # Its own durable over one of its own events, on the subject naming that filter.
         (
-            f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts-OrderExecuted.simplebank.events.>",
-            "simplebank.events.>",
+            f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts.simplebank.events.OrderExecuted",
+            durable("accounts", "simplebank.events.OrderExecuted"),
         ),
-        # Its own durable over an event it does not consume.
+        # A durable of the former layout, on the subject naming its filter.
         (
-            f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts-OrderExecuted.simplebank.events.OrderPlaced",
-            "simplebank.events.OrderPlaced",
+            f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts-OrderExecuted"
+            ".simplebank.events.OrderExecuted",
+            durable("accounts-OrderExecuted", "simplebank.events.OrderExecuted"),
         ),
-        # Another service's durable, with that durable's own filter.
+        # Another service's durable, with that durable's own subjects.
         (
-            f"$JS.API.CONSUMER.CREATE.{STREAM}.fees-OrderPlaced.simplebank.events.OrderPlaced",
-            "simplebank.events.OrderPlaced",
+            f"$JS.API.CONSUMER.CREATE.{STREAM}.fees",
+            many("fees", ["simplebank.events.OrderPlaced", "simplebank.events.OrderRejected"]),
         ),
     ],
+    ids=["own, unfiltered", "own, legacy", "own, filtered", "former", "another's"],
 )
-def test_a_service_cannot_create_a_consumer_beyond_its_own_filter(
-    mesh_nats: tuple[NatsServer, Path], request_subject: str, filter_subject: str
+def test_a_service_cannot_create_or_change_a_durable(
+    mesh_nats: tuple[NatsServer, Path], request_subject: str, config: api.ConsumerConfig
 ) -> None:
+    """A durable over several subjects can be made with any filter (nats-server issue 6180), so
+    no service may make one: the provisioner does."""
     server, certs_dir = mesh_nats
-    name = request_subject.split(".")[5]
-    answer, errors = create_consumer(
-        server, certs_dir, "accounts", request_subject, durable(name, filter_subject)
-    )
+    answer, errors = create_consumer(server, certs_dir, "accounts", request_subject, config)
     assert answer is None, answer
     assert refused(errors, request_subject), errors
 
 
-def test_a_service_cannot_widen_its_durable_behind_a_narrow_create_subject(
-    mesh_nats: tuple[NatsServer, Path],
-) -> None:
-    """The subject names its filter, the body asks for every event: the server refuses."""
+def test_a_service_cannot_delete_a_durable(mesh_nats: tuple[NatsServer, Path]) -> None:
     server, certs_dir = mesh_nats
-    subject = (
-        f"$JS.API.CONSUMER.CREATE.{STREAM}.accounts-OrderExecuted.simplebank.events.OrderExecuted"
-    )
-    config = durable("accounts-OrderExecuted", "simplebank.events.>")
-
-    answer, errors = create_consumer(server, certs_dir, "accounts", subject, config)
-
-    assert answer is not None, errors
-    assert "error" in answer, answer
+    for name in ("accounts", "fees", "accounts-OrderExecuted"):
+        subject = f"$JS.API.CONSUMER.DELETE.{STREAM}.{name}"
+        assert refused(publish(server, certs_dir, "accounts", subject), subject)
 
 
-def test_a_service_creates_and_reads_its_own_durable_as_the_consumer_does(
+def test_the_provisioner_makes_a_services_durable_and_the_service_reads_it(
     mesh_nats: tuple[NatsServer, Path],
 ) -> None:
-    """mesh/events/consumer.py's pull_subscribe: nats-py asks on the subject naming the filter."""
+    """mesh/events/durables.py makes it as the provisioner; mesh/events/consumer.py binds to it,
+    pulls and acks as the service. The provisioner itself may not read from it."""
     server, certs_dir = mesh_nats
     subject = subject_for("OrderRejected")
     assert publish(server, certs_dir, "market", subject) == []
 
-    async def consume() -> tuple[bytes, list[str]]:
+    async def provision_then_consume() -> tuple[list[bytes], list[str], list[str]]:
+        async with connected(server, certs_dir, PROVISIONER) as (_, js, provisioner_errors):
+            await provision_durable(js, BY_NAME["accounts"], ACK_WAIT_SECONDS)
         async with connected(server, certs_dir, "accounts") as (_, js, errors):
-            config = api.ConsumerConfig(
-                durable_name="accounts-OrderRejected",
-                ack_policy=api.AckPolicy.EXPLICIT,
-                deliver_policy=api.DeliverPolicy.ALL,
-                filter_subject=subject,
-            )
-            subscription = await js.pull_subscribe(
-                subject, durable="accounts-OrderRejected", stream=STREAM, config=config
-            )
-            [message] = await subscription.fetch(1, timeout=2)
-            await message.ack()
-            return message.data, errors
+            await js.consumer_info(STREAM, "accounts")
+            subscription = await js.pull_subscribe_bind(durable="accounts", stream=STREAM)
+            messages = await subscription.fetch(10, timeout=2)
+            for message in messages:
+                await message.ack()
+            return [m.data for m in messages], errors, provisioner_errors
 
-    data, errors = asyncio.run(consume())
-    assert data == b"forged"
+    data, errors, provisioner_errors = asyncio.run(provision_then_consume())
+    assert b"forged" in data
     assert not errors, errors
+    assert not provisioner_errors, provisioner_errors
+    pull = f"$JS.API.CONSUMER.MSG.NEXT.{STREAM}.accounts"
+    assert refused(publish(server, certs_dir, PROVISIONER, pull), pull)
+    assert refused(publish(server, certs_dir, PROVISIONER, subject), subject)

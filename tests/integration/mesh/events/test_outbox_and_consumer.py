@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from mesh.events.bus import DEAD_LETTER_PREFIX, STREAM, EventBus
 from mesh.events.consumer import EventConsumer, Subscription
+from mesh.events.durables import inbox_key
 from mesh.events.outbox import OutboxRelay, pending_count
 from mesh.storage.database import Database
 from mesh.storage.unit_of_work import UnitOfWork
@@ -28,6 +29,7 @@ from tests.support.data.events import (
     last_message,
     order_created,
     payload_of,
+    provision_consumer,
     record_order,
     running,
     service_database,
@@ -43,7 +45,7 @@ TIMEOUT_SECONDS = 10.0
 DEAD_LETTERS = f"{DEAD_LETTER_PREFIX}{SERVICE}.OrderCreated"
 APPLY_ORDER = Subscription(OrderCreated, record_order)
 
-OrderConsumer = EventConsumer[OrderCreated]
+INBOX_KEY = inbox_key(SERVICE, "OrderCreated")
 
 
 @pytest.fixture
@@ -67,7 +69,10 @@ async def bus(nats_server: NatsServer) -> AsyncIterator[EventBus]:
 
 @pytest.fixture
 async def js(bus: EventBus) -> JetStreamContext:
-    return await bus.jetstream()
+    """The stream's context, with the test service's durable made, as the provisioner would."""
+    context = await bus.jetstream()
+    await provision_consumer(context, SERVICE)
+    return context
 
 
 async def publish(bus: EventBus, event_id: str, event: OrderCreated) -> None:
@@ -142,7 +147,7 @@ async def test_jetstream_drops_a_second_publish_with_the_same_nats_msg_id(
 async def test_a_consumer_applies_a_relayed_event_once_and_acks_it(
     database: Database, bus: EventBus, js: JetStreamContext
 ) -> None:
-    consumer = OrderConsumer(SERVICE, APPLY_ORDER, database, bus, CODEC)
+    consumer = EventConsumer(SERVICE, [APPLY_ORDER], database, bus, CODEC)
     relay = OutboxRelay(database, bus, poll_interval=0.05)
     await store_event(database, "o-1/OrderCreated", order_created("o-1"))
 
@@ -153,7 +158,7 @@ async def test_a_consumer_applies_a_relayed_event_once_and_acks_it(
         )
 
     assert await applied(database, "o-1") == 1
-    assert await processed(database, consumer.durable) == ["o-1/OrderCreated"]
+    assert await processed(database, INBOX_KEY) == ["o-1/OrderCreated"]
 
 
 async def applied_is(database: Database, order_id: str, count: int) -> bool:
@@ -190,9 +195,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_max_deliveries
 ) -> None:
     handler = FailingHandler()
     subscription = Subscription(OrderCreated, handler)
-    consumer = OrderConsumer(
-        SERVICE, subscription, database, bus, CODEC, ack_wait=1.0, max_deliveries=2
-    )
+    consumer = EventConsumer(SERVICE, [subscription], database, bus, CODEC, max_deliveries=2)
     event = order_created("o-1")
     await publish(bus, "o-1/OrderCreated", event)
 
@@ -236,9 +239,7 @@ async def test_one_failing_event_in_a_fetched_batch_does_not_undo_the_others(
     for order_id in ("o-1", "o-2", "o-3"):  # published first, so one fetch takes all three
         await publish(bus, f"{order_id}/OrderCreated", order_created(order_id))
     subscription = Subscription(OrderCreated, FailsForOneOrder("o-2"))
-    consumer = OrderConsumer(
-        SERVICE, subscription, database, bus, CODEC, ack_wait=1.0, max_deliveries=2
-    )
+    consumer = EventConsumer(SERVICE, [subscription], database, bus, CODEC, max_deliveries=2)
 
     async with running(consumer):
         await eventually(
@@ -249,7 +250,7 @@ async def test_one_failing_event_in_a_fetched_batch_does_not_undo_the_others(
         )
 
     assert [await applied(database, o) for o in ("o-1", "o-2", "o-3")] == [1, 0, 1]
-    assert sorted(await processed(database, consumer.durable)) == [
+    assert sorted(await processed(database, INBOX_KEY)) == [
         "o-1/OrderCreated",
         "o-3/OrderCreated",
     ]
@@ -264,7 +265,7 @@ async def test_a_message_that_does_not_read_as_its_event_is_dead_lettered_and_it
     await publish(bus, "o-1/OrderCreated", order_created("o-1"))
     await bus.publish(ORDER_CREATED, b"\xff\xff", {"Nats-Msg-Id": "o-2/OrderCreated"})
     await publish(bus, "o-3/OrderCreated", order_created("o-3"))
-    consumer = OrderConsumer(SERVICE, APPLY_ORDER, database, bus, CODEC)
+    consumer = EventConsumer(SERVICE, [APPLY_ORDER], database, bus, CODEC)
 
     async with running(consumer):
         await eventually(
@@ -286,7 +287,7 @@ async def dead_letters_are(js: JetStreamContext, count: int) -> bool:
     return await stream_count(js, DEAD_LETTERS) == count
 
 
-class CrashesBeforeAck(OrderConsumer):
+class CrashesBeforeAck(EventConsumer):
     """Commits the effect and the inbox row, then dies before it can ack."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -297,7 +298,7 @@ class CrashesBeforeAck(OrderConsumer):
         self.committed_without_ack += 1
 
 
-class RecordsAcks(OrderConsumer):
+class RecordsAcks(EventConsumer):
     """A normal consumer that notes which delivery of each message it acked."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -315,9 +316,7 @@ async def test_a_message_redelivered_after_a_crash_before_ack_is_not_applied_twi
     await publish(bus, "o-1/OrderCreated", order_created("o-1"))
 
     async with connected_bus(nats_server.url, "crashing") as crashing_bus:
-        crashing = CrashesBeforeAck(
-            SERVICE, APPLY_ORDER, database, crashing_bus, CODEC, ack_wait=1.0
-        )
+        crashing = CrashesBeforeAck(SERVICE, [APPLY_ORDER], database, crashing_bus, CODEC)
         async with running(crashing):
             await eventually(
                 lambda: holds(crashing.committed_without_ack == 1),
@@ -327,7 +326,7 @@ async def test_a_message_redelivered_after_a_crash_before_ack_is_not_applied_twi
     assert await applied(database, "o-1") == 1
 
     async with connected_bus(nats_server.url, "restarted") as restarted_bus:
-        restarted = RecordsAcks(SERVICE, APPLY_ORDER, database, restarted_bus, CODEC, ack_wait=1.0)
+        restarted = RecordsAcks(SERVICE, [APPLY_ORDER], database, restarted_bus, CODEC)
         async with running(restarted):
             await eventually(
                 lambda: holds(any(n >= 2 for n in restarted.acked_deliveries)),

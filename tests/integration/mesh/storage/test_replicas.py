@@ -95,7 +95,7 @@ async def test_an_event_delivered_to_two_replicas_at_once_is_applied_once(
     databases = await replicas(stack, url, SCHEMA, CODEC)
     consumers = [
         EventConsumer(
-            "svc", Subscription(OrderCreated, apply_order), db, EventBus("", "svc"), CODEC
+            "svc", [Subscription(OrderCreated, apply_order)], db, EventBus("", "svc"), CODEC
         )
         for db in databases
     ]

@@ -53,8 +53,8 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
         yield opened
 
 
-def consumer(database: Database, bus: EventBus) -> EventConsumer[OrderCreated]:
-    return EventConsumer("svc", Subscription(OrderCreated, record_order), database, bus, CODEC)
+def consumer(database: Database, bus: EventBus) -> EventConsumer:
+    return EventConsumer("svc", [Subscription(OrderCreated, record_order)], database, bus, CODEC)
 
 
 async def test_a_pull_waits_on_the_server_for_the_long_expiry(database: Database) -> None:

@@ -9,6 +9,7 @@ from mesh.topology import BY_NAME
 from tests.support import REPO_ROOT
 from tooling.launcher.nats_auth import (
     operator_permissions,
+    provisioner_permissions,
     server_config,
     service_permissions,
     user_name,
@@ -26,15 +27,19 @@ def test_a_service_may_publish_its_own_events_and_dead_letters_only() -> None:
     ]
 
 
-def test_a_service_reads_only_through_its_own_consumers_and_inboxes() -> None:
+def test_a_service_reads_only_through_its_own_durable_and_inboxes() -> None:
     permissions = service_permissions(BY_NAME["accounts"])
-    consumers = {
-        subject.split(".")[-1]
+    consumer_calls = [
+        subject
         for subject in permissions["publish"]["allow"]
-        if subject.startswith("$JS.API.CONSUMER.MSG.NEXT.")
-    }
+        if subject.startswith(("$JS.API.CONSUMER.", "$JS.ACK."))
+    ]
 
-    assert consumers == {f"accounts-{event}" for event in BY_NAME["accounts"].consumes}
+    assert consumer_calls == [
+        "$JS.API.CONSUMER.INFO.SIMPLEBANK.accounts",
+        "$JS.API.CONSUMER.MSG.NEXT.SIMPLEBANK.accounts",
+        "$JS.ACK.SIMPLEBANK.accounts.>",
+    ]
     assert permissions["subscribe"] == {"allow": ["_INBOX.accounts.>"]}
 
 
@@ -52,14 +57,29 @@ def test_the_compose_nats_config_is_the_launchers_for_the_certs_volume() -> None
     assert committed == server_config(Path("/certs"))
 
 
-def test_a_service_creates_its_durables_only_on_the_subject_naming_their_filter() -> None:
-    allowed = service_permissions(BY_NAME["accounts"])["publish"]["allow"]
-    creates = [subject for subject in allowed if "CONSUMER." in subject and "CREATE" in subject]
+def test_no_service_may_create_or_delete_a_consumer() -> None:
+    for service in BY_NAME.values():
+        allowed = service_permissions(service)["publish"]["allow"]
 
-    assert sorted(creates) == sorted(
-        f"$JS.API.CONSUMER.CREATE.SIMPLEBANK.accounts-{event}.simplebank.events.{event}"
-        for event in BY_NAME["accounts"].consumes
+        assert not [s for s in allowed if "CREATE" in s and "CONSUMER" in s], service.name
+        assert not [s for s in allowed if "DELETE" in s], service.name
+
+
+def test_the_provisioner_makes_each_durable_by_name_and_deletes_only_the_former_ones() -> None:
+    permissions = provisioner_permissions()
+    allowed = permissions["publish"]["allow"]
+    creates = [s.rpartition(".")[2] for s in allowed if s.startswith("$JS.API.CONSUMER.CREATE.")]
+    deletes = [s.rpartition(".")[2] for s in allowed if s.startswith("$JS.API.CONSUMER.DELETE.")]
+
+    assert creates == ["orders", "accounts", "fees", "market"]
+    assert sorted(deletes) == sorted(
+        f"{service.name}-{event}" for service in BY_NAME.values() for event in service.consumes
     )
+    assert not [s for s in allowed if s.startswith(("simplebank.", "$JS.ACK", "$JS.API.STREAM.D"))]
+    assert not [s for s in allowed if "MSG.NEXT" in s or "MSG.GET" in s or "PURGE" in s]
+    assert permissions["subscribe"] == {"allow": ["_INBOX.provisioner.>"]}
+    users = server_config(Path("/certs"))["authorization"]["users"]
+    assert {"user": user_name("provisioner"), "permissions": permissions} in users
 
 
 def test_the_operator_reads_and_publishes_no_event_nor_ack() -> None:
