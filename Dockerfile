@@ -30,6 +30,7 @@ RUN groupadd --system --gid 10001 simplebank \
        --home-dir /nonexistent --shell /usr/sbin/nologin simplebank \
     && mkdir -p /data /certs /ca /identities/gateway /identities/orders /identities/accounts \
        /identities/fees /identities/market /identities/nats /identities/probe \
+       /identities/provisioner \
     && chown -R simplebank:simplebank /data /certs /ca /identities
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app

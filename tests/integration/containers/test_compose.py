@@ -28,6 +28,7 @@ EVENT_SERVICES = ("orders", "accounts", "fees", "market")
 INFRASTRUCTURE = {"nats": 4222, "jaeger": 4317}  # the compose service and the port called
 WATCHERS = {"prometheus", "alertmanager", "blackbox"}
 CERTS = "certs"  # makes the mesh's certificates into a volume, once
+PROVISION = "provision"  # makes the event stream and the services' durables, at each start
 JAEGER_CONFIG = REPO_ROOT / "config" / "jaeger.yaml"
 GO_RUNTIME_VARIABLES = {"GOMEMLIMIT"}  # read by Jaeger's Go runtime, not by its config
 # Where a service itself listens, as opposed to <OTHER>_ADDR: where it calls another.
@@ -68,7 +69,9 @@ def test_compose_runs_the_services_of_make_run() -> None:
 
 
 def test_besides_the_services_compose_runs_nats_jaeger_and_the_watchers() -> None:
-    assert set(compose_services()) - set(NAMES) == set(INFRASTRUCTURE) | WATCHERS | {CERTS}
+    assert set(compose_services()) - set(NAMES) == (
+        set(INFRASTRUCTURE) | WATCHERS | {CERTS, PROVISION}
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -234,7 +237,12 @@ def _without_comments(text: str) -> list[str]:
 
 # Who holds which identity in compose: each service its own, NATS the server's, the blackbox
 # exporter the probe's.
-IDENTITIES = {**{name: name for name in NAMES}, "nats": "nats", "blackbox": "probe"}
+IDENTITIES = {
+    **{name: name for name in NAMES},
+    "nats": "nats",
+    "blackbox": "probe",
+    PROVISION: "provisioner",
+}
 CERTS_TARGET = "/certs"
 CA_VOLUME = "ca"
 
@@ -328,3 +336,17 @@ def test_every_jaeger_variable_compose_sets_is_read_by_its_config() -> None:
     env = set(environment(compose_services()["jaeger"])) - GO_RUNTIME_VARIABLES
     unread = {variable for variable in env if f"${{env:{variable}" not in config_text}
     assert not unread
+
+
+def test_the_event_services_start_once_the_provisioner_has_made_their_durables() -> None:
+    """No service may create its durable (NATS cannot limit what one over several subjects
+    reads), so the provisioner makes them first, as the one identity allowed to."""
+    services = compose_services()
+    provision = services[PROVISION]
+
+    assert provision["command"] == ["python", "-m", "mesh.events.provision"]
+    assert provision["environment"]["NATS_URL"] == services["orders"]["environment"]["NATS_URL"]
+    assert provision["depends_on"]["nats"]["condition"] == "service_healthy"
+    for name in EVENT_SERVICES:
+        condition = services[name]["depends_on"][PROVISION]["condition"]
+        assert condition == "service_completed_successfully", name
