@@ -78,17 +78,28 @@ async def _info(js: JetStreamContext, name: str) -> api.ConsumerInfo | None:
     return info
 
 
+def acked_up_to(info: api.ConsumerInfo, last_sequence: int) -> int:
+    """The stream sequence up to which the durable has had every message of its subjects acked:
+    its ack floor, or, with nothing waiting to be delivered or acked, `last_sequence` (the
+    stream's last message before its state was read). The server's ack floor alone can be 0
+    for a durable that has had nothing to deliver since it started."""
+    if not info.num_pending and not info.num_ack_pending:
+        return last_sequence
+    return info.ack_floor.stream_seq if info.ack_floor else 0
+
+
 async def provision_durable(js: JetStreamContext, service: ServiceInfo, ack_wait: float) -> str:
     """Make the service's durable (or bring its subjects and ack wait up to date), then delete
     its former durables; says what it did."""
     name = durable_name(service.name)
+    last = int((await js.stream_info(STREAM)).state.last_seq or 0)  # read before the durables
     former = {n: i for n in former_durables(service) if (i := await _info(js, n)) is not None}
     current = await _info(js, name)
     if current is None:
-        # Each former durable has applied everything up to its ack floor; from the lowest floor
-        # on, what was applied already is a duplicate the inbox drops.
-        floors = [info.ack_floor.stream_seq or 0 for info in former.values() if info.ack_floor]
-        start = min(floors, default=0) + 1 if former else 0
+        # Each former durable has applied everything of its subject up to its floor; from the
+        # lowest floor on, what was applied already is a duplicate the inbox drops.
+        floors = [acked_up_to(info, last) for info in former.values()]
+        start = min(floors) + 1 if floors else 0
         await js.add_consumer(STREAM, durable_config(service, ack_wait, start))
         done = f"created {name}" + (f" from stream sequence {start}" if start else "")
     else:
