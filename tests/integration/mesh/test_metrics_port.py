@@ -82,7 +82,7 @@ def test_the_metrics_port_serves_the_prometheus_exposition(tmp_path: Path) -> No
         stop_process(process)
 
     assert "# TYPE simplebank_messages_dead_lettered_total counter" in text
-    assert 'simplebank_messages_dead_lettered_total{consumer="fees-OrderPlaced"' in text
+    assert 'simplebank_messages_dead_lettered_total{consumer="fees",event="OrderPlaced"' in text
     assert 'service_name="fees"' in text
 
 

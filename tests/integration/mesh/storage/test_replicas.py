@@ -103,7 +103,14 @@ async def test_an_event_delivered_to_two_replicas_at_once_is_applied_once(
 
     results = await asyncio.gather(
         *(
-            database.transact(functools.partial(c._apply, event_id="o-1/OrderCreated", event=event))
+            database.transact(
+                functools.partial(
+                    c._apply,
+                    event_id="o-1/OrderCreated",
+                    event=event,
+                    route=next(iter(c._routes.values())),  # its one subscription's
+                )
+            )
             for c, database in zip(consumers, databases, strict=True)
             for _ in range(3)
         )
