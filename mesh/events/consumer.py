@@ -305,9 +305,8 @@ class EventConsumer(BackgroundLoop):
             await asyncio.sleep(DURABLE_WAIT_SECONDS)
 
     def _lag(self, pending: int) -> None:
-        """The durable's backlog, one number for all its subjects."""
-        for route in list(self._routes.values())[:1]:
-            route.metrics.lag(pending)
+        """The durable's backlog: one number for all its subjects, labelled with its name."""
+        next(iter(self._routes.values())).metrics.lag(pending)
 
     async def _consume(self) -> None:
         js = await self._bus.jetstream()
