@@ -20,6 +20,7 @@ from tooling.k8s_check.real_node import NETNS_PATH, leftovers
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(CHECK_SECONDS + 60)]
 
 FEES = "base/services/fees.yaml"
+PROVISION = "base/provision.yaml"
 
 
 def leftover_workdirs() -> set[Path]:
@@ -31,7 +32,9 @@ def test_local_runs_on_a_real_node_and_production_spreads_over_kwok_zones() -> N
     before = leftover_workdirs()
     run = run_check()
     assert run.returncode == 0, run.output
-    # The real node: every pod Ready by its own probes, and each proof of in_cluster.py.
+    # The real node: the provisioner made the durables, every pod Ready by its own probes, and
+    # each proof of in_cluster.py (the orders' events need those durables).
+    assert "local: Jobs run to completion on the kubelet: provision in" in run.output
     assert "local: 10 pods Ready through their real probes on a kubelet" in run.output
     assert "an order through the gateway FILLED" in run.output
     assert "holds gateway, orders, accounts, fees and market" in run.output
@@ -48,7 +51,9 @@ def test_local_runs_on_a_real_node_and_production_spreads_over_kwok_zones() -> N
     assert run.output.count("sockets, all on 127.0.0.1") == 1
     assert "production: 10 workloads rolled out" in run.output
     assert "up to 3 zones per workload, 6 disruption budgets hold" in run.output
-    assert "the 7 Secrets they mount exist" in run.output
+    assert "the 8 Secrets they mount exist" in run.output
+    # kwok runs no pod: the Job's is only admitted.
+    assert "the Jobs' pods admitted: provision;" in run.output
     assert leftover_workdirs() <= before, "the check left its work folder behind"
 
 
@@ -63,8 +68,11 @@ def test_an_unknown_field_is_refused_by_strict_field_validation(tmp_path: Path) 
     assert ".spec.revisionHistoryLimitt: field not declared in schema" in run.output
 
 
-def test_a_privileged_container_is_refused_by_pod_security_admission(tmp_path: Path) -> None:
-    overlay = broken_copy(tmp_path, FEES, "allowPrivilegeEscalation: false", "privileged: true")
+@pytest.mark.parametrize("file", [FEES, PROVISION])
+def test_a_privileged_container_is_refused_by_pod_security_admission(
+    tmp_path: Path, file: str
+) -> None:
+    overlay = broken_copy(tmp_path, file, "allowPrivilegeEscalation: false", "privileged: true")
     run = run_check(overlay)
     assert run.returncode == 1
     assert 'violate PodSecurity "restricted:latest"' in run.output

@@ -1,17 +1,19 @@
 """The overlays on Kubernetes: python -m tooling.k8s_check [--real-node-only] [OVERLAY...]
 
 Two stages. The real node (tooling/k8s_node, `make k8s-up`'s cluster, started and stopped here
-when none is up): the local overlay applied as the docs say, every pod Ready through its real
-probes, then the proofs of in_cluster.py (an order FILLED with its five-service trace, the
-NetworkPolicies refusing fees -> accounts, a deleted pod replaced, NATS and database outages
-taking pods out of service without restarts, the Secrets' file modes). Then kwok, for what one
+when none is up): the local overlay applied as the docs say, the provision Job run to its end,
+every pod Ready through its real probes, then the proofs of in_cluster.py (an order FILLED with
+its five-service trace, the NetworkPolicies refusing fees -> accounts, a deleted pod replaced,
+NATS and database outages taking pods out of service without restarts, the Secrets' file
+modes). Then kwok, for what one
 node cannot show (the production overlay's three zones), and for any OVERLAY named:
 
 Render with kustomize, refuse probes on undeclared ports and gRPC probes off the health ports,
 start the control plane on loopback (nothing may listen on all interfaces), lend it three zoned
 kwok nodes, create the certificates' Secrets as docs/deployment.md says, apply server-side with
-strict field validation (a server dry run first), wait for every rollout, then check pods, zones,
-disruption budgets, mounted Secrets and the namespace's Pod Security level; tear it all down.
+strict field validation (a server dry run first), wait for every rollout (a Job's: its pod
+admitted), then check pods, zones, disruption budgets, mounted Secrets and the namespace's Pod
+Security level; tear it all down.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tooling.k8s_check.certificates import certificate_identities, create_certificate_secrets
 from tooling.k8s_check.control_plane import ControlPlane, control_plane
@@ -43,7 +47,7 @@ from tooling.k8s_check.manifests import (
     undeclared_probe_ports,
 )
 from tooling.k8s_check.real_node import real_node
-from tooling.k8s_check.rollout import apply, create_namespaces, wait_for_rollouts
+from tooling.k8s_check.rollout import apply, create_namespaces, wait_for_jobs, wait_for_rollouts
 from tooling.k8s_check.tools import REPO_ROOT
 from tooling.k8s_check.verdicts import (
     disruption_budgets,
@@ -94,6 +98,20 @@ def check_manifests(manifests: list[Manifest]) -> str:
     return name
 
 
+def names(objects: list[dict[str, Any]]) -> str:
+    return ", ".join(o["metadata"]["name"] for o in objects) or "none"
+
+
+def run_times(jobs: list[dict[str, Any]]) -> str:
+    """How long each completed Job ran, from its status."""
+    took = []
+    for job in jobs:
+        status = job["status"]
+        start, end = (datetime.fromisoformat(status[f]) for f in ("startTime", "completionTime"))
+        took.append(f"{job['metadata']['name']} in {(end - start).total_seconds():.0f} s")
+    return ", ".join(took) or "none"
+
+
 def prepared(overlay: Path) -> tuple[str, list[Manifest], str, list[str]]:
     """The overlay rendered, its objects, their checked namespace and the certificate
     identities its Secrets need: what both stages start from."""
@@ -114,6 +132,7 @@ def check_overlay(overlay: Path) -> None:
         say(f"{overlay.name}: certificate Secrets created for {', '.join(identities)}")
         apply(plane.kubectl, rendered)
         say(f"{overlay.name}: {len(manifests)} objects applied server-side (strict), dry run first")
+        jobs = wait_for_jobs(plane.kubectl, namespace, complete=False)
         workloads = wait_for_rollouts(plane.kubectl, namespace)
         restricted_namespace(plane.kubectl, namespace)
         secrets = mounted_secrets_exist(plane.kubectl, namespace, manifests)
@@ -125,7 +144,8 @@ def check_overlay(overlay: Path) -> None:
     say(
         f"{overlay.name}: {len(workloads)} workloads rolled out, {len(pods)} pods admitted under "
         f"`restricted` and Running, up to {widest} zones per workload, {budgets} disruption "
-        f"budgets hold, the {secrets} Secrets they mount exist; torn down "
+        f"budgets hold, the {secrets} Secrets they mount exist, the Jobs' pods admitted: "
+        f"{names(jobs)}; torn down "
         f"({time.monotonic() - started:.0f} s)"
     )
 
@@ -146,6 +166,8 @@ def check_on_real_node(overlay: Path) -> None:
             create_namespaces(node.kubectl, manifests)
             create_certificate_secrets(node.kubectl, namespace, identities)
             apply(node.kubectl, rendered)
+            jobs = wait_for_jobs(node.kubectl, namespace, complete=True)
+            say(f"{overlay.name}: Jobs run to completion on the kubelet: {run_times(jobs)}")
             workloads = wait_for_rollouts(node.kubectl, namespace)
             restricted_namespace(node.kubectl, namespace)
             pods = pods_running(node.kubectl, namespace, workloads)

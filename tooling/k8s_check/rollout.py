@@ -3,6 +3,8 @@
 Strict server-side field validation refuses unknown fields; Pod Security admission refuses
 pods that break the namespace's level when the controllers create them, which shows as
 FailedCreate events (and, in warn mode, as warnings on apply): both are failures here.
+A Job (the provisioner) rolls out when it has made its pod, which admission judged; only a real
+kubelet runs it to completion (kwok marks it done without running anything).
 """
 
 from __future__ import annotations
@@ -60,6 +62,55 @@ def wait_for_rollouts(kubectl: Kubectl, namespace: str) -> list[dict[str, Any]]:
         kind, name = workload["kind"].lower(), workload["metadata"]["name"]
         kubectl.run("rollout", "status", f"{kind}/{name}", "-n", namespace, "--timeout=60s")
     return workloads
+
+
+def wait_for_jobs(kubectl: Kubectl, namespace: str, complete: bool) -> list[dict[str, Any]]:
+    """Poll until every Job has made its pod (and, if `complete`, run it to the end); return
+    them. A Job that gave up is a failure showing its pod's last lines."""
+    deadline = time.monotonic() + ROLLOUT_SECONDS
+    while True:
+        _refuse_failed_creates(kubectl, namespace)
+        jobs = kubectl.get("jobs", "-n", namespace)
+        for job in jobs:
+            _refuse_failed(kubectl, namespace, job)
+        waiting = [j for j in jobs if not (_completed(j) if complete else _started(j))]
+        if not waiting:
+            return jobs
+        if time.monotonic() > deadline:
+            names = ", ".join(j["metadata"]["name"] for j in waiting)
+            done = "complete" if complete else "started"
+            raise CheckFailed(f"Jobs not {done} after {ROLLOUT_SECONDS} s: {names}")
+        time.sleep(1)
+
+
+def _started(job: dict[str, Any]) -> bool:
+    status = job.get("status", {})
+    pods: int = sum(status.get(field, 0) for field in ("active", "succeeded", "failed"))
+    return pods > 0
+
+
+def _completed(job: dict[str, Any]) -> bool:
+    return _condition(job, "Complete") is not None
+
+
+def _condition(job: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    conditions = job.get("status", {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == kind and c["status"] == "True"), None)
+
+
+def _refuse_failed(kubectl: Kubectl, namespace: str, job: dict[str, Any]) -> None:
+    failed = _condition(job, "Failed")
+    if failed is None:
+        return
+    name = job["metadata"]["name"]
+    try:
+        logs = kubectl.run("logs", f"job/{name}", "-n", namespace, "--tail=20").stdout
+    except CheckFailed as no_logs:  # its pod may be gone already
+        logs = str(no_logs)
+    raise CheckFailed(
+        f"Job {name} failed ({failed.get('reason')}: {failed.get('message')}); its pod's last "
+        f"lines:\n{logs}"
+    )
 
 
 def _rolled_out(workload: dict[str, Any]) -> bool:

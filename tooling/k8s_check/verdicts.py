@@ -12,6 +12,7 @@ from tooling.k8s_check.manifests import mounted_secrets
 
 Object = dict[str, Any]
 BUDGET_SECONDS = 60
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # the Job controller puts it on its pods
 
 
 def _selects(selector: Object, labels: dict[str, str]) -> bool:
@@ -42,7 +43,8 @@ def mounted_secrets_exist(kubectl: Kubectl, namespace: str, manifests: list[Obje
 
 def pods_running(kubectl: Kubectl, namespace: str, workloads: list[Object]) -> list[Object]:
     """Every pod a workload wants exists, is on a node, Running and Ready."""
-    pods = kubectl.get("pods", "-n", namespace)
+    # A Job's pod ends, never to be Ready: rollout.wait_for_jobs judges it.
+    pods = kubectl.get("pods", "-n", namespace, "-l", f"!{JOB_NAME_LABEL}")
     wanted = sum(w["spec"].get("replicas", 1) for w in workloads)
     if len(pods) != wanted:
         raise CheckFailed(f"{len(pods)} pods in {namespace}, the workloads want {wanted}")

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from mesh.events.provision import TIMEOUT_SECONDS
 from mesh.health.service import LIVENESS
-from mesh.security.identity import NATS_SERVER, PROBE
+from mesh.security.identity import NATS_SERVER, PROBE, PROVISIONER
 from mesh.security.tls import MeshTls
 from mesh.topology import BY_NAME, NAMES
 from tests.support import REPO_ROOT
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.integration
 
 OVERLAYS = ("local", "production")
 EVENT_SERVICES = ("orders", "accounts", "fees", "market")
+PROVISION = "provision"  # the Job, named as compose's one-shot service
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "Job"}
 # Set on Kubernetes and not in compose, each for a reason of the cluster's.
 CLUSTER_ONLY = {
     "SHUTDOWN_DRAIN_SECONDS": "endpoints take seconds to drop a terminating pod",
@@ -146,14 +149,17 @@ def test_nats_finds_the_certificate_files_its_config_names(overlay_name: str) ->
 
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
-@pytest.mark.parametrize("name", NAMES)
-def test_each_service_finds_its_certificate_files_where_mesh_certs_dir_says(
-    overlay_name: str, name: str
+@pytest.mark.parametrize(
+    ("kind", "name", "identity"),
+    [("Deployment", n, n) for n in NAMES] + [("Job", PROVISION, PROVISIONER)],
+)
+def test_each_process_of_the_image_finds_its_certificate_files_where_mesh_certs_dir_says(
+    overlay_name: str, kind: str, name: str, identity: str
 ) -> None:
-    certs_dir = env(container(overlay_name, "Deployment", name))["MESH_CERTS_DIR"]
-    files = MeshTls(name, Path(certs_dir))
+    certs_dir = env(container(overlay_name, kind, name))["MESH_CERTS_DIR"]
+    files = MeshTls(identity, Path(certs_dir))
     wanted = {str(path) for path in (files.cert_file, files.key_file, files.ca_file)}
-    assert secret_files(overlay_name, "Deployment", name) == wanted
+    assert secret_files(overlay_name, kind, name) == wanted
 
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
@@ -185,7 +191,9 @@ def test_certificates_come_from_secrets_made_outside_the_overlay_one_per_identit
         if "secret" in volume
     }
     made = {m["metadata"]["name"] for m in overlay(overlay_name) if m["kind"] == "Secret"}
-    identities = {"nats": NATS_SERVER, "blackbox": PROBE} | {name: name for name in NAMES}
+    identities = {"nats": NATS_SERVER, "blackbox": PROBE, PROVISION: PROVISIONER} | {
+        name: name for name in NAMES
+    }
     assert mounted == {(workload, f"{identities[workload]}-tls") for workload in identities}
     assert not {secret for _, secret in mounted} & made
 
@@ -239,7 +247,8 @@ def test_nats_and_jaeger_probes_ask_what_the_compose_health_checks_ask(
 
 @pytest.mark.parametrize(
     ("kind", "name"),
-    [("Deployment", n) for n in NAMES] + [("StatefulSet", "nats"), ("Deployment", "jaeger")],
+    [("Deployment", n) for n in NAMES]
+    + [("StatefulSet", "nats"), ("Deployment", "jaeger"), ("Job", PROVISION)],
 )
 def test_memory_limits_are_the_compose_ones(kind: str, name: str) -> None:
     limit = container("local", kind, name)["resources"]["limits"]["memory"]
@@ -264,6 +273,60 @@ def test_services_run_as_locked_down_as_in_compose(name: str) -> None:
     assert pod["terminationGracePeriodSeconds"] == seconds(compose["stop_grace_period"])
 
 
+def test_the_provision_job_runs_the_compose_image_command_and_variables() -> None:
+    spec = container("local", "Job", PROVISION)
+    compose = compose_services()[PROVISION]
+    assert (spec["image"], spec["command"]) == (compose["image"], compose["command"])
+    assert env(spec) == environment(compose)
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_provision_job_reaches_the_nats_servers_the_event_services_do(
+    overlay_name: str,
+) -> None:
+    job = env(container(overlay_name, "Job", PROVISION))["NATS_URL"]
+    services = {env(container(overlay_name, "Deployment", n))["NATS_URL"] for n in EVENT_SERVICES}
+    assert services == {job}
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_the_provision_job_runs_as_locked_down_as_the_services(overlay_name: str) -> None:
+    """The namespace's `restricted` level, and compose's lock-down of its one-shot."""
+    compose = compose_services()[PROVISION]
+    assert compose["read_only"]
+    assert compose["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in compose["security_opt"]
+    job = find(overlay_name, "Job", PROVISION)["spec"]["template"]["spec"]
+    assert job["securityContext"] == {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "fsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert not job["automountServiceAccountToken"]
+    assert not job["enableServiceLinks"]
+    [spec] = job["containers"]
+    for name in NAMES:
+        service = find(overlay_name, "Deployment", name)["spec"]["template"]["spec"]
+        assert service["securityContext"] == job["securityContext"]
+        assert service["containers"][0]["securityContext"] == spec["securityContext"]
+
+
+def test_the_provision_job_tries_again_as_compose_does_for_minutes() -> None:
+    """NATS may come up long after the Job: each try waits TIMEOUT_SECONDS for it."""
+    assert compose_services()[PROVISION]["restart"] == "on-failure"
+    job = find("local", "Job", PROVISION)["spec"]
+    assert job["template"]["spec"]["restartPolicy"] == "OnFailure"
+    assert job["backoffLimit"] * TIMEOUT_SECONDS >= 5 * 60
+
+
+def test_a_finished_provision_job_goes_so_that_the_next_apply_runs_it_again() -> None:
+    """Its pod template cannot change and a finished Job does not run again: the next install
+    or upgrade must find it gone."""
+    assert 0 < find("local", "Job", PROVISION)["spec"]["ttlSecondsAfterFinished"] <= 3600
+
+
 @pytest.mark.parametrize("name", EVENT_SERVICES)
 def test_locally_each_database_lives_on_a_claim_of_its_own(name: str) -> None:
     pod = find("local", "Deployment", name)["spec"]["template"]["spec"]
@@ -280,7 +343,7 @@ def test_locally_one_of_everything() -> None:
 
 def test_in_production_every_service_and_nats_has_three_replicas_and_a_budget() -> None:
     replicated = {n for n in [*NAMES, "nats"]}
-    replicas = {m["metadata"]["name"]: m["spec"]["replicas"] for m in _workloads("production")}
+    replicas = {m["metadata"]["name"]: m["spec"].get("replicas") for m in _workloads("production")}
     assert {n: replicas[n] for n in replicated} == dict.fromkeys(replicated, 3)
     budgets = {
         m["metadata"]["name"] for m in overlay("production") if m["kind"] == "PodDisruptionBudget"
@@ -323,7 +386,7 @@ def test_no_real_secret_is_committed(overlay_name: str) -> None:
 
 
 def _workloads(overlay_name: str) -> list[dict[str, Any]]:
-    return [m for m in overlay(overlay_name) if m["kind"] in {"Deployment", "StatefulSet"}]
+    return [m for m in overlay(overlay_name) if m["kind"] in WORKLOAD_KINDS]
 
 
 def mounted_files(overlay_name: str, kind: str, name: str) -> dict[str, tuple[str, str, str]]:
@@ -369,6 +432,11 @@ def _pods(overlay_name: str) -> dict[str, dict[str, Any]]:
     return pods
 
 
+def nats_edges(name: str, variables: dict[str, str]) -> set[tuple[str, str, int]]:
+    urls = variables["NATS_URL"].split(",") if "NATS_URL" in variables else []
+    return {(name, "nats", urlsplit(url).port or 4222) for url in urls}
+
+
 def expected_edges() -> set[tuple[str, str, int]]:
     """The calls the configuration makes, the watchers' probes and scrapes, and customers."""
     edges = {(OUTSIDE, "gateway", BY_NAME["gateway"].port), ("nats", "nats", 6222)}
@@ -380,13 +448,13 @@ def expected_edges() -> set[tuple[str, str, int]]:
             ):
                 host, _, port = value.rpartition(":")
                 edges.add((name, host, int(port)))
-        for url in variables.get("NATS_URL", "").split(",") if "NATS_URL" in variables else []:
-            edges.add((name, "nats", urlsplit(url).port or 4222))
+        edges |= nats_edges(name, variables)
         edges.add((name, "jaeger", urlsplit(variables["OTEL_EXPORTER_OTLP_ENDPOINT"]).port or 4317))
         edges.add(("prometheus", name, BY_NAME[name].metrics_port))
         edges.add(("blackbox", name, BY_NAME[name].port))
         # The kubelet's probes come from the node, outside the namespace's pods.
         edges.add((OUTSIDE, name, BY_NAME[name].health_port))
+    edges |= nats_edges(PROVISION, env(container("production", "Job", PROVISION)))
     edges |= {
         ("prometheus", "jaeger", 8888),
         ("prometheus", "alertmanager", 9093),
@@ -403,6 +471,15 @@ def test_network_policies_allow_exactly_the_call_graph(overlay_name: str) -> Non
     expected = expected_edges()
     assert allowed - expected == set(), "allowed beyond the call graph"
     assert expected - allowed == set(), "part of the call graph is blocked"
+
+
+@pytest.mark.parametrize("overlay_name", OVERLAYS)
+def test_network_policies_let_the_provision_job_reach_nats_and_nothing_else(
+    overlay_name: str,
+) -> None:
+    policies = [m for m in overlay(overlay_name) if m["kind"] == "NetworkPolicy"]
+    allowed = allowed_edges(_pods(overlay_name), policies)
+    assert {edge for edge in allowed if PROVISION in edge[:2]} == {(PROVISION, "nats", 4222)}
 
 
 @pytest.mark.parametrize("overlay_name", OVERLAYS)
