@@ -8,10 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from mesh.storage.unit_of_work import EventRecorder, UnitOfWork
+from mesh.storage.unit_of_work import DatabaseUnavailable, EventRecorder, UnitOfWork
 from mesh.storage.wal_checkpoint import WalCheckpointer
 
 T = TypeVar("T")
+
+# How long BEGIN IMMEDIATE waits for a write lock another process holds (the service's own
+# connection is the file's only writer; the checkpointer's PASSIVE checkpoint never takes it).
+# The wait blocks the event loop, so it is short: past it the transaction fails UNAVAILABLE and
+# the loop goes on answering health probes (Python's default would block it 5 s per try).
+LOCK_WAIT_SECONDS = 0.2
 
 # The chassis' own tables, next to the service's: the outbox of events waiting for the relay,
 # and the inbox of events already applied.
@@ -61,7 +67,7 @@ class SqliteEngine:
     def open(self, schema: str) -> None:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self._path, isolation_level=None)
+        connection = sqlite3.connect(self._path, isolation_level=None, timeout=LOCK_WAIT_SECONDS)
         # WAL: readers never wait for the writer. synchronous=NORMAL: a process crash loses
         # no committed transaction (only a power cut could lose the last few).
         connection.execute("PRAGMA journal_mode=WAL")
@@ -90,7 +96,10 @@ class SqliteEngine:
             raise RuntimeError(f"database {self._path} is not open")
         uow = UnitOfWork(connection, self._recorder)
         changes = connection.total_changes
-        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:  # "database is locked": held by another
+            raise DatabaseUnavailable(f"database {self._path}: {error}") from error
         try:
             result = work(uow)
         except BaseException:
