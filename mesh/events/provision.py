@@ -15,6 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+
+import nats.errors
+from nats.js import JetStreamContext
 
 from mesh.config import ConfigError, Env
 from mesh.events.bus import EventBus
@@ -25,6 +29,22 @@ from mesh.security.identity import PROVISIONER
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 60.0  # NATS (a cluster electing its JetStream leader) must answer by then
+RETRY_SECONDS = 0.5
+
+
+async def provision_retrying(
+    js: JetStreamContext,
+    ack_wait: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> list[str]:
+    """Provision, again after a request NATS did not answer (a cluster still electing the
+    leader of the stream or of a durable), until it is done; the caller bounds the time."""
+    while True:
+        try:
+            return await provision(js, ack_wait)
+        except (TimeoutError, nats.errors.Error) as error:
+            log.warning("provisioning failed, trying again", extra={"error": repr(error)})
+            await sleep(RETRY_SECONDS)
 
 
 async def provision_with(env: Env, within: float = TIMEOUT_SECONDS) -> list[str]:
@@ -39,7 +59,7 @@ async def provision_with(env: Env, within: float = TIMEOUT_SECONDS) -> list[str]
     await bus.start()
     try:
         async with asyncio.timeout(within):
-            return await provision(await bus.jetstream(), ack_wait)
+            return await provision_retrying(await bus.jetstream(), ack_wait)
     finally:
         await bus.stop()
 
