@@ -155,6 +155,17 @@ class Env:
         default = Path(self.text("DATA_DIR", "./data")) / "certs"
         return MeshTls(identity, Path(self.text("MESH_CERTS_DIR", str(default))))
 
+    def nats_tls(self, identity: str) -> MeshTls | None:
+        """The certificate `identity` shows NATS when NATS_URL says tls:// (the URL says whether
+        NATS speaks TLS, as NATS clients read it everywhere); None for nats://."""
+        url = self.nats_url()
+        if not url.startswith("tls://"):
+            return None
+        tls = self.mesh_tls(identity)
+        if tls is None:
+            raise ConfigError(f"NATS_URL={url!r} needs MESH_TLS=on: TLS to NATS is mTLS")
+        return tls
+
     def flag(self, name: str) -> bool:
         raw = self.text(name, "false").lower()
         if raw not in {"true", "false"}:
@@ -286,14 +297,9 @@ class StoreConfig:
     @classmethod
     def from_env(cls, name: str, env: Env) -> StoreConfig:
         data_dir = Path(env.text("DATA_DIR", "./data"))
-        nats_url = env.nats_url()
-        # The URL says whether NATS speaks TLS (tls://), as NATS clients read it everywhere.
-        nats_tls = env.mesh_tls(name) if nats_url.startswith("tls://") else None
-        if nats_url.startswith("tls://") and nats_tls is None:
-            raise ConfigError(f"NATS_URL={nats_url!r} needs MESH_TLS=on: TLS to NATS is mTLS")
         return cls(
             database_path=data_dir / f"{name}.sqlite3",
-            nats_url=nats_url,
-            nats_tls=nats_tls,
+            nats_url=env.nats_url(),
+            nats_tls=env.nats_tls(name),
             database_url=env.database_url(),
         )

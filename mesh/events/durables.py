@@ -20,7 +20,6 @@ Run again, the provisioner finds the durable made and deletes whatever old one i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -125,10 +124,6 @@ async def provision_durable(js: JetStreamContext, service: ServiceInfo, ack_wait
     return done
 
 
-async def provision(
-    js: JetStreamContext,
-    ack_wait: float = ACK_WAIT_SECONDS,
-    services: Iterable[ServiceInfo] = SERVICES,
-) -> list[str]:
+async def provision(js: JetStreamContext, ack_wait: float = ACK_WAIT_SECONDS) -> list[str]:
     """Every consuming service's durable, in the stream that must exist already."""
-    return [await provision_durable(js, s, ack_wait) for s in services if s.consumes]
+    return [await provision_durable(js, s, ack_wait) for s in SERVICES if s.consumes]

@@ -50,12 +50,8 @@ async def provision_retrying(
 async def provision_with(env: Env, within: float = TIMEOUT_SECONDS) -> list[str]:
     """Connect as the provisioner (the EventBus makes the stream), provision, disconnect;
     TimeoutError if NATS has not let it by `within` seconds."""
-    url = env.nats_url()
-    tls = env.mesh_tls(PROVISIONER) if url.startswith("tls://") else None
-    if url.startswith("tls://") and tls is None:
-        raise ConfigError(f"NATS_URL={url!r} needs MESH_TLS=on: TLS to NATS is mTLS")
     ack_wait = env.number("CONSUMER_ACK_WAIT_SECONDS", ACK_WAIT_SECONDS, minimum=0.1)
-    bus = EventBus(url, PROVISIONER, tls)
+    bus = EventBus(env.nats_url(), PROVISIONER, env.nats_tls(PROVISIONER))
     await bus.start()
     try:
         async with asyncio.timeout(within):

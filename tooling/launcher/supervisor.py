@@ -222,16 +222,9 @@ class Supervisor:
 
     def _provisioned(self, provisioner: Child, deadline: float) -> None:
         """Return once the provisioner has made the stream and the durables and exited 0."""
-        code = provisioner.wait(deadline - time.monotonic())
-        if code == 0:
-            return
-        provisioner.send(signal.SIGKILL)
-        provisioner.wait(5.0)
-        what = "did not finish in time" if code is None else f"exited with code {code}"
-        raise StartupError(
-            f"{provisioner.name} {what}; its log {provisioner.log_path} ends with:\n"
-            f"{provisioner.log_tail()}"
-        )
+        self._wait(provisioner, lambda: provisioner.exit_code() is not None, "done", deadline)
+        if provisioner.exit_code() != 0:
+            raise StartupError(exited_message(provisioner))
 
     def _start_services(self, deadline: float) -> None:
         # All replicas start together and wait for each other through their health.

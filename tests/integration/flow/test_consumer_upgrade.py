@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from mesh.events.durables import acked_up_to, former_durables
 from mesh.topology import BY_NAME
 from tests.support.data import jetstream
 from tests.support.data.customer import FINAL, PENDING, Customer
+from tests.support.data.messages import processed
 from tests.support.data.settle import settle
 from tests.support.servers.mesh import Mesh, MeshOptions, mesh_on
 from tests.support.servers.nats import run_nats
@@ -36,10 +35,6 @@ pytestmark = pytest.mark.integration
 
 STATEFUL = ("orders", "accounts", "fees", "market")
 FLOW_SECONDS = 20.0
-DUPLICATES = re.compile(
-    r'^simplebank_messages_processed_total\{[^}]*outcome="duplicate"[^}]*\} ([0-9.e+]+)$',
-    re.MULTILINE,
-)
 
 
 @pytest.fixture
@@ -91,12 +86,12 @@ async def last_sequence(url: str) -> int:
 
 def duplicates_seen(mesh: Mesh) -> int:
     """Events the services were handed again and found in their inbox, from their metrics."""
-    total = 0
-    for service in STATEFUL:
-        url = f"http://{mesh.metrics_addr(service)}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as page:
-            total += sum(int(float(n)) for n in DUPLICATES.findall(page.read().decode()))
-    return total
+    return sum(
+        count
+        for service in STATEFUL
+        for (_consumer, _event, outcome), count in processed(mesh.metrics_addr(service)).items()
+        if outcome == "duplicate"
+    )
 
 
 def test_the_upgrade_to_one_durable_per_service_applies_every_event_once(

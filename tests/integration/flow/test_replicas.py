@@ -3,8 +3,6 @@ consumers: every order settles, each event is applied by exactly one replica, on
 
 from __future__ import annotations
 
-import re
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 
 from mesh.events.durables import inbox_key
 from tests.support.data.customer import FINAL, Customer
+from tests.support.data.messages import processed
 from tests.support.data.settle import settle
 from tests.support.polling import poll
 from tests.support.servers.mesh import Mesh, MeshOptions, run_mesh
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.integration
 
 ORDERS = 12
 SETTLE_SECONDS = 30.0
-APPLIED = re.compile(
-    r'^simplebank_messages_processed_total\{([^}]*outcome="applied"[^}]*)\} ([0-9.e+]+)$',
-    re.MULTILINE,
-)
-LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 @pytest.fixture
@@ -41,12 +35,10 @@ def mesh(tmp_path: Path, postgres: LocalPostgres) -> Iterator[Mesh]:
 def applied_by(mesh: Mesh, key: str) -> Counter[str]:
     """How many events of each kind the process `key` applied, from its metrics, by inbox key
     (`<service>-<Event>`: its durable's name, the `consumer` label, and the `event` label)."""
-    with urllib.request.urlopen(f"http://{mesh.metrics_addr(key)}/metrics", timeout=5) as page:
-        text = page.read().decode()
     applied: Counter[str] = Counter()
-    for labels, count in APPLIED.findall(text):
-        label = dict(LABEL.findall(labels))
-        applied[inbox_key(label["consumer"], label["event"])] += int(float(count))
+    for (consumer, event, outcome), count in processed(mesh.metrics_addr(key)).items():
+        if outcome == "applied":
+            applied[inbox_key(consumer, event)] += count
     return applied
 
 
