@@ -118,6 +118,9 @@ class SqliteEngine:
         """The one process on this file does every background job."""
         return True
 
+    def still_leads(self, role: str) -> bool:
+        return True
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()

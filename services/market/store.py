@@ -55,7 +55,10 @@ def add(
     )
 
 
-def due(uow: UnitOfWork, now: float, limit: int = 100) -> list[BookedOrder]:
+DUE_BATCH = 100  # orders executed per read of the book
+
+
+def due(uow: UnitOfWork, now: float, limit: int = DUE_BATCH) -> list[BookedOrder]:
     rows = uow.execute(
         "SELECT order_id, account_id, symbol, quantity, trace_context FROM book"
         " WHERE state = ? AND execute_after <= ? ORDER BY execute_after LIMIT ?",
@@ -73,8 +76,13 @@ def due(uow: UnitOfWork, now: float, limit: int = 100) -> list[BookedOrder]:
     ]
 
 
-def next_due_at(uow: UnitOfWork) -> float | None:
-    row = uow.execute("SELECT MIN(execute_after) FROM book WHERE state = ?", (OPEN,)).fetchone()
+def next_due_at(uow: UnitOfWork, after: float | None = None) -> float | None:
+    """When the earliest open order falls due (of those due later than `after`, if given)."""
+    earliest = "SELECT MIN(execute_after) FROM book WHERE state = ?"
+    if after is None:
+        row = uow.execute(earliest, (OPEN,)).fetchone()
+    else:
+        row = uow.execute(earliest + " AND execute_after > ?", (OPEN, after)).fetchone()
     return None if row[0] is None else float(row[0])
 
 

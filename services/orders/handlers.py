@@ -100,8 +100,9 @@ def _update(uow: UnitOfWork, order_id: str, change: Callable[[Order], bool]) -> 
         # orders stores every order before its OrderCreated leaves, so this is a real fault:
         # raising makes the consumer retry and, in the end, dead-letter the event.
         raise LookupError(f"event for unknown order {order_id}")
+    stored = len(order.history)
     if change(order):
-        store.save(uow, order)
+        store.save(uow, order, stored)
 
 
 def mark_order_placed(event: OrderPlaced, uow: UnitOfWork) -> None:

@@ -75,8 +75,9 @@ def cursor_after(order: Order) -> Cursor:
     return Cursor(order.account_id, order.created_at.isoformat(), order.order_id)
 
 
-def save(uow: UnitOfWork, order: Order) -> None:
-    """Insert or update the order, and append the history entries not stored yet."""
+def save(uow: UnitOfWork, order: Order, stored: int = 0) -> None:
+    """Insert or update the order, and append its history entries from the `stored`-th on (the
+    ones before are in the table already: the order was loaded with them)."""
     uow.execute(
         "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, fee = excluded.fee,"
@@ -101,6 +102,7 @@ def save(uow: UnitOfWork, order: Order) -> None:
         [
             (order.order_id, seq, change.status.value, change.at.isoformat(), change.note)
             for seq, change in enumerate(order.history)
+            if seq >= stored
         ],
     )
 

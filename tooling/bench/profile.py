@@ -1,6 +1,7 @@
 """make profile: the mesh under a steady load, each service sampled by py-spy into a flame graph.
 
     python -m tooling.bench.profile [--rate 100] [--duration 20] [--label before] [--no-py-spy]
+                                    [--shape postgres] [--spread]
 
 Starts the mesh as `make bench` does (tracing, metrics and mTLS on), warms it up, then loads
 PlaceSellOrder at a fixed rate with ghz while one `py-spy record --nonblocking` per service
@@ -8,6 +9,9 @@ samples it (it reads the process's memory without stopping it, so the service's 
 not disturbed). Writes results/profiles/<label>/<service>.svg and summary.txt: CPU per order of
 every process, and each service's top costs by package and by function. `--no-py-spy` only
 measures CPU per order, the figure to compare levers with on a shared machine.
+`--shape postgres` profiles the mesh on PostgreSQL (`--postgres`; the server's CPU is counted,
+not sampled); `--spread` spreads the orders over the bench's customers instead of selling from
+the one hot account.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from tooling.bench import cpu, fan_out, flamegraph, memory
 from tooling.bench.ghz import Load
 from tooling.bench.progress import say
 from tooling.bench.scenario import CORE
-from tooling.bench.shapes import TRACING_ON, running_mesh
-from tooling.bench.workload import HOT
+from tooling.bench.shapes import POSTGRES, TRACING_ON, running_mesh
+from tooling.bench.workload import HOT, spread
 from tooling.launcher.paths import REPO_ROOT
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
 PY_SPY = Path(sys.executable).parent / "py-spy"
 TOP = 12
+SHAPES = {"tracing-on": TRACING_ON, "postgres": POSTGRES}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--label", default="latest", help="results/profiles/<label>/")
     parser.add_argument("--keep", action="store_true", help="keep the raw stacks and logs")
     parser.add_argument("--py-spy", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tracing-on")
+    parser.add_argument(
+        "--spread", action="store_true", help="orders spread over many customers, not one"
+    )
     parser.add_argument("--results", type=Path, default=REPO_ROOT / "results" / "profiles")
     return parser.parse_args(argv)
 
@@ -101,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.results / args.label
     folder.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="simplebank-profile-"))
-    # The hot account, as every profile so far: its figures compare with theirs.
-    with running_mesh(root, TRACING_ON, HOT) as mesh:
+    # The hot account by default, as every profile so far: its figures compare with theirs.
+    workload = spread() if args.spread else HOT
+    with running_mesh(root, SHAPES[args.shape], workload) as mesh:
         say(f"mesh SERVING; warming up (load {os.getloadavg()[0]:.1f})")
-        fan_out.run([mesh.gateway], Load(concurrency=16, total=600), "warm", HOT)
+        fan_out.run([mesh.gateway], Load(concurrency=16, total=600), "warm", workload)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         samplers = {}
         if args.py_spy:
@@ -118,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         load = Load(concurrency=workers, seconds=args.duration, rate=args.rate)
         say(f"loading {args.rate or 'flat out'}/s for {args.duration:g} s")
         before = cpu.snapshot(mesh.ready.pids)
-        result = fan_out.run([mesh.gateway], load, "prof", HOT)
+        result = fan_out.run([mesh.gateway], load, "prof", workload)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         used = cpu.used_since(before, mesh.ready.pids)
         core = [pid for name, pid in mesh.ready.pids.items() if name in CORE]

@@ -94,6 +94,8 @@ async def test_an_order_is_booked_once_found_when_due_and_closed_once(
         early = await database.transact(lambda u: market.due(u, now=100.0))
         due = await database.transact(lambda u: market.due(u, now=101.0))
         next_at = await database.transact(market.next_due_at)
+        next_after = await database.transact(lambda u: market.next_due_at(u, after=100.0))
+        none_after = await database.transact(lambda u: market.next_due_at(u, after=100.5))
         closed = await database.transact(lambda u: market.close(u, "o-1", "EXECUTED"))
         closed_again = await database.transact(lambda u: market.close(u, "o-1", "REJECTED"))
         after = await database.transact(market.next_due_at)
@@ -102,6 +104,7 @@ async def test_an_order_is_booked_once_found_when_due_and_closed_once(
     assert early == []
     assert due == [BOOKED]
     assert next_at == 100.5
+    assert (next_after, none_after) == (100.5, None)  # due later than `after` only
     assert (closed, closed_again) == (True, False)
     assert after is None
 
