@@ -31,6 +31,10 @@ SAFETY_POLL_SECONDS = 10.0
 TAKEOVER_SECONDS = 5.0
 # After a failure (NATS or the database away), the first pause; it doubles up to 5 s.
 FIRST_BACKOFF_SECONDS = 0.5
+# Published rows are deleted by the relay's next read, in its transaction; with no next read
+# coming (no commit woke the relay), after this long on their own. Under load that halves the
+# relay's transactions; at rest it costs what deleting at once did.
+FORGET_AFTER_SECONDS = 0.2
 
 
 class Outbox:
@@ -74,7 +78,9 @@ class OutboxRelay(BackgroundLoop):
     seq and the earlier one is visible (or gone, published) whenever the later one is. Events
     of unrelated transactions may commit out of seq order and be published in commit order;
     nothing depends on their relative order. Rows are deleted by their own seq, never "up to"
-    one, so an earlier seq that commits late is never deleted unpublished. While leadership
+    one, so an earlier seq that commits late is never deleted unpublished, and in the
+    transaction of the relay's next read (or within `FORGET_AFTER_SECONDS` on their own); a
+    crash before that publishes them again, as above. While leadership
     changes hands two replicas may briefly both publish: the Nats-Msg-Id drops the copies.
     A replica that does not lead ignores wake-ups and asks for the lead every `takeover`
     seconds: the leader relays what it would have.
@@ -99,20 +105,26 @@ class OutboxRelay(BackgroundLoop):
         self._wake = asyncio.Event()
         self._metrics = OutboxMetrics()
         self._measured_at = float("-inf")
+        self._published: list[int] = []  # seqs published and not deleted yet
         database.on_events_committed(lambda _events: self.wake())
 
     def wake(self) -> None:
         """Something was committed to the outbox: look now rather than at the next poll."""
         self._wake.set()
 
-    async def _next_batch(self) -> list[Row]:
-        return await self._database.transact(
-            lambda c: c.execute(
+    async def _next_batch(self, forget: list[int]) -> list[Row]:
+        """Delete the rows `forget` (published already), then read the next batch: one
+        transaction."""
+
+        def work(c: UnitOfWork) -> list[Row]:
+            _delete(c, forget)
+            return c.execute(
                 "SELECT seq, event_id, subject, payload, trace_context FROM outbox"
                 " ORDER BY seq LIMIT ?",
                 (self._batch,),
             ).fetchall()
-        )
+
+        return await self._database.transact(work)
 
     async def _publish(self, row: Row) -> None:
         parent = json.loads(row["trace_context"])
@@ -120,33 +132,40 @@ class OutboxRelay(BackgroundLoop):
             headers["Nats-Msg-Id"] = row["event_id"]
             await self._bus.publish(row["subject"], bytes(row["payload"]), headers)
 
-    async def _forget(self, seqs: list[int]) -> None:
-        await self._database.transact(
-            lambda c: c.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-        )
+    async def _forget_published(self) -> None:
+        """Delete the rows published so far, in a transaction of their own."""
+        forget, self._published = self._published, []
+        if forget:
+            try:
+                await self._database.transact(lambda c: _delete(c, forget))
+            except BaseException:
+                self._published = forget + self._published
+                raise
 
     async def relay_once(self) -> int:
-        """Publish what is pending now, in order; returns how many were published.
-
-        Published rows are deleted together once the batch is out (or as far as it got), one
-        transaction instead of one per event: a crash in between only publishes them again.
-        A replica that does not lead publishes nothing.
-        """
-        return await self._relay_if_leading() or 0
+        """Publish what is pending now, in order, and delete it; returns how many were
+        published. A replica that does not lead publishes nothing."""
+        published = await self._relay_if_leading() or 0
+        await self._forget_published()
+        return published
 
     async def _relay_if_leading(self) -> int | None:
-        """What relay_once does; None if this replica does not lead."""
+        """Publish the next batch, deleting what the last one published first; None if this
+        replica does not lead. The rows it publishes stay until the next call or
+        `_forget_published`: a crash in between only publishes them again."""
         if not await self._database.leads(RELAY_ROLE):
+            await self._forget_published()  # published while it led: theirs to delete still
             return None
-        published: list[int] = []
+        forget, self._published = self._published, []
         try:
-            for row in await self._next_batch():
-                await self._publish(row)
-                published.append(row["seq"])
-        finally:
-            if published:
-                await self._forget(published)
-        return len(published)
+            rows = await self._next_batch(forget)
+        except BaseException:
+            self._published = forget + self._published
+            raise
+        for row in rows:
+            await self._publish(row)
+            self._published.append(row["seq"])
+        return len(rows)
 
     async def _measure(self) -> None:
         """Record how much waits, at most once a second (a query, off the hot path)."""
@@ -168,7 +187,12 @@ class OutboxRelay(BackgroundLoop):
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._database.hear_events_committed(self.wake), name="commits")
-            await self._relay_until_cancelled()
+            try:
+                await self._relay_until_cancelled()
+            finally:
+                # Stopping: what was published goes now, or is published again after a start.
+                with contextlib.suppress(Exception):
+                    await self._forget_published()
 
     async def _relay_until_cancelled(self) -> None:
         first_backoff = min(self._poll_interval, FIRST_BACKOFF_SECONDS)
@@ -188,5 +212,12 @@ class OutboxRelay(BackgroundLoop):
             if published is None:
                 await asyncio.sleep(self._takeover)
             elif published < self._batch:
+                # Published rows wait for the next read to delete them, or this long.
+                wait = FORGET_AFTER_SECONDS if self._published else self._poll_interval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+
+def _delete(uow: UnitOfWork, seqs: list[int]) -> None:
+    if seqs:
+        uow.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])

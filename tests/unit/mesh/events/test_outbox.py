@@ -1,5 +1,6 @@
 """The outbox relay is idle until woken: a commit wakes it, even one made while it was
-publishing; a replica that does not lead relays nothing and asks for the lead again at its
+publishing; what it published is deleted by its next read, or on its own a moment later, or
+when it stops; a replica that does not lead relays nothing and asks for the lead again at its
 takeover pace; on SQLite no listener runs beside it."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mesh.events import outbox
 from mesh.events.bus import EventBus
 from mesh.events.outbox import Outbox, OutboxRelay, pending_count
 from mesh.storage.database import Database
@@ -75,6 +77,30 @@ async def test_an_event_committed_while_the_relay_publishes_is_published_without
         await eventually(both_published, WITHIN_SECONDS, "the second event published")
 
 
+async def test_published_rows_are_deleted_by_the_next_read_and_when_the_relay_stops(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "FORGET_AFTER_SECONDS", POLL_SECONDS)  # no delete on its own
+    bus = RecordingBus()
+    await store_event(database, "o-1/OrderCreated", order_created("o-1"))
+    relay = OutboxRelay(database, bus, poll_interval=POLL_SECONDS)
+    async with running(relay):
+
+        async def published(count: int) -> bool:
+            return len(bus.published) == count
+
+        await eventually(lambda: published(1), WITHIN_SECONDS, "the first event published")
+        assert await database.transact(pending_count) == 1  # published, not deleted yet
+        await store_event(database, "o-2/OrderCreated", order_created("o-2"))
+        await eventually(lambda: published(2), WITHIN_SECONDS, "the second event published")
+        remaining = await database.transact(
+            lambda u: [row[0] for row in u.execute("SELECT event_id FROM outbox")]
+        )
+        assert remaining == ["o-2/OrderCreated"]  # the first went with the second's read
+
+    assert await database.transact(pending_count) == 0  # stopping deleted the second
+
+
 async def test_a_relay_that_does_not_lead_publishes_nothing_until_it_takes_the_lead(
     tmp_path: Path,
 ) -> None:
@@ -94,7 +120,11 @@ async def test_a_relay_that_does_not_lead_publishes_nothing_until_it_takes_the_l
                 return bus.published == ["o-1/OrderCreated"]
 
             await eventually(published, WITHIN_SECONDS, "the new leader relaying")
-            assert await follower.transact(pending_count) == 0
+
+            async def deleted() -> bool:
+                return await follower.transact(pending_count) == 0
+
+            await eventually(deleted, WITHIN_SECONDS, "the published row deleted")
     finally:
         await follower.stop()
 
