@@ -46,6 +46,7 @@ from tooling.bench.shapes import (
     SDK_OFF,
     TRACING_ON,
     Tracing,
+    gateways,
     running_mesh,
 )
 from tooling.bench.workload import HOT, QUICK_SPREAD_ACCOUNTS, SPREAD_ACCOUNTS, Workload, spread
@@ -184,11 +185,6 @@ def on_mesh(
                 raise
             say(f"{name}: a port was taken meanwhile; starting again on others")
     raise AssertionError("unreachable")
-
-
-def gateways(mesh: Mesh) -> list[str]:
-    """Every gateway replica's address: the bench loads them all."""
-    return [e.address for e in mesh.ready.replicas_of("gateway")]
 
 
 def measure_baseline(root: Path, plan: Plan, workload: Workload) -> Measurement:

@@ -10,8 +10,9 @@ not disturbed). Writes results/profiles/<label>/<service>.svg and summary.txt: C
 every process, and each service's top costs by package and by function. `--no-py-spy` only
 measures CPU per order, the figure to compare levers with on a shared machine.
 `--shape postgres` profiles the mesh on PostgreSQL (`--postgres`; the server's CPU is counted,
-not sampled); `--spread` spreads the orders over the bench's customers instead of selling from
-the one hot account.
+not sampled), `--shape cluster` make cluster's shape (every gateway loaded; CPU per order only,
+its replicas are not sampled); `--spread` spreads the orders over the bench's customers instead
+of selling from the one hot account.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ from tooling.bench import cpu, fan_out, flamegraph, memory
 from tooling.bench.ghz import Load
 from tooling.bench.progress import say
 from tooling.bench.scenario import CORE
-from tooling.bench.shapes import POSTGRES, TRACING_ON, running_mesh
+from tooling.bench.shapes import CLUSTER, POSTGRES, TRACING_ON, gateways, running_mesh
 from tooling.bench.workload import HOT, spread
 from tooling.launcher.paths import REPO_ROOT
 
 SERVICES = ("gateway", "orders", "accounts", "fees", "market")
 PY_SPY = Path(sys.executable).parent / "py-spy"
 TOP = 12
-SHAPES = {"tracing-on": TRACING_ON, "postgres": POSTGRES}
+SHAPES = {"tracing-on": TRACING_ON, "postgres": POSTGRES, "cluster": CLUSTER}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     workload = spread() if args.spread else HOT
     with running_mesh(root, SHAPES[args.shape], workload) as mesh:
         say(f"mesh SERVING; warming up (load {os.getloadavg()[0]:.1f})")
-        fan_out.run([mesh.gateway], Load(concurrency=16, total=600), "warm", workload)
+        fan_out.run(gateways(mesh), Load(concurrency=16, total=600), "warm", workload)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         samplers = {}
         if args.py_spy:
@@ -123,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
                     mesh.ready.pids[name], args.duration, args.samples, root / f"{name}.txt"
                 )
                 for name in SERVICES
+                if name in mesh.ready.pids  # the cluster's replicas are not sampled
             }
         workers = max(50, args.rate // 4) if args.rate else args.concurrency
         load = Load(concurrency=workers, seconds=args.duration, rate=args.rate)
         say(f"loading {args.rate or 'flat out'}/s for {args.duration:g} s")
         before = cpu.snapshot(mesh.ready.pids)
-        result = fan_out.run([mesh.gateway], load, "prof", workload)
+        result = fan_out.run(gateways(mesh), load, "prof", workload)
         cpu.wait_until_idle(mesh.ready.pids, 30)
         used = cpu.used_since(before, mesh.ready.pids)
         core = [pid for name, pid in mesh.ready.pids.items() if name in CORE]

@@ -88,3 +88,8 @@ def running_mesh(root: Path, tracing: Tracing, workload: Workload) -> Iterator[M
         code = mesh.interrupt()
         if code != 0:  # it had to kill a child that did not stop in time, or was killed itself
             say(f"the launcher stopped with code {code}:\n{mesh.output()[-800:]}")
+
+
+def gateways(mesh: Mesh) -> list[str]:
+    """Every gateway replica's address: the bench loads them all."""
+    return [e.address for e in mesh.ready.replicas_of("gateway")]
