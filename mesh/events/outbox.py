@@ -133,14 +133,12 @@ class OutboxRelay(BackgroundLoop):
             await self._bus.publish(row["subject"], bytes(row["payload"]), headers)
 
     async def _forget_published(self) -> None:
-        """Delete the rows published so far, in a transaction of their own."""
-        forget, self._published = self._published, []
+        """Delete the rows published so far, in a transaction of their own (kept to delete
+        again if it fails)."""
+        forget = self._published
         if forget:
-            try:
-                await self._database.transact(lambda c: _delete(c, forget))
-            except BaseException:
-                self._published = forget + self._published
-                raise
+            await self._database.transact(lambda c: _delete(c, forget))
+            self._published = []
 
     async def relay_once(self) -> int:
         """Publish what is pending now, in order, and delete it; returns how many were
@@ -156,12 +154,8 @@ class OutboxRelay(BackgroundLoop):
         if not await self._database.leads(RELAY_ROLE):
             await self._forget_published()  # published while it led: theirs to delete still
             return None
-        forget, self._published = self._published, []
-        try:
-            rows = await self._next_batch(forget)
-        except BaseException:
-            self._published = forget + self._published
-            raise
+        rows = await self._next_batch(self._published)  # a failed read deletes nothing
+        self._published = []
         for row in rows:
             await self._publish(row)
             self._published.append(row["seq"])
