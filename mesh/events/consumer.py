@@ -104,6 +104,11 @@ class EventConsumer(BackgroundLoop):
     redelivery that lands on another replica finds the inbox row and is a no-op. On PostgreSQL
     two replicas inserting the same inbox row at once cannot both succeed: the second waits for
     the first, then inserts nothing (or, SERIALIZABLE, conflicts and runs again to the same end).
+
+    `lock_order` names the row a message's handler locks (for example its order's id): a batch
+    is applied sorted by it, so two replicas' batches lock their rows in the same order and
+    wait for each other instead of deadlocking. The sort is stable, so the events of one row
+    are applied in the order they came.
     """
 
     def __init__(
@@ -117,6 +122,7 @@ class EventConsumer(BackgroundLoop):
         max_deliveries: int = 5,
         batch: int = 32,
         fetch_seconds: float = FETCH_SECONDS,
+        lock_order: Callable[[Any], str] | None = None,
     ) -> None:
         super().__init__()
         self.service = service
@@ -135,6 +141,7 @@ class EventConsumer(BackgroundLoop):
         self._max_deliveries = max_deliveries
         self._batch = batch
         self._fetch_seconds = fetch_seconds
+        self._lock_order = lock_order
         # Faults on this consumer's subjects, handed over by the ServiceHost when they are on.
         self.faults: FaultBook | None = None
 
@@ -152,7 +159,8 @@ class EventConsumer(BackgroundLoop):
         return True
 
     async def process_batch(self, messages: Sequence[Msg]) -> None:
-        """Apply a fetched batch in one transaction, a savepoint per message, then ack them.
+        """Apply a fetched batch in one transaction, a savepoint per message (in `lock_order`
+        when the consumer has one), then ack them.
 
         One commit instead of one per message, and the acks only after it. A message whose
         handler fails is rolled back to its savepoint, so the others still commit, and is
@@ -177,6 +185,8 @@ class EventConsumer(BackgroundLoop):
                     refused.append((read, InjectedFault(fault)))
                 else:
                     ready.append(read)
+            if (lock_order := self._lock_order) is not None:
+                ready.sort(key=lambda pending: lock_order(pending.event))
             started = time.perf_counter()
             outcomes = await self._apply_all(ready)
             seconds = time.perf_counter() - started

@@ -7,7 +7,7 @@ which hands each event to its subscription.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from mesh.config import StoreConfig
@@ -28,6 +28,7 @@ class Backbone:
         schema: str,
         codec: EventCodec,
         subscriptions: Iterable[Subscription[Any]] = (),
+        lock_order: Callable[[Any], str] | None = None,
     ) -> None:
         self.database = Database(config.database, schema, Outbox(codec))
         self.bus = EventBus(config.nats_url, name, config.nats_tls)
@@ -36,7 +37,11 @@ class Backbone:
         relay = [OutboxRelay(self.database, self.bus)] if codec.publishes else []
         subscriptions = list(subscriptions)
         consumers = (
-            [EventConsumer(name, subscriptions, self.database, self.bus, codec)]
+            [
+                EventConsumer(
+                    name, subscriptions, self.database, self.bus, codec, lock_order=lock_order
+                )
+            ]
             if subscriptions
             else []
         )

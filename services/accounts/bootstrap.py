@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from mesh.config import Env
 from mesh.events.consumer import Subscription
 from mesh.events.wiring import Backbone
@@ -38,7 +40,10 @@ def build(env: Env) -> Service:
         Subscription(events.OrderExecuted, handlers.settle_executed_order),
         Subscription(events.OrderRejected, handlers.release_rejected_order),
     )
-    backbone = Backbone("accounts", config.store, store.SCHEMA, CODEC, subscriptions)
+    # Every handler locks its account's row: replicas' batches lock them in one order.
+    backbone = Backbone(
+        "accounts", config.store, store.SCHEMA, CODEC, subscriptions, attrgetter("account_id")
+    )
     servicer = AccountServicer(backbone.database)
     return Service(
         config=config.server,

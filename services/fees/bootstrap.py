@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from operator import attrgetter
 
 from mesh.config import Env
 from mesh.events.consumer import Subscription
@@ -26,7 +27,10 @@ def build(env: Env) -> Service:
         ),
         Subscription(events.OrderRejected, handlers.refund_rejected_order),
     )
-    backbone = Backbone("fees", config.store, store.SCHEMA, CODEC, subscriptions)
+    # Every handler locks its order's fee row: replicas' batches lock them in one order.
+    backbone = Backbone(
+        "fees", config.store, store.SCHEMA, CODEC, subscriptions, attrgetter("order_id")
+    )
     backbone.database.on_events_committed(BusinessMetrics().count)
     servicer = FeeServicer(config.schedule)
     return Service(

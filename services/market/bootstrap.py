@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from operator import attrgetter
 
 from mesh.config import Env
 from mesh.events.consumer import Subscription
@@ -28,7 +29,10 @@ def build(env: Env) -> Service:
             functools.partial(handlers.book_order, delay=config.execution_delay),
         ),
     )
-    backbone = Backbone("market", config.store, store.SCHEMA, CODEC, subscriptions)
+    # Booking writes its order's row: replicas' batches write them in one order.
+    backbone = Backbone(
+        "market", config.store, store.SCHEMA, CODEC, subscriptions, attrgetter("order_id")
+    )
     backbone.database.on_events_committed(BusinessMetrics().count)
     servicer = MarketServicer(exchange)
     return Service(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from mesh.calls.channels import Upstream
 from mesh.config import Env
 from mesh.events.consumer import Subscription
@@ -27,7 +29,10 @@ def build(env: Env) -> Service:
         Subscription(events.FeeCharged, handlers.record_fee),
         Subscription(events.FeeRefunded, handlers.record_fee_refund),
     )
-    backbone = Backbone("orders", config.store, store.SCHEMA, CODEC, subscriptions)
+    # Every handler locks its order's row: replicas' batches lock them in one order.
+    backbone = Backbone(
+        "orders", config.store, store.SCHEMA, CODEC, subscriptions, attrgetter("order_id")
+    )
     backbone.database.on_events_committed(BusinessMetrics().count)
     accounts = Upstream(config.accounts_addr, tls=config.server.calling("accounts"))
     holdings = AccountsHoldings(accounts.channel)

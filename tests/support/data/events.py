@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 
@@ -60,6 +62,13 @@ def record_order(event: OrderCreated, uow: UnitOfWork) -> None:
     uow.execute(
         "INSERT INTO applied (order_id, applied_at) VALUES (?, ?)", (event.order_id, time.time())
     )
+
+
+def delivered(client: Client, event_id: str, event: OrderCreated, ack_subject: str) -> Msg:
+    """An OrderCreated as a pull consumer receives it; acking it publishes to `ack_subject`
+    through `client`."""
+    headers = {"Nats-Msg-Id": event_id}
+    return Msg(client, ORDER_CREATED, ack_subject, payload_of(event), headers)
 
 
 async def applied(database: Database, order_id: str) -> int:

@@ -1,11 +1,12 @@
 """A consumer's pull waits on the server for a long expiry (one request per expiry when idle),
 and is given up at once when the connection to NATS is made again: the pull waited on the
-server the connection left."""
+server the connection left. A batch is applied in the order of the rows its handlers lock."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,14 @@ import pytest
 from mesh.events.bus import EventBus
 from mesh.events.consumer import FETCH_SECONDS, EventConsumer, Subscription
 from mesh.storage.database import Database
-from tests.support.data.events import CODEC, OrderCreated, record_order, service_database
+from mesh.storage.unit_of_work import UnitOfWork
+from tests.support.data.events import (
+    CODEC,
+    OrderCreated,
+    delivered,
+    record_order,
+    service_database,
+)
 
 WITHIN_SECONDS = 5.0
 
@@ -79,3 +87,42 @@ async def test_a_pull_is_given_up_when_the_connection_is_made_again(database: Da
 
     assert await asyncio.wait_for(fetching, WITHIN_SECONDS) == []
     assert pull.cancelled == 1
+
+
+class Acks:
+    """Stands in for the NATS connection a message is acked on: records each ack's subject."""
+
+    def __init__(self) -> None:
+        self.subjects: list[str] = []
+
+    async def publish(self, subject: str, payload: bytes = b"", **_: Any) -> None:
+        self.subjects.append(subject)
+
+
+async def test_a_batch_is_applied_in_lock_order_and_one_rows_events_in_the_order_they_came(
+    database: Database,
+) -> None:
+    seen: list[tuple[str, int]] = []
+
+    def record(event: OrderCreated, uow: UnitOfWork) -> None:
+        seen.append((event.order_id, event.quantity))
+
+    sorting = EventConsumer(
+        "svc",
+        [Subscription(OrderCreated, record)],
+        database,
+        Reconnecting(),
+        CODEC,
+        lock_order=attrgetter("order_id"),
+    )
+    acks = Acks()
+    came = [("o-3", 1), ("o-1", 2), ("o-2", 3), ("o-1", 4)]
+    batch = [
+        delivered(acks, f"e-{n}", OrderCreated(order_id, "acc-alice", "AAPL", n), f"ack.{n}")  # type: ignore[arg-type]
+        for order_id, n in came
+    ]
+
+    await sorting.process_batch(batch)
+
+    assert seen == [("o-1", 2), ("o-1", 4), ("o-2", 3), ("o-3", 1)]
+    assert sorted(acks.subjects) == ["ack.1", "ack.2", "ack.3", "ack.4"]
