@@ -5,12 +5,13 @@ server the connection left. A batch is applied in the order of the rows its hand
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nats.aio.msg import Msg
 
 from mesh.events.bus import EventBus
 from mesh.events.consumer import FETCH_SECONDS, EventConsumer, Subscription
@@ -19,6 +20,7 @@ from mesh.storage.unit_of_work import UnitOfWork
 from tests.support.data.events import (
     CODEC,
     OrderCreated,
+    applied,
     delivered,
     record_order,
     service_database,
@@ -90,13 +92,16 @@ async def test_a_pull_is_given_up_when_the_connection_is_made_again(database: Da
 
 
 class Acks:
-    """Stands in for the NATS connection a message is acked on: records each ack's subject."""
+    """Stands in for the NATS connection a message is acked on: records each answer's subject
+    and payload (empty for an ack, -NAK for a nak)."""
 
     def __init__(self) -> None:
         self.subjects: list[str] = []
+        self.payloads: list[bytes] = []
 
     async def publish(self, subject: str, payload: bytes = b"", **_: Any) -> None:
         self.subjects.append(subject)
+        self.payloads.append(payload)
 
 
 async def test_a_batch_is_applied_in_lock_order_and_one_rows_events_in_the_order_they_came(
@@ -126,3 +131,54 @@ async def test_a_batch_is_applied_in_lock_order_and_one_rows_events_in_the_order
 
     assert seen == [("o-1", 2), ("o-1", 4), ("o-2", 3), ("o-3", 1)]
     assert sorted(acks.subjects) == ["ack.1", "ack.2", "ack.3", "ack.4"]
+
+
+def jetstream_delivery(acks: Acks, n: int, order_id: str) -> Msg:
+    """Message n of a batch, with the reply subject JetStream gives (its metadata says one
+    delivery), for an OrderCreated of `order_id`."""
+    event = OrderCreated(order_id, "acc-alice", "AAPL", n)
+    return delivered(acks, f"e-{n}", event, f"$JS.ACK.SIMPLEBANK.svc.1.{n}.{n}.0.0")  # type: ignore[arg-type]
+
+
+async def test_a_batch_that_applies_takes_no_savepoint_and_a_failure_undoes_only_its_message(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    execute = UnitOfWork.execute
+
+    def recording(uow: UnitOfWork, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        statements.append(sql)
+        return execute(uow, sql, parameters)
+
+    monkeypatch.setattr(UnitOfWork, "execute", recording)
+    runs: list[str] = []
+
+    def apply_unless_o5(event: OrderCreated, uow: UnitOfWork) -> None:
+        runs.append(event.order_id)
+        if event.order_id == "o-5":
+            raise ValueError("o-5 never applies")
+        record_order(event, uow)
+
+    sub = EventConsumer(
+        "svc", [Subscription(OrderCreated, apply_unless_o5)], database, Reconnecting(), CODEC
+    )
+    acks = Acks()
+
+    await sub.process_batch([jetstream_delivery(acks, n, f"o-{n}") for n in (1, 2, 3)])
+
+    assert runs == ["o-1", "o-2", "o-3"]
+    assert not [s for s in statements if "SAVEPOINT" in s]
+
+    runs.clear()
+    await sub.process_batch([jetstream_delivery(acks, n, f"o-{n}") for n in (4, 5, 6)])
+
+    assert runs == ["o-4", "o-5", "o-4", "o-5", "o-6"], "undone at o-5, then with savepoints"
+    assert [await applied(database, f"o-{n}") for n in range(1, 7)] == [1, 1, 1, 1, 0, 1]
+    assert statements.count("SAVEPOINT event") == 3
+
+    runs.clear()
+    await sub.process_batch([jetstream_delivery(acks, 7, "o-5")])
+
+    assert runs == ["o-5"], "a batch of one fails once: its transaction is the message's"
+    naks = [p for p in acks.payloads if p.startswith(b"-NAK")]
+    assert (len(acks.payloads) - len(naks), len(naks)) == (5, 2), "o-5 is redelivered"
