@@ -51,14 +51,6 @@ class Subscription(Generic[E]):
         return self.event.__name__
 
 
-class _MessageFailed(Exception):
-    """A message of a batch applied without savepoints failed: undo the batch, try it with."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(repr(error))
-        self.error = error
-
-
 class PermanentFailure(Exception):
     """A message that can never be applied (it does not even parse): dead-letter it at once."""
 
@@ -229,19 +221,20 @@ class EventConsumer(BackgroundLoop):
 
         First the whole batch in one go: nearly always every message applies, and a savepoint
         around each would cost two more statements a message (two round trips on PostgreSQL).
-        If one fails, that transaction is rolled back and the batch runs again with a
-        savepoint per message, so the failure undoes that message only. A batch of one needs
-        no savepoint: its transaction is the message's.
+        If that fails, the transaction is rolled back and the batch runs again with a
+        savepoint per message, so a message that fails undoes itself only. A batch of one needs
+        no second run: its transaction is the message's. The database being away fails every
+        message at once, as before.
         """
         if not ready:
             return []
         try:
             return await self._database.transact(lambda u: self._apply_batch(u, ready, False))
-        except _MessageFailed as failed:
-            if len(ready) == 1:
-                return [failed.error]
-        except Exception as error:
+        except DatabaseUnavailable as error:
             return [error] * len(ready)
+        except Exception as error:
+            if len(ready) == 1:
+                return [error]
         try:
             return await self._database.transact(lambda u: self._apply_batch(u, ready, True))
         except Exception as error:
@@ -252,11 +245,12 @@ class EventConsumer(BackgroundLoop):
     ) -> list[bool | Exception]:
         """Each message under its own span (so the events it records carry its trace) and,
         with `savepoints`, its own savepoint: a failure undoes that message only and is handed
-        back. Without, a failure raises _MessageFailed and the whole transaction is undone. A
+        back. Without, a failure is raised as it is and undoes the whole transaction (a
+        connection found dead on the way is the database's to handle, as for any work). A
         conflict the database resolves by running the transaction again is raised, so it does."""
         outcomes: list[bool | Exception] = []
         for pending in batch:
-            failed = None
+            failed: Exception | None = None
             with trace.use_span(pending.span, end_on_exit=False):
                 if savepoints:
                     uow.execute("SAVEPOINT event")
@@ -267,15 +261,15 @@ class EventConsumer(BackgroundLoop):
                 except Exception as error:
                     if self._database.retries(error):
                         raise
-                    failed = error
-                    if savepoints:
+                    if not savepoints:
+                        failed = error
+                    else:
                         uow.execute("ROLLBACK TO event")
                         outcomes.append(error)  # failed after the commit: redelivered, or dead
                 if savepoints:
                     uow.execute("RELEASE event")
-            if failed is not None and not savepoints:
-                # Raised outside the span, which records the failure when it is settled.
-                raise _MessageFailed(failed)
+            if failed is not None:
+                raise failed  # outside the span, which records the failure when it is settled
         return outcomes
 
     async def _settle(
