@@ -229,31 +229,25 @@ class EventConsumer(BackgroundLoop):
         if not ready:
             return []
         try:
-            return await self._database.transact(lambda u: self._apply_batch(u, ready, False))
+            return await self._database.transact(lambda u: self._apply_together(u, ready))
         except DatabaseUnavailable as error:
             return [error] * len(ready)
         except Exception as error:
             if len(ready) == 1:
                 return [error]
         try:
-            return await self._database.transact(lambda u: self._apply_batch(u, ready, True))
+            return await self._database.transact(lambda u: self._apply_each(u, ready))
         except Exception as error:
             return [error] * len(ready)
 
-    def _apply_batch(
-        self, uow: UnitOfWork, batch: Sequence[_Pending], savepoints: bool
-    ) -> list[bool | Exception]:
-        """Each message under its own span (so the events it records carry its trace) and,
-        with `savepoints`, its own savepoint: a failure undoes that message only and is handed
-        back. Without, a failure is raised as it is and undoes the whole transaction (a
-        connection found dead on the way is the database's to handle, as for any work). A
-        conflict the database resolves by running the transaction again is raised, so it does."""
+    def _apply_together(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool | Exception]:
+        """Each message under its own span (so the events it records carry its trace), with
+        no savepoint: a failure is raised as it is and undoes the whole transaction (a
+        connection found dead on the way is the database's to handle, as for any work)."""
         outcomes: list[bool | Exception] = []
         for pending in batch:
             failed: Exception | None = None
             with trace.use_span(pending.span, end_on_exit=False):
-                if savepoints:
-                    uow.execute("SAVEPOINT event")
                 try:
                     outcomes.append(
                         self._apply(uow, pending.event_id, pending.event, pending.route)
@@ -261,15 +255,29 @@ class EventConsumer(BackgroundLoop):
                 except Exception as error:
                     if self._database.retries(error):
                         raise
-                    if not savepoints:
-                        failed = error
-                    else:
-                        uow.execute("ROLLBACK TO event")
-                        outcomes.append(error)  # failed after the commit: redelivered, or dead
-                if savepoints:
-                    uow.execute("RELEASE event")
+                    failed = error
             if failed is not None:
                 raise failed  # outside the span, which records the failure when it is settled
+        return outcomes
+
+    def _apply_each(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool | Exception]:
+        """Each message under its own savepoint and its own span (so the events it records
+        carry its trace); a failure undoes that message only and is handed back. A conflict
+        the database resolves by running the transaction again is raised, so it does."""
+        outcomes: list[bool | Exception] = []
+        for pending in batch:
+            with trace.use_span(pending.span, end_on_exit=False):
+                uow.execute("SAVEPOINT event")
+                try:
+                    outcomes.append(
+                        self._apply(uow, pending.event_id, pending.event, pending.route)
+                    )
+                except Exception as error:
+                    if self._database.retries(error):
+                        raise
+                    uow.execute("ROLLBACK TO event")
+                    outcomes.append(error)  # failed after the commit: redelivered, or dead
+                uow.execute("RELEASE event")
         return outcomes
 
     async def _settle(
