@@ -64,8 +64,6 @@ RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 # session dying (the server restarted, the connection dropped) lets another replica lead; until
 # this one asks, both may publish, which the relay allows for (Nats-Msg-Id drops the copies).
 LEAD_CHECK_SECONDS = 1.0
-# A read's statements all see one snapshot; read-only, so it never has to run again.
-SNAPSHOT_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 CHASSIS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -163,7 +161,19 @@ def lock_key(role: str) -> int:
 
 
 def _configure(connection: psycopg.Connection[Any]) -> None:
-    connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+    """How every transaction begins unless it is a read: READ COMMITTED, writable. The pool
+    calls it on a new connection and on each one given back (changing nothing after a write)."""
+    if connection.read_only or connection.isolation_level != psycopg.IsolationLevel.READ_COMMITTED:
+        connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        connection.read_only = None
+
+
+def _snapshot_read(connection: psycopg.Connection[Any]) -> None:
+    """How a read's transaction begins: its statements all see one snapshot, and read-only, it
+    never has to run again. Both go in its BEGIN (psycopg writes them there), so it costs no
+    round trip of its own; the pool's reset puts the connection back as `_configure` made it."""
+    connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    connection.read_only = True
 
 
 class StaleConnection(Exception):
@@ -200,6 +210,7 @@ class PostgresEngine:
             max_size=POOL_SIZE,
             open=False,
             configure=_configure,
+            reset=_configure,
             # No check on checkout (a round trip per transaction, a fifth of all of them): a
             # connection found dead by its first statement is replaced and the work runs again.
             timeout=CHECKOUT_TIMEOUT_SECONDS,
@@ -277,7 +288,7 @@ class PostgresEngine:
         with self._pool.connection(timeout=wait) as connection:
             try:
                 if read_only:
-                    connection.execute(SNAPSHOT_READ)
+                    _snapshot_read(connection)
                 uow = UnitOfWork(PostgresStatements(connection), self._recorder, row_locks=True)
                 result = work(uow)
             except psycopg.OperationalError as error:

@@ -1,7 +1,7 @@
 """Two replicas writing the same rows at once on one PostgreSQL database, READ COMMITTED: writes
 to one account, one order or one fee queue on its row lock, none is run again, and none is lost;
 a reserve and a release of one attempt meet on the attempt's row whichever comes first; a read
-sees one snapshot and cannot write."""
+sees one snapshot and cannot write, and leaves its connection as it found it."""
 
 from __future__ import annotations
 
@@ -188,3 +188,23 @@ async def test_a_read_cannot_write(postgres: LocalPostgres, stack: AsyncExitStac
 
     with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         await first.read(accounts.seed_if_empty)
+
+
+def isolation(uow: UnitOfWork) -> tuple[str, str]:
+    return (
+        uow.execute("SHOW transaction_isolation").fetchone()[0],
+        uow.execute("SHOW transaction_read_only").fetchone()[0],
+    )
+
+
+async def test_a_read_is_one_snapshot_and_every_connection_writes_read_committed_after_it(
+    postgres: LocalPostgres, stack: AsyncExitStack
+) -> None:
+    first, _ = await two_replicas(stack, postgres, accounts.SCHEMA)
+    rounds = 2 * postgres_engine.POOL_SIZE  # the pool hands its connections out in turn
+
+    reads = [await first.read(isolation) for _ in range(rounds)]
+    writes = [await first.transact(isolation) for _ in range(rounds)]
+
+    assert set(reads) == {("repeatable read", "on")}
+    assert set(writes) == {("read committed", "off")}
