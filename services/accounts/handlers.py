@@ -29,8 +29,10 @@ class ReserveHoldings:
     attempt_id: str
 
 
-def _account(uow: UnitOfWork, account_id: str, lock: bool = False) -> Account:
-    account = store.get_account(uow, account_id, lock)
+def _account(
+    uow: UnitOfWork, account_id: str, lock: bool = False, positions: bool = True
+) -> Account:
+    account = store.get_account(uow, account_id, lock, positions)
     if account is None:
         raise AccountNotFound(account_id)
     return account
@@ -66,7 +68,7 @@ def _reserve(uow: UnitOfWork, cmd: ReserveHoldings) -> Position:
             store.forget_attempt(uow, cmd.attempt_id)
         return account.positions[held.symbol]
     reservation = domain.reserve(account, cmd.order_id, cmd.symbol, cmd.quantity)
-    store.save_positions(uow, account)
+    store.save_position(uow, account, cmd.symbol)
     store.save_reservation(uow, reservation)
     return account.positions[cmd.symbol]
 
@@ -90,7 +92,7 @@ def _release(uow: UnitOfWork, order_id: str) -> bool:
     account, reservation = held
     if not domain.release(account, reservation):
         return False
-    store.save_positions(uow, account)
+    store.save_position(uow, account, reservation.symbol)
     store.save_reservation(uow, reservation)
     return True
 
@@ -128,15 +130,15 @@ async def get_portfolio(account_id: str, database: Database) -> Account:
 
 
 def debit_fee(event: FeeCharged, uow: UnitOfWork) -> None:
-    account = _account(uow, event.account_id, lock=True)
+    account = _account(uow, event.account_id, lock=True, positions=False)  # a fee is cash only
     store.add_entries(uow, domain.charge_fee(account, event.order_id, event.fee))
-    store.save_account(uow, account)
+    store.save_cash(uow, account)
 
 
 def credit_fee_refund(event: FeeRefunded, uow: UnitOfWork) -> None:
-    account = _account(uow, event.account_id, lock=True)
+    account = _account(uow, event.account_id, lock=True, positions=False)
     store.add_entries(uow, domain.refund_fee(account, event.order_id, event.fee))
-    store.save_account(uow, account)
+    store.save_cash(uow, account)
 
 
 def settle_executed_order(event: OrderExecuted, uow: UnitOfWork) -> None:
@@ -147,7 +149,8 @@ def settle_executed_order(event: OrderExecuted, uow: UnitOfWork) -> None:
         raise LookupError(f"no held reservation for executed order {event.order_id}")
     account, reservation = held
     store.add_entries(uow, domain.settle(account, reservation, event.proceeds))
-    store.save_account(uow, account)
+    store.save_cash(uow, account)
+    store.save_position(uow, account, reservation.symbol)
     store.save_reservation(uow, reservation)
 
 

@@ -68,7 +68,7 @@ def seed_if_empty(uow: UnitOfWork, accounts: Iterable[Account] = ()) -> None:
         )
         if opened.rowcount != 1:
             continue
-        save_positions(uow, account)
+        save_positions(uow, account.account_id, account.positions.values())
         add_entries(
             uow,
             transfer(
@@ -82,8 +82,11 @@ def seed_if_empty(uow: UnitOfWork, accounts: Iterable[Account] = ()) -> None:
         )
 
 
-def get_account(uow: UnitOfWork, account_id: str, lock: bool = False) -> Account | None:
-    """The account with its positions; `lock`: locked first, for a change to it.
+def get_account(
+    uow: UnitOfWork, account_id: str, lock: bool = False, positions: bool = True
+) -> Account | None:
+    """The account with its positions; `lock`: locked first, for a change to it; `positions`
+    False: without them, for a change to its cash only (a fee), one statement less.
 
     Every change to an account's cash, positions or reservations is made under its row's lock
     (reserve, release, settle, fees), so what is read after the lock stays true until commit.
@@ -92,31 +95,35 @@ def get_account(uow: UnitOfWork, account_id: str, lock: bool = False) -> Account
     row = (uow.lock if lock else uow.execute)(select, (account_id,)).fetchone()
     if row is None:
         return None
-    positions = {
-        p["symbol"]: Position(p["symbol"], p["quantity"], p["reserved"])
-        for p in uow.execute(
-            "SELECT symbol, quantity, reserved FROM positions WHERE account_id = ? ORDER BY symbol",
-            (account_id,),
-        )
-    }
-    return Account(row["account_id"], row["customer_id"], row["cash"], positions)
+    account = Account(row["account_id"], row["customer_id"], row["cash"])
+    if positions:
+        account.positions = {
+            p["symbol"]: Position(p["symbol"], p["quantity"], p["reserved"])
+            for p in uow.execute(
+                "SELECT symbol, quantity, reserved FROM positions WHERE account_id = ?"
+                " ORDER BY symbol",
+                (account_id,),
+            )
+        }
+    return account
 
 
-def save_account(uow: UnitOfWork, account: Account) -> None:
+def save_cash(uow: UnitOfWork, account: Account) -> None:
     uow.execute(
         "UPDATE accounts SET cash = ? WHERE account_id = ?", (account.cash, account.account_id)
     )
-    save_positions(uow, account)
 
 
-def save_positions(uow: UnitOfWork, account: Account) -> None:
+def save_position(uow: UnitOfWork, account: Account, symbol: str) -> None:
+    """Write one position back: a change touches one, and its row alone is rewritten."""
+    save_positions(uow, account.account_id, [account.positions[symbol]])
+
+
+def save_positions(uow: UnitOfWork, account_id: str, positions: Iterable[Position]) -> None:
     uow.executemany(
         "INSERT INTO positions VALUES (?, ?, ?, ?) ON CONFLICT (account_id, symbol)"
         " DO UPDATE SET quantity = excluded.quantity, reserved = excluded.reserved",
-        [
-            (account.account_id, p.symbol, p.quantity, p.reserved)
-            for p in account.positions.values()
-        ],
+        [(account_id, p.symbol, p.quantity, p.reserved) for p in positions],
     )
 
 
@@ -183,7 +190,10 @@ def forget_attempt(uow: UnitOfWork, attempt_id: str) -> None:
 
 
 def add_entries(uow: UnitOfWork, entries: Iterable[LedgerEntry]) -> None:
-    uow.executemany(
-        "INSERT INTO ledger VALUES (?, ?, ?, ?, ?)",
-        [(e.entry_id, e.account, e.amount, e.order_id, e.kind) for e in entries],
-    )
+    """Append ledger entries in one statement (a transfer's two: one round trip, where
+    executemany would pipeline two)."""
+    rows = [(e.entry_id, e.account, e.amount, e.order_id, e.kind) for e in entries]
+    if not rows:
+        return
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+    uow.execute(f"INSERT INTO ledger VALUES {values}", [value for row in rows for value in row])

@@ -55,7 +55,7 @@ async def test_a_reservation_and_its_positions_round_trip(accounts_db: Database)
         account = accounts.get_account(uow, "acc-alice")
         assert account is not None
         reservation = accounts_domain.reserve(account, "o-1", "AAPL", 10)
-        accounts.save_account(uow, account)
+        accounts.save_position(uow, account, "AAPL")
         accounts.save_reservation(uow, reservation)
 
     await accounts_db.transact(reserve)

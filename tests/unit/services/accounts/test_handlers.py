@@ -319,6 +319,32 @@ async def test_a_rejected_order_costs_nothing_and_holds_nothing_in_any_order(
     await assert_the_books_balance(database)
 
 
+async def test_each_change_rewrites_only_the_position_it_changes_and_a_fee_none(
+    database: Database,
+) -> None:
+    # A row rewritten unchanged still costs PostgreSQL a new row version and its WAL.
+    await database.transact(
+        lambda u: u.execute("CREATE TABLE position_writes (symbol TEXT NOT NULL)")
+    )
+    await database.transact(
+        lambda u: u.execute(
+            "CREATE TRIGGER positions_written AFTER UPDATE ON positions"
+            " BEGIN INSERT INTO position_writes VALUES (NEW.symbol); END"
+        )
+    )
+
+    await reserve_then(database, [fee_charged, executed])  # alice also holds MSFT
+
+    written = await database.transact(
+        lambda u: [row["symbol"] for row in u.execute("SELECT symbol FROM position_writes")]
+    )
+    assert written == ["AAPL", "AAPL"]  # the reserve, the settlement
+    assert (await portfolio(database)).positions == {
+        "AAPL": Position("AAPL", 90, reserved=0),
+        "MSFT": Position("MSFT", 50, reserved=0),
+    }
+
+
 async def test_the_seeded_demo_accounts_balance_against_their_opening_entries(
     database: Database,
 ) -> None:
