@@ -213,5 +213,8 @@ class OutboxRelay(BackgroundLoop):
 
 
 def _delete(uow: UnitOfWork, seqs: list[int]) -> None:
+    """One statement for a batch's rows (at most a batch: the relay deletes before each read),
+    where executemany would pipeline one DELETE a row."""
     if seqs:
-        uow.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+        marks = ", ".join("?" * len(seqs))
+        uow.execute(f"DELETE FROM outbox WHERE seq IN ({marks})", seqs)
