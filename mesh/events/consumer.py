@@ -88,6 +88,16 @@ class _Unreadable:
     route: _Route | None  # None: a subject no subscription names
 
 
+def _claim(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
+    """Record one event id in the inbox; False if it was there already."""
+    inserted = uow.execute(
+        "INSERT INTO processed_events (consumer, event_id, processed_at)"
+        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (consumer, event_id, time.time()),
+    ).rowcount
+    return inserted == 1
+
+
 class EventConsumer(BackgroundLoop):
     """Pulls every event the service subscribes to through its one durable consumer, named
     after the service and made by the provisioner (mesh.events.durables); each message goes to
@@ -148,15 +158,31 @@ class EventConsumer(BackgroundLoop):
     def _apply(self, uow: UnitOfWork, event_id: str, event: Any, route: _Route) -> bool:
         """Record the event id in the inbox and apply the event; False, changing nothing, if
         the id was there already (a redelivery, or another replica got there first)."""
-        inserted = uow.execute(
-            "INSERT INTO processed_events (consumer, event_id, processed_at)"
-            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (route.key, event_id, time.time()),
-        ).rowcount
-        if inserted == 0:
+        if not _claim(uow, route.key, event_id):
             return False
         route.subscription.handle(event, uow)
         return True
+
+    def _claim_all(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool]:
+        """Record every message's event id in the inbox in one statement; whether each is new.
+        A message whose id was there already (a redelivery, or another replica got there
+        first), or came earlier in this batch, is not, and changes nothing."""
+        if len(batch) == 1:  # its rowcount costs less than a RETURNING row to read
+            return [_claim(uow, batch[0].route.key, batch[0].event_id)]
+        keys = [(pending.route.key, pending.event_id) for pending in batch]
+        now = time.time()
+        rows = uow.execute(
+            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(keys))
+            + " ON CONFLICT DO NOTHING RETURNING consumer, event_id",
+            [value for key in keys for value in (*key, now)],
+        ).fetchall()
+        new = {(row["consumer"], row["event_id"]) for row in rows}
+        claimed = []
+        for key in keys:
+            claimed.append(key in new)
+            new.discard(key)
+        return claimed
 
     async def process_batch(self, messages: Sequence[Msg]) -> None:
         """Apply a fetched batch in one transaction (in `lock_order` when the consumer has
@@ -241,17 +267,20 @@ class EventConsumer(BackgroundLoop):
             return [error] * len(ready)
 
     def _apply_together(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool | Exception]:
-        """Each message under its own span (so the events it records carry its trace), with
-        no savepoint: a failure is raised as it is and undoes the whole transaction (a
-        connection found dead on the way is the database's to handle, as for any work)."""
+        """The batch's event ids claimed in the inbox at once (one statement, not one a
+        message), then each new message applied under its own span (so the events it records
+        carry its trace), with no savepoint: a failure is raised as it is and undoes the whole
+        transaction (a connection found dead on the way is the database's to handle, as for
+        any work)."""
         outcomes: list[bool | Exception] = []
-        for pending in batch:
+        for pending, claimed in zip(batch, self._claim_all(uow, batch), strict=True):
+            outcomes.append(claimed)
+            if not claimed:
+                continue
             failed: Exception | None = None
             with trace.use_span(pending.span, end_on_exit=False):
                 try:
-                    outcomes.append(
-                        self._apply(uow, pending.event_id, pending.event, pending.route)
-                    )
+                    pending.route.subscription.handle(pending.event, uow)
                 except Exception as error:
                     if self._database.retries(error):
                         raise

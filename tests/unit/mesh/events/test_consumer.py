@@ -182,3 +182,42 @@ async def test_a_batch_that_applies_takes_no_savepoint_and_a_failure_undoes_only
     assert runs == ["o-5"], "a batch of one fails once: its transaction is the message's"
     naks = [p for p in acks.payloads if p.startswith(b"-NAK")]
     assert (len(acks.payloads) - len(naks), len(naks)) == (5, 2), "o-5 is redelivered"
+
+
+async def test_a_batch_claims_its_event_ids_in_one_statement_and_applies_each_new_one_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    execute = UnitOfWork.execute
+
+    def recording(uow: UnitOfWork, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        statements.append(sql)
+        return execute(uow, sql, parameters)
+
+    monkeypatch.setattr(UnitOfWork, "execute", recording)
+    runs: list[str] = []
+
+    def record(event: OrderCreated, uow: UnitOfWork) -> None:
+        runs.append(event.order_id)
+        record_order(event, uow)
+
+    sub = EventConsumer(
+        "svc", [Subscription(OrderCreated, record)], database, Reconnecting(), CODEC
+    )
+    acks = Acks()
+
+    def message(event_id: str, order_id: str) -> Msg:
+        event = OrderCreated(order_id, "acc-alice", "AAPL", 1)
+        return delivered(acks, event_id, event, f"ack.{event_id}")  # type: ignore[arg-type]
+
+    await sub.process_batch([message("e-1", "o-1")])
+    statements.clear()
+    # e-1 was applied before; the second e-2 repeats one earlier in the same batch.
+    await sub.process_batch(
+        [message("e-1", "o-1"), message("e-2", "o-2"), message("e-2", "o-2"), message("e-3", "o-3")]
+    )
+
+    assert runs == ["o-1", "o-2", "o-3"]
+    assert len([s for s in statements if "INTO processed_events" in s]) == 1
+    assert [await applied(database, f"o-{n}") for n in (1, 2, 3)] == [1, 1, 1]
+    assert len(acks.subjects) == 5, "duplicates are acked too"
