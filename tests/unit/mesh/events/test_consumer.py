@@ -140,17 +140,23 @@ def jetstream_delivery(acks: Acks, n: int, order_id: str) -> Msg:
     return delivered(acks, f"e-{n}", event, f"$JS.ACK.SIMPLEBANK.svc.1.{n}.{n}.0.0")  # type: ignore[arg-type]
 
 
-async def test_a_batch_that_applies_takes_no_savepoint_and_a_failure_undoes_only_its_message(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    statements: list[str] = []
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement a unit of work executes from here on, in order."""
+    executed: list[str] = []
     execute = UnitOfWork.execute
 
     def recording(uow: UnitOfWork, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        statements.append(sql)
+        executed.append(sql)
         return execute(uow, sql, parameters)
 
     monkeypatch.setattr(UnitOfWork, "execute", recording)
+    return executed
+
+
+async def test_a_batch_that_applies_takes_no_savepoint_and_a_failure_undoes_only_its_message(
+    database: Database, statements: list[str]
+) -> None:
     runs: list[str] = []
 
     def apply_unless_o5(event: OrderCreated, uow: UnitOfWork) -> None:
@@ -185,16 +191,8 @@ async def test_a_batch_that_applies_takes_no_savepoint_and_a_failure_undoes_only
 
 
 async def test_a_batch_claims_its_event_ids_in_one_statement_and_applies_each_new_one_once(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, statements: list[str]
 ) -> None:
-    statements: list[str] = []
-    execute = UnitOfWork.execute
-
-    def recording(uow: UnitOfWork, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        statements.append(sql)
-        return execute(uow, sql, parameters)
-
-    monkeypatch.setattr(UnitOfWork, "execute", recording)
     runs: list[str] = []
 
     def record(event: OrderCreated, uow: UnitOfWork) -> None:
