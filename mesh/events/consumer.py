@@ -22,7 +22,7 @@ from mesh.events.durables import durable_name, inbox_key
 from mesh.events.metrics import ConsumerMetrics
 from mesh.faults.in_force import FaultBook, InjectedFault
 from mesh.storage.database import Database
-from mesh.storage.unit_of_work import DatabaseUnavailable, UnitOfWork
+from mesh.storage.unit_of_work import DatabaseUnavailable, UnitOfWork, placeholders
 from tracing.messaging import start_consumer_span
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,27 @@ def _claim(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
     return inserted == 1
 
 
+def _claim_all(uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool]:
+    """Record every message's event id in the inbox in one statement; whether each is new. A
+    message whose id was there already (a redelivery, or another replica got there first), or
+    came earlier in this batch, is not, and changes nothing."""
+    if len(batch) == 1:  # its rowcount costs less than a RETURNING row to read
+        return [_claim(uow, batch[0].route.key, batch[0].event_id)]
+    keys = [(pending.route.key, pending.event_id) for pending in batch]
+    now = time.time()
+    rows = uow.execute(
+        "INSERT INTO processed_events (consumer, event_id, processed_at)"
+        f" VALUES {placeholders(len(keys), 3)} ON CONFLICT DO NOTHING RETURNING consumer, event_id",
+        [value for key in keys for value in (*key, now)],
+    ).fetchall()
+    new = {(row["consumer"], row["event_id"]) for row in rows}
+    claimed = []
+    for key in keys:
+        claimed.append(key in new)
+        new.discard(key)
+    return claimed
+
+
 class EventConsumer(BackgroundLoop):
     """Pulls every event the service subscribes to through its one durable consumer, named
     after the service and made by the provisioner (mesh.events.durables); each message goes to
@@ -162,27 +183,6 @@ class EventConsumer(BackgroundLoop):
             return False
         route.subscription.handle(event, uow)
         return True
-
-    def _claim_all(self, uow: UnitOfWork, batch: Sequence[_Pending]) -> list[bool]:
-        """Record every message's event id in the inbox in one statement; whether each is new.
-        A message whose id was there already (a redelivery, or another replica got there
-        first), or came earlier in this batch, is not, and changes nothing."""
-        if len(batch) == 1:  # its rowcount costs less than a RETURNING row to read
-            return [_claim(uow, batch[0].route.key, batch[0].event_id)]
-        keys = [(pending.route.key, pending.event_id) for pending in batch]
-        now = time.time()
-        rows = uow.execute(
-            "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(keys))
-            + " ON CONFLICT DO NOTHING RETURNING consumer, event_id",
-            [value for key in keys for value in (*key, now)],
-        ).fetchall()
-        new = {(row["consumer"], row["event_id"]) for row in rows}
-        claimed = []
-        for key in keys:
-            claimed.append(key in new)
-            new.discard(key)
-        return claimed
 
     async def process_batch(self, messages: Sequence[Msg]) -> None:
         """Apply a fetched batch in one transaction (in `lock_order` when the consumer has
@@ -273,7 +273,7 @@ class EventConsumer(BackgroundLoop):
         transaction (a connection found dead on the way is the database's to handle, as for
         any work)."""
         outcomes: list[bool | Exception] = []
-        for pending, claimed in zip(batch, self._claim_all(uow, batch), strict=True):
+        for pending, claimed in zip(batch, _claim_all(uow, batch), strict=True):
             outcomes.append(claimed)
             if not claimed:
                 continue

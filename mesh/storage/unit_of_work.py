@@ -8,6 +8,12 @@ from typing import Any, Protocol
 from mesh.errors.kinds import Unavailable
 
 
+def placeholders(rows: int, width: int) -> str:
+    """`?` marks for a multi-row VALUES list ("(?, ?), (?, ?)"): one statement for several
+    rows, where executemany would run one a row (a pipeline of them on PostgreSQL)."""
+    return ", ".join(["(" + ", ".join("?" * width) + ")"] * rows)
+
+
 class DatabaseUnavailable(Unavailable):
     """The service's own database cannot be reached now (say, PostgreSQL is restarting): the
     call fails UNAVAILABLE, and the same call may work in a moment."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mesh.storage.unit_of_work import UnitOfWork
+from mesh.storage.unit_of_work import UnitOfWork, placeholders
 from services.accounts.domain import (
     Account,
     AttemptState,
@@ -195,5 +195,7 @@ def add_entries(uow: UnitOfWork, entries: Iterable[LedgerEntry]) -> None:
     rows = [(e.entry_id, e.account, e.amount, e.order_id, e.kind) for e in entries]
     if not rows:
         return
-    values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
-    uow.execute(f"INSERT INTO ledger VALUES {values}", [value for row in rows for value in row])
+    uow.execute(
+        f"INSERT INTO ledger VALUES {placeholders(len(rows), 5)}",
+        [value for row in rows for value in row],
+    )
